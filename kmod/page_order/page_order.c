@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * page_order: counts page allocations per order through a kprobe on
+ * __set_page_owner (called for every successful buddy allocation when the
+ * kernel boots with page_owner=on), with a per-order participation filter.
+ *
+ * /proc/page_order shows one row per configured order: order, participation
+ * (percent of that order's allocations recorded), seen, recorded; then an
+ * "other" row for orders beyond the table and the kprobe's nmissed count.
+ * Writing "<order> <participation>" sets a participation at run time,
+ * "reset" zeroes the counters. Bad writes return -EINVAL and change nothing.
+ *
+ * The handler runs in any context (hardirq and softirq included): it only
+ * touches atomics, never sleeps, allocates, or unregisters its own kprobe.
+ */
+#include <linux/atomic.h>
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/ptrace.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+/* Orders 0..18: 1 GiB gigantic hugetlb pages reach __set_page_owner with order 18. */
+#define PO_ORDERS 19
+#define PO_UNSET (-1)
+
+static int orders[PO_ORDERS];
+static int n_orders;
+module_param_array(orders, int, &n_orders, 0444);
+MODULE_PARM_DESC(orders, "orders to show (default 0-10)");
+
+static int participation[PO_ORDERS];
+static int n_participation;
+module_param_array(participation, int, &n_participation, 0444);
+MODULE_PARM_DESC(participation, "percent (0-100) of each listed order's allocations to record (default 100)");
+
+static bool log_matches;
+module_param(log_matches, bool, 0644);
+MODULE_PARM_DESC(log_matches, "log recorded allocations, rate-limited (default off)");
+
+static bool require_page_owner = true;
+module_param(require_page_owner, bool, 0444);
+MODULE_PARM_DESC(require_page_owner, "refuse to load when page_owner is not enabled (default on)");
+
+/* Participation per order, PO_UNSET when the order has no row. */
+static int part[PO_ORDERS];
+static atomic64_t seen[PO_ORDERS];
+static atomic64_t recorded[PO_ORDERS];
+static atomic64_t other_seen;
+
+/*
+ * Deterministic sampling: the n-th event of an order is recorded when
+ * floor(n * p / 100) grows, so after N events exactly floor(N * p / 100)
+ * are recorded.
+ */
+static bool participates(s64 n, int p)
+{
+	return (n * p) / 100 > ((n - 1) * p) / 100;
+}
+
+static int set_page_owner_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	/* __set_page_owner(struct page *, unsigned short order, gfp_t): order is a 16-bit argument */
+	unsigned int order = regs_get_kernel_argument(regs, 1) & 0xffff;
+	int p;
+	s64 n;
+
+	if (order >= PO_ORDERS) {
+		atomic64_inc(&other_seen);
+		return 0;
+	}
+	n = atomic64_inc_return(&seen[order]);
+	p = READ_ONCE(part[order]);
+	if (p > 0 && participates(n, p)) {
+		atomic64_inc(&recorded[order]);
+		if (READ_ONCE(log_matches))
+			pr_info_ratelimited("Order: %u, Participation: %d\n", order, p);
+	}
+	return 0;
+}
+
+static struct kprobe kp = {
+	.symbol_name = "__set_page_owner",
+	.pre_handler = set_page_owner_pre,
+};
+
+static int page_order_show(struct seq_file *m, void *v)
+{
+	int o;
+
+	seq_puts(m, "order participation seen recorded\n");
+	for (o = 0; o < PO_ORDERS; o++) {
+		int p = READ_ONCE(part[o]);
+
+		if (p == PO_UNSET)
+			continue;
+		seq_printf(m, "%d %d %lld %lld\n", o, p, atomic64_read(&seen[o]), atomic64_read(&recorded[o]));
+	}
+	seq_printf(m, "other - %lld 0\n", atomic64_read(&other_seen));
+	seq_printf(m, "nmissed %lu\n", kp.nmissed);
+	return 0;
+}
+
+static int page_order_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, page_order_show, NULL);
+}
+
+static void reset_counters(void)
+{
+	int o;
+
+	for (o = 0; o < PO_ORDERS; o++) {
+		atomic64_set(&seen[o], 0);
+		atomic64_set(&recorded[o], 0);
+	}
+	atomic64_set(&other_seen, 0);
+}
+
+static ssize_t page_order_write(struct file *file, const char __user *ubuf, size_t len, loff_t *off)
+{
+	char buf[32];
+	int order, p;
+	char extra;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	strim(buf);
+	if (strcmp(buf, "reset") == 0) {
+		reset_counters();
+		return len;
+	}
+	if (sscanf(buf, "%d %d %c", &order, &p, &extra) != 2)
+		return -EINVAL;
+	if (order < 0 || order >= PO_ORDERS || p < 0 || p > 100)
+		return -EINVAL;
+	WRITE_ONCE(part[order], p);
+	return len;
+}
+
+static const struct proc_ops page_order_ops = {
+	.proc_open = page_order_open,
+	.proc_read = seq_read,
+	.proc_lseek = seq_lseek,
+	.proc_release = single_release,
+	.proc_write = page_order_write,
+};
+
+/*
+ * page_owner_inited is not exported: find it through kallsyms_lookup_name,
+ * whose address a kprobe reveals (it is not exported either since 5.7).
+ */
+static int page_owner_enabled(void)
+{
+	struct kprobe probe = { .symbol_name = "kallsyms_lookup_name" };
+	unsigned long (*lookup)(const char *name);
+	struct static_key_false *inited;
+
+	if (register_kprobe(&probe) < 0)
+		return -ENOENT;
+	lookup = (unsigned long (*)(const char *))probe.addr;
+	unregister_kprobe(&probe);
+	inited = (struct static_key_false *)lookup("page_owner_inited");
+	if (!inited)
+		return -ENOENT;
+	return static_key_enabled(&inited->key) ? 1 : 0;
+}
+
+static int validate_params(void)
+{
+	int i;
+
+	if (n_participation && n_participation != n_orders) {
+		pr_err("page_order: %d participation values for %d orders: give one per order\n",
+		       n_participation, n_orders);
+		return -EINVAL;
+	}
+	for (i = 0; i < PO_ORDERS; i++)
+		part[i] = PO_UNSET;
+	if (!n_orders) {
+		for (i = 0; i <= 10; i++)
+			part[i] = 100;
+		return 0;
+	}
+	for (i = 0; i < n_orders; i++) {
+		int p = n_participation ? participation[i] : 100;
+
+		if (orders[i] < 0 || orders[i] >= PO_ORDERS || p < 0 || p > 100) {
+			pr_err("page_order: orders[%d]=%d participation=%d: orders are 0-%d, participation 0-100\n",
+			       i, orders[i], p, PO_ORDERS - 1);
+			return -EINVAL;
+		}
+		part[orders[i]] = p;
+	}
+	return 0;
+}
+
+static int __init page_order_init(void)
+{
+	int ret = validate_params();
+
+	if (ret)
+		return ret;
+	ret = page_owner_enabled();
+	if (ret == 0 && require_page_owner) {
+		pr_err("page_order: page_owner is not enabled (boot with page_owner=on): __set_page_owner would never be called\n");
+		return -EINVAL;
+	}
+	if (ret < 0)
+		pr_warn("page_order: cannot tell whether page_owner is enabled (page_owner_inited not found)\n");
+
+	if (!proc_create("page_order", 0644, NULL, &page_order_ops)) {
+		pr_err("page_order: cannot create /proc/page_order\n");
+		return -ENOMEM;
+	}
+	ret = register_kprobe(&kp);
+	if (ret < 0) {
+		pr_err("page_order: cannot probe __set_page_owner (%d): kernel without CONFIG_PAGE_OWNER?\n", ret);
+		remove_proc_entry("page_order", NULL);
+		return ret;
+	}
+	pr_info("page_order: probing %pS\n", kp.addr);
+	return 0;
+}
+
+static void __exit page_order_exit(void)
+{
+	unregister_kprobe(&kp);
+	remove_proc_entry("page_order", NULL);
+	pr_info("page_order: unloaded, nmissed %lu\n", kp.nmissed);
+}
+
+module_init(page_order_init);
+module_exit(page_order_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("page-owner-lab");
+MODULE_DESCRIPTION("Counts page allocations per order via a kprobe on __set_page_owner, with a per-order participation filter");

@@ -1,0 +1,91 @@
+/**
+ * Typed errors with stable codes. Every error the lab raises on purpose is a
+ * LabError: its `code` is stable (tests and CI match on it), its `exitCode`
+ * says which class of failure ended the run, and `context` carries what a
+ * person needs to act without rerunning (file, key, command, log tail).
+ */
+
+export const ExitCode = {
+  ok: 0,
+  expectationFailed: 1,
+  badInput: 2,
+  infrastructure: 3,
+  setupNeeded: 4,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorContext = Record<string, string | number | boolean | undefined>;
+
+export class LabError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The user asked for something that does not exist or is malformed (exit 2). */
+export class InputError extends LabError {
+  constructor(code: string, message: string, context: ErrorContext = {}) {
+    super(code, message, ExitCode.badInput, context);
+  }
+}
+
+/** Build, boot, SSH, host tools: the lab could not do its job (exit 3). */
+export class InfraError extends LabError {
+  constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(code, message, ExitCode.infrastructure, context, options);
+  }
+}
+
+/** The host lacks something only an administrator can install (exit 4). */
+export class SetupNeededError extends LabError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('SETUP_NEEDED', message, ExitCode.setupNeeded, context);
+  }
+}
+
+/** The user pressed Ctrl-C or the run was told to stop (exit 130). */
+export class InterruptedError extends LabError {
+  constructor(signal: string) {
+    super('INTERRUPTED', `interrupted by ${signal}`, ExitCode.interrupted, { signal });
+  }
+}
+
+export function isLabError(e: unknown): e is LabError {
+  return e instanceof LabError;
+}
+
+/** Closest candidate by edit distance, for "did you mean" hints. */
+export function didYouMean(value: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(value, c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(value.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}

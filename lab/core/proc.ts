@@ -1,0 +1,153 @@
+/**
+ * The one way the lab runs a host process: argv arrays only (never a shell
+ * string built from input), output either captured or streamed to a log file,
+ * and a failure that carries everything a person needs (command as typed,
+ * cwd, exit code or signal, duration, timeout, tail of output).
+ */
+import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import { InfraError, InterruptedError } from './errors.ts';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Append stdout and stderr to this file instead of keeping them in memory. */
+  log?: string;
+  /** Called with every output line (stdout and stderr), e.g. for progress. */
+  onLine?: (line: string) => void;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string | Buffer;
+  /** Error code used when the command fails; defaults to COMMAND_FAILED. */
+  errorCode?: string;
+  /** Exit codes that are not failures (the caller inspects `exitCode`). */
+  okExitCodes?: number[];
+}
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export function formatCommand(file: string, args: readonly string[]): string {
+  const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return [file, ...args].map(quote).join(' ');
+}
+
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const command = formatCommand(file, args);
+  const started = Date.now();
+  const target = (): unknown[] => {
+    const t: unknown[] = [];
+    if (opts.onLine) {
+      const onLine = opts.onLine;
+      t.push(function* (line: unknown) {
+        onLine(String(line));
+        yield line;
+      });
+    }
+    t.push(opts.log ? { file: opts.log, append: true } : 'pipe');
+    return t;
+  };
+  const result = await execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: true,
+    timeout: opts.timeoutMs,
+    cancelSignal: opts.signal,
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : undefined,
+    stdout: target() as never,
+    stderr: target() as never,
+    reject: false,
+    stripFinalNewline: true,
+  });
+  const durationMs = Date.now() - started;
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  if (result.isCanceled) throw new InterruptedError('abort');
+  const ok = !result.failed || (result.exitCode !== undefined && (opts.okExitCodes ?? []).includes(result.exitCode));
+  if (!ok) {
+    const tail = opts.log ? await logTail(opts.log) : tailLines(`${stdout}\n${stderr}`, 30);
+    const why = result.timedOut
+      ? `timed out after ${opts.timeoutMs} ms`
+      : result.signal
+        ? `killed by ${result.signal}`
+        : result.exitCode === undefined
+          ? `could not start: ${result.originalMessage ?? result.shortMessage}`
+          : `exited with code ${result.exitCode}`;
+    throw new InfraError(opts.errorCode ?? 'COMMAND_FAILED', `${command} ${why}`, {
+      command,
+      cwd: opts.cwd ?? process.cwd(),
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut: result.timedOut,
+      durationMs,
+      log: opts.log,
+      outputTail: tail,
+    });
+  }
+  return { command, exitCode: result.exitCode ?? 0, stdout, stderr, durationMs };
+}
+
+export function tailLines(text: string, n: number): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
+}
+
+async function logTail(path: string): Promise<string> {
+  try {
+    return tailLines(await readFile(path, 'utf8'), 30);
+  } catch {
+    return '';
+  }
+}
+
+/** True when `file` can be executed (found on PATH or as a path). */
+export async function which(file: string): Promise<string | undefined> {
+  const r = await execa('sh', ['-c', 'command -v "$1"', 'which', file], { reject: false });
+  return r.exitCode === 0 && typeof r.stdout === 'string' && r.stdout ? r.stdout.trim() : undefined;
+}
+
+export interface LongProcess {
+  pid: number | undefined;
+  command: string;
+  /** Resolves when the process ends, never rejects. */
+  exited: Promise<{ exitCode?: number; signal?: string }>;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Start a long-running process (QEMU): output lines go to `onLine` and to the
+ * log file; the caller owns its lifetime and must kill it.
+ */
+export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void }): LongProcess {
+  const onLine = opts.onLine;
+  const target = [
+    function* (line: unknown) {
+      onLine(String(line));
+      yield line;
+    },
+    { file: opts.log, append: true },
+  ];
+  const child = execa(file, args, {
+    stdin: 'ignore',
+    stdout: target as never,
+    stderr: target as never,
+    reject: false,
+    cleanup: true,
+  });
+  return {
+    pid: child.pid,
+    command: formatCommand(file, args),
+    exited: child.then(
+      (r) => ({ exitCode: r.exitCode, signal: r.signal }),
+      () => ({}),
+    ),
+    kill: (signal = 'SIGTERM') => {
+      child.kill(signal);
+    },
+  };
+}

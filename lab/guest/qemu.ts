@@ -1,0 +1,184 @@
+/**
+ * The QEMU command line and the boot of a disposable guest: a pristine image
+ * in snapshot mode, user networking restricted to the guest with one SSH
+ * forward on 127.0.0.1, the serial console watched for readiness and for
+ * kernel errors, and QEMU torn down by whoever booted it.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { execa } from 'execa';
+import { InfraError } from '../core/errors.ts';
+import { start, tailLines, type LongProcess } from '../core/proc.ts';
+
+export type Accel = 'kvm' | 'tcg';
+
+export interface QemuConfig {
+  kernel: string;
+  image: string;
+  accel: Accel;
+  sshPort: number;
+  memoryMb: number;
+  cpus: number;
+  /** Extra kernel command line words (lab.token=, lab.sshkey=). */
+  append: string[];
+}
+
+export const BASE_CMDLINE = ['console=ttyS0', 'root=/dev/vda', 'rw', 'init=/sbin/lab-init', 'page_owner=on', 'panic=-1', 'oops=panic'];
+
+export function qemuArgs(c: QemuConfig): string[] {
+  return [
+    '-nodefaults',
+    '-no-user-config',
+    '-display', 'none',
+    '-machine', c.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg',
+    '-cpu', c.accel === 'kvm' ? 'host' : 'max',
+    '-smp', String(c.cpus),
+    '-m', `${c.memoryMb}M`,
+    '-kernel', c.kernel,
+    '-append', [...BASE_CMDLINE, ...c.append].join(' '),
+    // snapshot=on: writes go to a throw-away overlay, the cached image stays pristine
+    '-drive', `file=${c.image},if=virtio,format=raw,snapshot=on`,
+    '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${c.sshPort}-:22`,
+    '-device', 'virtio-net-pci,netdev=n0,romfile=',
+    '-serial', 'stdio',
+    '-monitor', 'none',
+    '-no-reboot',
+  ];
+}
+
+/**
+ * KVM only when /dev/kvm exists, the CPU has hardware virtualisation (as
+ * kvm-ok checks) and QEMU can initialise it. A device node alone is not
+ * enough: in a sandbox without nested virtualisation QEMU opens it and the
+ * guest then spins without printing a line.
+ */
+export async function probeAccel(cpuinfo = '/proc/cpuinfo'): Promise<{ accel: Accel; reason: string }> {
+  if (process.env.LAB_ACCEL === 'tcg') return { accel: 'tcg', reason: 'LAB_ACCEL=tcg' };
+  if (!existsSync('/dev/kvm')) return { accel: 'tcg', reason: '/dev/kvm does not exist' };
+  const flags = /^flags\s*:(.*)$/m.exec(await readFile(cpuinfo, 'utf8').catch(() => ''))?.[1] ?? '';
+  if (!/\b(vmx|svm)\b/.test(flags)) return { accel: 'tcg', reason: '/dev/kvm exists but the CPU has no vmx/svm flag' };
+  const r = await execa(
+    'qemu-system-x86_64',
+    ['-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'none,accel=kvm', '-monitor', 'stdio'],
+    { input: 'quit\n', reject: false, timeout: 10_000 },
+  );
+  if (r.exitCode === 0) return { accel: 'kvm', reason: '/dev/kvm usable' };
+  const why = String(r.stderr).split('\n').find((l) => l.trim()) ?? `exit ${r.exitCode}`;
+  return { accel: 'tcg', reason: `KVM not usable: ${why.trim()}` };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Console lines that mean the kernel is in trouble (syzkaller's and BPF CI's denylist). */
+export const KERNEL_ERROR_PATTERNS: readonly RegExp[] = [
+  /Kernel panic - not syncing/,
+  /\bBUG: /,
+  /\bOops: /,
+  /\bWARNING: CPU: /,
+  /general protection fault/,
+  /Unable to handle kernel/,
+  /\bRCU stall\b|rcu_sched self-detected stall/,
+  /hung_task|blocked for more than \d+ seconds/,
+  /soft lockup|hard LOCKUP/,
+];
+
+export interface ConsoleEvent {
+  kind: 'kernel-error';
+  line: string;
+}
+
+export interface Guest {
+  qemu: LongProcess;
+  config: QemuConfig;
+  token: string;
+  readyMs: number;
+  console: string[];
+  kernelErrors: ConsoleEvent[];
+  stop(): Promise<void>;
+}
+
+export interface BootOptions {
+  config: QemuConfig;
+  token: string;
+  consoleLog: string;
+  readyTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** Boot and wait for the readiness marker carrying this boot's token. */
+export async function boot(opts: BootOptions): Promise<Guest> {
+  const consoleLines: string[] = [];
+  const kernelErrors: ConsoleEvent[] = [];
+  const started = Date.now();
+  let onReady: () => void = () => {};
+  let onFatal: (e: InfraError) => void = () => {};
+  const readiness = new Promise<void>((resolve, reject) => {
+    onReady = resolve;
+    onFatal = reject;
+  });
+  const marker = `LAB-READY token=${opts.token}`;
+  const qemu = start('qemu-system-x86_64', qemuArgs(opts.config), {
+    log: opts.consoleLog,
+    onLine: (line) => {
+      consoleLines.push(line);
+      if (consoleLines.length > 5000) consoleLines.splice(0, 1000);
+      if (line.includes(marker)) onReady();
+      if (/Could not set up host forwarding rule/.test(line)) {
+        onFatal(bootError('HOST_FORWARD_FAILED', `QEMU could not forward 127.0.0.1:${opts.config.sshPort} (port taken?)`));
+      }
+      if (KERNEL_ERROR_PATTERNS.some((p) => p.test(line))) kernelErrors.push({ kind: 'kernel-error', line });
+    },
+  });
+  const bootError = (code: string, message: string) =>
+    new InfraError(code, message, { consoleLog: opts.consoleLog, consoleTail: tailLines(consoleLines.join('\n'), 40) });
+  const guest: Guest = {
+    qemu,
+    config: opts.config,
+    token: opts.token,
+    readyMs: 0,
+    console: consoleLines,
+    kernelErrors,
+    async stop() {
+      qemu.kill('SIGTERM');
+      const t = setTimeout(() => qemu.kill('SIGKILL'), 5000);
+      await qemu.exited;
+      clearTimeout(t);
+    },
+  };
+  void qemu.exited.then((r) =>
+    onFatal(
+      bootError(
+        kernelErrors.length ? 'GUEST_PANIC' : 'QEMU_EXITED',
+        `QEMU exited during boot (${r.signal ?? `exit ${r.exitCode}`})${kernelErrors.length ? `: ${kernelErrors[0]!.line.trim()}` : ''}`,
+      ),
+    ),
+  );
+  const timer = setTimeout(
+    () => onFatal(bootError('BOOT_TIMEOUT', `no readiness marker on the console after ${opts.readyTimeoutMs / 1000} s`)),
+    opts.readyTimeoutMs,
+  );
+  const abort = () => onFatal(bootError('INTERRUPTED', 'boot interrupted'));
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    await readiness;
+    guest.readyMs = Date.now() - started;
+    return guest;
+  } catch (e) {
+    await guest.stop();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', abort);
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The guest protocol: commands go in over SSH (ssh2), stdout, stderr and the
+ * exit status come back on their own channels. Connecting retries transient
+ * failures (p-retry) for a bounded time; the guest that answers must carry
+ * this boot's token, so a stale QEMU on the same port is never driven.
+ */
+import pRetry from 'p-retry';
+import ssh2, { type Client, type ClientChannel } from 'ssh2';
+import { InfraError } from '../core/errors.ts';
+import { tailLines } from '../core/proc.ts';
+
+export interface ExecResult {
+  command: string;
+  exitCode: number;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  input?: string | Buffer;
+  /** Do not throw on a non-zero exit status. */
+  allowFailure?: boolean;
+}
+
+export class GuestShell {
+  private constructor(private readonly client: Client, readonly port: number) {}
+
+  static async connect(opts: { port: number; privateKey: string; token: string; timeoutMs: number }): Promise<GuestShell> {
+    const deadline = Date.now() + opts.timeoutMs;
+    let attempts = 0;
+    const client = await pRetry(
+      () => {
+        attempts++;
+        return connectOnce(opts.port, opts.privateKey, Math.max(1000, Math.min(15_000, deadline - Date.now())));
+      },
+      {
+        retries: 1000,
+        minTimeout: 250,
+        maxTimeout: 2000,
+        shouldRetry: () => Date.now() < deadline,
+      },
+    ).catch((e: Error) => {
+      throw new InfraError('SSH_CONNECT_FAILED', `could not open SSH to 127.0.0.1:${opts.port} after ${attempts} attempts: ${e.message}`, {
+        port: opts.port,
+      });
+    });
+    const shell = new GuestShell(client, opts.port);
+    const cmdline = await shell.exec('cat /proc/cmdline');
+    if (!cmdline.stdout.includes(`lab.token=${opts.token}`)) {
+      shell.close();
+      throw new InfraError('WRONG_GUEST', `the guest on 127.0.0.1:${opts.port} is not the one just booted (token mismatch)`, {
+        port: opts.port,
+      });
+    }
+    return shell;
+  }
+
+  /** Run a command through the guest's shell; throws GUEST_COMMAND_FAILED on a non-zero exit unless allowed. */
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    const channel = await this.channel(command);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    channel.on('data', (d: Buffer) => out.push(d));
+    channel.stderr.on('data', (d: Buffer) => err.push(d));
+    if (opts.input !== undefined) channel.end(opts.input);
+    else channel.end();
+    const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (opts.timeoutMs) {
+        timer = setTimeout(() => {
+          channel.close();
+          reject(
+            new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
+              command,
+              outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
+            }),
+          );
+        }, opts.timeoutMs);
+      }
+      channel.on('exit', (code: number | null, signal?: string) => {
+        channel.once('close', () => {
+          clearTimeout(timer);
+          resolve({ code: code ?? 128, signal: signal ?? undefined });
+        });
+      });
+      channel.on('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(lost(command, e));
+      });
+    });
+    const result: ExecResult = {
+      command,
+      exitCode: status.code,
+      signal: status.signal,
+      stdout: Buffer.concat(out).toString(),
+      stderr: Buffer.concat(err).toString(),
+      durationMs: Date.now() - started,
+    };
+    if (result.exitCode !== 0 && !opts.allowFailure) {
+      throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${result.exitCode}: ${command}`, {
+        command,
+        exitCode: result.exitCode,
+        outputTail: tailLines(`${result.stdout}\n${result.stderr}`, 20),
+      });
+    }
+    return result;
+  }
+
+  /** Start a long-running command; its stdout arrives line by line. */
+  async spawn(command: string, onLine: (line: string) => void): Promise<{ done: Promise<ExecResult>; channel: ClientChannel }> {
+    const started = Date.now();
+    const channel = await this.channel(command);
+    const out: string[] = [];
+    const err: Buffer[] = [];
+    let partial = '';
+    channel.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const l of lines) {
+        out.push(l);
+        onLine(l);
+      }
+    });
+    channel.stderr.on('data', (d: Buffer) => err.push(d));
+    channel.end();
+    const done = new Promise<ExecResult>((resolve, reject) => {
+      let code = 128;
+      channel.on('exit', (c: number | null) => (code = c ?? 128));
+      channel.on('close', () => {
+        if (partial) {
+          out.push(partial);
+          onLine(partial);
+        }
+        resolve({ command, exitCode: code, stdout: out.join('\n'), stderr: Buffer.concat(err).toString(), durationMs: Date.now() - started });
+      });
+      channel.on('error', (e: Error) => reject(lost(command, e)));
+    });
+    return { done, channel };
+  }
+
+  close(): void {
+    this.client.end();
+  }
+
+  private channel(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (e, ch) => (e ? reject(lost(command, e)) : resolve(ch)));
+    });
+  }
+}
+
+function lost(command: string, e: Error): InfraError {
+  return new InfraError('GUEST_LOST', `lost the guest while running ${JSON.stringify(command)}: ${e.message}`, { command });
+}
+
+function connectOnce(port: number, privateKey: string, readyTimeout: number): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', (e) => {
+      c.end();
+      reject(e);
+    });
+    c.connect({ host: '127.0.0.1', port, username: 'root', privateKey, readyTimeout, keepaliveInterval: 5000, keepaliveCountMax: 6 });
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * Build the guest root filesystem from a recipe: mmdebstrap into a folder,
+ * the lab init copied in, mkfs.ext4 -d into a raw image. Cached by a hash of
+ * the recipe, the init script and the mirror setting; built in a temporary
+ * folder and renamed into place when complete.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { withLock } from '../core/lock.ts';
+import { run } from '../core/proc.ts';
+import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import type { ImageRecipe } from './recipe.ts';
+
+export const IMAGE_REVISION = 1;
+/** A fixed epoch and filesystem UUID keep the image as reproducible as Debian's archive allows. */
+const SOURCE_DATE_EPOCH = '1700000000';
+const FS_UUID = '5f0c6b2a-1d3e-4c7a-9b8e-0a1b2c3d4e5f';
+
+export interface GuestImage {
+  key: string;
+  path: string;
+  name: string;
+  suite: string;
+  /** Package=version lines of the built tree, for reproducers and reports. */
+  packages: string[];
+  buildSeconds: number;
+  mirror: string;
+  builtAt: string;
+}
+
+export interface ImageOptions {
+  cacheDir: string;
+  reporter: Reporter;
+  log: string;
+  signal?: AbortSignal;
+  /** mmdebstrap mirror argument; default: the host's own apt sources when the suite matches, else mmdebstrap's default. */
+  mirror?: string;
+}
+
+const HOST_SOURCES = '/etc/apt/sources.list.d/debian.sources';
+
+export async function defaultMirror(suite: string): Promise<string> {
+  if (process.env.LAB_IMAGE_MIRROR) return process.env.LAB_IMAGE_MIRROR;
+  const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  const codename = /^VERSION_CODENAME=(\w+)/m.exec(osRelease)?.[1];
+  return codename === suite && existsSync(HOST_SOURCES) ? HOST_SOURCES : '';
+}
+
+export async function imageKey(recipe: ImageRecipe, mirror: string): Promise<string> {
+  const h = createHash('sha256');
+  h.update(JSON.stringify({ recipe: { ...recipe, file: undefined, dir: undefined }, mirror, rev: IMAGE_REVISION }));
+  h.update(await readFile(join(recipe.dir, recipe.init)));
+  // The mirror argument may be a sources file: its content is what matters.
+  if (mirror.startsWith('/')) h.update(await readFile(mirror).catch(() => Buffer.from('')));
+  return h.digest('hex');
+}
+
+export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promise<{ image: GuestImage; cacheHit: boolean }> {
+  const mirror = opts.mirror ?? (await defaultMirror(recipe.suite));
+  const key = await imageKey(recipe, mirror);
+  const entry = join(opts.cacheDir, 'images', `${recipe.name}-${key.slice(0, 16)}`);
+  return withLock(join(opts.cacheDir, 'locks', `image-${key}.lock`), async () => {
+    const meta = await readFile(join(entry, 'image.json'), 'utf8').catch(() => undefined);
+    if (meta && existsSync(join(entry, 'rootfs.ext4'))) return { image: JSON.parse(meta) as GuestImage, cacheHit: true };
+    const tmp = join(opts.cacheDir, 'tmp', `image-${randomBytes(4).toString('hex')}`);
+    const tree = join(tmp, 'tree');
+    await mkdir(tmp, { recursive: true });
+    try {
+      opts.reporter.stage('image', `building ${recipe.name} (${recipe.suite}, ${recipe.packages.length} packages) with mmdebstrap (log: ${opts.log})`);
+      const started = Date.now();
+      const progress = throttle(20_000, () => opts.reporter.stage('image', `still building, ${formatDuration(Date.now() - started)}`));
+      await run(
+        'mmdebstrap',
+        [
+          `--variant=${recipe.variant}`,
+          `--include=${recipe.packages.join(',')}`,
+          '--skip=cleanup/reproducible/machine-id',
+          recipe.suite,
+          tree,
+          ...(mirror ? [mirror] : []),
+        ],
+        { log: opts.log, env: { SOURCE_DATE_EPOCH }, signal: opts.signal, errorCode: 'IMAGE_BUILD_FAILED', onLine: progress },
+      );
+      const init = join(tree, 'sbin', 'lab-init');
+      await copyFile(join(recipe.dir, recipe.init), init);
+      await chmod(init, 0o755);
+      const pkgs = await run('chroot', [tree, 'dpkg-query', '-W', '-f=${Package}=${Version}\n']);
+      const path = join(tmp, 'rootfs.ext4');
+      await run(
+        'mkfs.ext4',
+        ['-q', '-F', '-L', 'labroot', '-U', FS_UUID, '-E', `root_owner=0:0,hash_seed=${FS_UUID}`, '-d', tree, path, `${recipe.size_mb}M`],
+        { log: opts.log, env: { E2FSPROGS_FAKE_TIME: SOURCE_DATE_EPOCH }, errorCode: 'IMAGE_BUILD_FAILED' },
+      );
+      await rm(tree, { recursive: true, force: true });
+      const image: GuestImage = {
+        key,
+        path: join(entry, 'rootfs.ext4'),
+        name: recipe.name,
+        suite: recipe.suite,
+        packages: pkgs.stdout.split('\n').filter(Boolean),
+        buildSeconds: (Date.now() - started) / 1000,
+        mirror: mirror || '(mmdebstrap default)',
+        builtAt: new Date().toISOString(),
+      };
+      await writeFile(join(tmp, 'image.json'), JSON.stringify(image, null, 2));
+      await rm(entry, { recursive: true, force: true });
+      await mkdir(join(opts.cacheDir, 'images'), { recursive: true });
+      await rename(tmp, entry);
+      opts.reporter.stage('image', `built in ${formatDuration(image.buildSeconds * 1000)} -> ${image.path}`);
+      return { image, cacheHit: false };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+}

@@ -1,0 +1,213 @@
+/**
+ * Configure and build a kernel, content-addressed in the cache. The entry key
+ * is a hash of the source identity, the final .config, the compiler and the
+ * lab's build revision; an index keyed by the inputs (source, fragments,
+ * compiler) finds it again without re-running Kconfig. Builds happen in a
+ * temporary folder renamed into place when complete, under a lock.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { basename, join } from 'node:path';
+import { withLock } from '../core/lock.ts';
+import { formatCommand, run, which } from '../core/proc.ts';
+import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, verifyConfig, type FragmentEntry } from './config.ts';
+import { sha256File, type KernelSource } from './source.ts';
+
+/** Bump when the way the lab builds kernels changes, to invalidate old entries. */
+export const KBUILD_REVISION = 1;
+const ARCH = 'x86_64';
+const BASE_CONFIG = 'tinyconfig';
+
+export interface KernelBuild {
+  key: string;
+  /** The O= build tree: bzImage, .config, Module.symvers, scripts (what M= module builds need). */
+  buildDir: string;
+  bzImage: string;
+  bzImageSha256: string;
+  /** `make kernelrelease`, e.g. 6.12.117. */
+  release: string;
+  configSha256: string;
+  compiler: string;
+  sourceId: string;
+  sourceVersion: string;
+  sourceTree: string;
+  baseConfig: string;
+  buildSeconds: number;
+  jobs: number;
+  ccache: boolean;
+  reproducer: string[];
+  builtAt: string;
+}
+
+export interface BuildResult {
+  build: KernelBuild;
+  cacheHit: boolean;
+}
+
+export interface BuildOptions {
+  cacheDir: string;
+  fragments: FragmentEntry[];
+  reporter: Reporter;
+  /** Build log (appended). */
+  log: string;
+  jobs?: number;
+  signal?: AbortSignal;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const META = 'lab-build.json';
+
+export async function compilerIdentity(): Promise<string> {
+  const r = await run('gcc', ['--version']);
+  return r.stdout.split('\n')[0]!.trim();
+}
+
+export function entryKey(parts: { sourceId: string; configSha256: string; compiler: string; revision: number }): string {
+  return sha256(JSON.stringify([parts.sourceId, parts.configSha256, parts.compiler, parts.revision, ARCH]));
+}
+
+export function inputsKey(parts: { sourceId: string; fragment: string; compiler: string; revision: number }): string {
+  return sha256(JSON.stringify([parts.sourceId, BASE_CONFIG, parts.fragment, parts.compiler, parts.revision, ARCH]));
+}
+
+/** A cache entry is valid when its metadata exists and the bzImage still has the hash it was stored with. */
+export async function loadEntry(dir: string): Promise<KernelBuild | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as KernelBuild;
+    if (!existsSync(meta.bzImage) || (await sha256File(meta.bzImage)) !== meta.bzImageSha256) return undefined;
+    return meta;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function buildKernel(source: KernelSource, opts: BuildOptions): Promise<BuildResult> {
+  const { reporter, cacheDir } = opts;
+  const compiler = await compilerIdentity();
+  const fragment = renderFragment(opts.fragments);
+  const inputs = inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION });
+  const indexFile = join(cacheDir, 'kernels', 'index', `${inputs}.key`);
+  return withLock(
+    join(cacheDir, 'locks', `kernel-${inputs}.lock`),
+    async () => {
+      const indexed = await readFile(indexFile, 'utf8').catch(() => undefined);
+      if (indexed) {
+        const dir = join(cacheDir, 'kernels', indexed.trim());
+        const hit = await loadEntry(dir);
+        if (hit) return { build: hit, cacheHit: true };
+        if (existsSync(dir)) {
+          reporter.warn('kernel', `cache entry ${dir} is corrupt (bzImage missing or hash mismatch): rebuilding`);
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      const build = await configureAndBuild(source, fragment, compiler, opts);
+      await mkdir(join(cacheDir, 'kernels', 'index'), { recursive: true });
+      await writeFile(indexFile, `${basename(build.build.buildDir)}\n`);
+      return build;
+    },
+    (pid) => reporter.stage('kernel', `waiting for process ${pid}, which is building the same kernel`),
+  );
+}
+
+async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
+  const { reporter, cacheDir, log } = opts;
+  const jobs = opts.jobs ?? availableParallelism();
+  const ccache = Boolean(await which('ccache'));
+  // Same-depth temporary folders under the cache root keep ccache hits across builds (CCACHE_BASEDIR).
+  const tmp = join(cacheDir, 'tmp', `kbuild-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
+  const cc = ccache ? 'ccache gcc' : 'gcc';
+  const makeArgs = [`O=${tmp}`, `ARCH=${ARCH}`, `CC=${cc}`, `HOSTCC=${cc}`];
+  const env = {
+    CCACHE_DIR: join(cacheDir, 'ccache'),
+    CCACHE_BASEDIR: cacheDir,
+    KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
+    KBUILD_BUILD_USER: 'lab',
+    KBUILD_BUILD_HOST: 'page-owner-lab',
+  };
+  const make = (args: string[], extra: Partial<Parameters<typeof run>[2]> = {}) =>
+    run('make', [...makeArgs, ...args], { cwd: source.tree, env, log, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED', ...extra });
+  try {
+    reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
+    await make([BASE_CONFIG]);
+    const fragmentFile = join(tmp, 'lab-fragment.config');
+    await writeFile(fragmentFile, fragment);
+    await run('scripts/kconfig/merge_config.sh', ['-m', '-O', tmp, join(tmp, '.config'), fragmentFile], {
+      cwd: source.tree,
+      env: { ...env, ARCH },
+      log,
+      errorCode: 'KERNEL_CONFIG_FAILED',
+    });
+    await make(['olddefconfig']);
+    const configText = await readFile(join(tmp, '.config'), 'utf8');
+    const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), parseDotConfig(configText));
+    if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(tmp, '.config'));
+    const configSha256 = sha256(configText);
+    const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION });
+    const entryDir = join(cacheDir, 'kernels', `${source.version}-${key.slice(0, 16)}`);
+    const existing = await loadEntry(entryDir);
+    if (existing) return { build: existing, cacheHit: true };
+    await rm(entryDir, { recursive: true, force: true });
+
+    reporter.stage('kernel', `building ${source.version} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
+    const started = Date.now();
+    let compiled = 0;
+    const progress = throttle(30_000, () =>
+      reporter.stage('kernel', `still building: ${compiled} files compiled, ${formatDuration(Date.now() - started)}`),
+    );
+    await make([`-j${jobs}`, 'bzImage', 'modules'], {
+      onLine: (line) => {
+        if (/^\s+CC\s/.test(line)) compiled++;
+        progress();
+      },
+    });
+    const buildSeconds = (Date.now() - started) / 1000;
+    const release = (await make(['-s', 'kernelrelease'], { log: undefined })).stdout.trim();
+    // Object files are not needed to boot or to build modules out of tree; scripts/ and tools/ keep theirs.
+    await run('find', [tmp, '-name', '*.o', '-not', '-path', `${tmp}/scripts/*`, '-not', '-path', `${tmp}/tools/*`, '-delete']);
+
+    const buildDir = entryDir;
+    const bzImageTmp = join(tmp, 'arch/x86/boot/bzImage');
+    const build: KernelBuild = {
+      key,
+      buildDir,
+      bzImage: join(buildDir, 'arch/x86/boot/bzImage'),
+      bzImageSha256: await sha256File(bzImageTmp),
+      release,
+      configSha256,
+      compiler,
+      sourceId: source.id,
+      sourceVersion: source.version,
+      sourceTree: source.tree,
+      baseConfig: BASE_CONFIG,
+      buildSeconds,
+      jobs,
+      ccache,
+      reproducer: reproducer(source, jobs),
+      builtAt: new Date().toISOString(),
+    };
+    await writeFile(join(tmp, META), JSON.stringify(build, null, 2));
+    await copyFile(log, join(tmp, 'build.log')).catch(() => undefined);
+    await mkdir(join(cacheDir, 'kernels'), { recursive: true });
+    await rename(tmp, entryDir);
+    reporter.stage('kernel', `built ${release} in ${formatDuration(buildSeconds * 1000)} -> ${entryDir}`);
+    return { build, cacheHit: false };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+function reproducer(source: KernelSource, jobs: number): string[] {
+  const m = (args: string[]) => formatCommand('make', ['O=build', `ARCH=${ARCH}`, ...args]);
+  return [
+    `# source: ${source.origin} (sha256 ${source.id}), version ${source.version}`,
+    `mkdir src && xz -dc ${source.origin} | tar -x -C src --strip-components=1 && cd src`,
+    m([BASE_CONFIG]),
+    `scripts/kconfig/merge_config.sh -m -O build build/.config lab-fragment.config`,
+    m(['olddefconfig']),
+    m([`-j${jobs}`, 'bzImage', 'modules']),
+  ];
+}

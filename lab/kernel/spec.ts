@@ -1,0 +1,38 @@
+/** `--kernel` values: a series (6.12) or an exact release (6.12.117). */
+import { InputError } from '../core/errors.ts';
+
+export interface KernelSpec {
+  /** As the user typed it. */
+  raw: string;
+  /** major.minor, e.g. "6.12". */
+  series: string;
+  /** Exact patch level when asked for (6.6.58), else undefined = newest known. */
+  patch?: number;
+}
+
+export function parseKernelSpec(raw: string): KernelSpec {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw.trim());
+  if (!m) {
+    throw new InputError(
+      'BAD_KERNEL_SPEC',
+      `--kernel ${JSON.stringify(raw)}: not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58`,
+      { value: raw },
+    );
+  }
+  const [, major, minor, patch] = m;
+  return { raw, series: `${Number(major)}.${Number(minor)}`, patch: patch === undefined ? undefined : Number(patch) };
+}
+
+export function formatSpec(spec: KernelSpec): string {
+  return spec.patch === undefined ? spec.series : `${spec.series}.${spec.patch}`;
+}
+
+/** VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION from a kernel Makefile. */
+export function versionFromMakefile(text: string): string {
+  const field = (name: string) => new RegExp(`^${name}\\s*=\\s*(\\S*)\\s*$`, 'm').exec(text)?.[1] ?? '';
+  const v = field('VERSION');
+  const p = field('PATCHLEVEL');
+  if (!v || !p) throw new InputError('NOT_A_KERNEL_TREE', 'Makefile has no VERSION/PATCHLEVEL: not a kernel tree');
+  const s = field('SUBLEVEL') || '0';
+  return `${v}.${p}.${s}${field('EXTRAVERSION')}`;
+}

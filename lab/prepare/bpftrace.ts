@@ -1,0 +1,52 @@
+/**
+ * bpftrace in the guest: the script is uploaded, started over its own SSH
+ * channel, and the workload starts only once its BEGIN probe has printed
+ * (every kprobe is attached by then). Stopping sends SIGINT, which makes
+ * bpftrace print its maps; the output is parsed on the host.
+ */
+import { readFile } from 'node:fs/promises';
+import { InfraError } from '../core/errors.ts';
+import type { ExecResult, GuestShell } from '../guest/ssh.ts';
+import { parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
+
+export const ATTACHED_MARKER = 'lab: probes attached';
+
+export interface RunningBpftrace {
+  stop(): Promise<{ output: BpftraceOutput; raw: ExecResult }>;
+}
+
+export async function startBpftrace(shell: GuestShell, script: string, attachTimeoutMs: number): Promise<RunningBpftrace> {
+  const guestPath = '/tmp/lab.bt';
+  await shell.exec(`cat > ${guestPath}`, { input: await readFile(script) });
+  let pid: number | undefined;
+  let onAttached: () => void = () => {};
+  const attached = new Promise<void>((resolve) => (onAttached = resolve));
+  const { done } = await shell.spawn(`echo "pid $$"; exec bpftrace ${guestPath} 2>&1`, (line) => {
+    const m = /^pid (\d+)$/.exec(line);
+    if (m && pid === undefined) pid = Number(m[1]);
+    if (line.includes(ATTACHED_MARKER)) onAttached();
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    attached.then(() => 'attached' as const),
+    done.then((r) => r),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), attachTimeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (outcome !== 'attached') {
+    if (pid) await shell.exec(`kill -KILL ${pid}`, { allowFailure: true });
+    const raw = outcome === 'timeout' ? '' : outcome.stdout;
+    throw new InfraError(
+      'BPFTRACE_FAILED',
+      outcome === 'timeout' ? `bpftrace did not attach within ${attachTimeoutMs / 1000} s` : `bpftrace exited before attaching (exit ${outcome.exitCode})`,
+      { outputTail: raw.split('\n').slice(-15).join('\n') },
+    );
+  }
+  return {
+    async stop() {
+      await shell.exec(`kill -INT ${pid}`);
+      const raw = await done;
+      return { output: parseBpftrace(raw.stdout), raw };
+    },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The page_order module: built on the host against the cached kernel build
+ * (make -C <build> M=<copy of kmod/page_order> W=1 modules), cached per
+ * kernel and module source, then copied into the guest and loaded.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InfraError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
+import type { GuestShell } from '../guest/ssh.ts';
+import type { KernelBuild } from '../kernel/build.ts';
+
+export interface ModuleArtifact {
+  path: string;
+  /** Compiler warnings from the W=1 build (the module must have none). */
+  warnings: string[];
+  cacheHit: boolean;
+}
+
+async function sourceHash(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith('.c') || n === 'Makefile' || n.endsWith('.h')).sort()) {
+    h.update(f);
+    h.update(await readFile(join(dir, f)));
+  }
+  return h.digest('hex');
+}
+
+export async function buildModule(srcDir: string, kernel: KernelBuild, cacheDir: string, log: string): Promise<ModuleArtifact> {
+  const key = createHash('sha256').update(`${kernel.key}:${await sourceHash(srcDir)}`).digest('hex').slice(0, 16);
+  const entry = join(cacheDir, 'modules', `page_order-${kernel.release}-${key}`);
+  if (existsSync(join(entry, 'page_order.ko'))) {
+    const warnings = JSON.parse(await readFile(join(entry, 'warnings.json'), 'utf8')) as string[];
+    return { path: join(entry, 'page_order.ko'), warnings, cacheHit: true };
+  }
+  const tmp = join(cacheDir, 'tmp', `kmod-${randomBytes(4).toString('hex')}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await cp(srcDir, tmp, { recursive: true, filter: (s) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(s) });
+    await run('make', ['-C', kernel.buildDir, `M=${tmp}`, 'W=1', 'modules'], {
+      log,
+      errorCode: 'MODULE_BUILD_FAILED',
+    });
+    const warnings = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(tmp) && /warning:/.test(l));
+    await writeFile(join(tmp, 'warnings.json'), JSON.stringify(warnings));
+    const out = join(tmp, 'out');
+    await mkdir(out);
+    await copyFile(join(tmp, 'page_order.ko'), join(out, 'page_order.ko'));
+    await copyFile(join(tmp, 'warnings.json'), join(out, 'warnings.json'));
+    await mkdir(join(cacheDir, 'modules'), { recursive: true });
+    await rm(entry, { recursive: true, force: true });
+    await rename(out, entry);
+    return { path: join(entry, 'page_order.ko'), warnings, cacheHit: false };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+export interface ModuleParams {
+  orders: number[];
+  participation?: number[];
+}
+
+export const GUEST_MODULE_PATH = '/tmp/page_order.ko';
+
+export async function uploadModule(shell: GuestShell, ko: string): Promise<void> {
+  await shell.exec(`cat > ${GUEST_MODULE_PATH}`, { input: await readFile(ko) });
+}
+
+export function insmodCommand(p: ModuleParams): string {
+  const args = [`orders=${p.orders.join(',')}`];
+  if (p.participation) args.push(`participation=${p.participation.join(',')}`);
+  return `insmod ${GUEST_MODULE_PATH} ${args.join(' ')}`;
+}
+
+export async function loadModule(shell: GuestShell, p: ModuleParams): Promise<void> {
+  const r = await shell.exec(insmodCommand(p), { allowFailure: true, timeoutMs: 30_000 });
+  if (r.exitCode !== 0) {
+    const dmesg = await shell.exec('dmesg | grep page_order | tail -5', { allowFailure: true });
+    throw new InfraError('MODULE_LOAD_FAILED', `insmod page_order failed: ${r.stderr.trim()}`, {
+      dmesg: dmesg.stdout.trim(),
+    });
+  }
+}
+
+export async function unloadModule(shell: GuestShell): Promise<void> {
+  await shell.exec('rmmod page_order', { timeoutMs: 30_000 });
+  const left = await shell.exec('test -e /proc/page_order', { allowFailure: true });
+  if (left.exitCode === 0) throw new InfraError('MODULE_UNLOAD_FAILED', 'rmmod page_order left /proc/page_order behind');
+}

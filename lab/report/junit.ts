@@ -1,0 +1,52 @@
+/** JUnit XML: one testsuite per kernel, one testcase per expectation (or per scenario error). */
+import type { RunResult } from './result.ts';
+
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
+    // characters XML 1.0 cannot carry (console output may have them)
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+
+export function toJUnit(run: RunResult): string {
+  const kernel = run.kernel?.release ?? run.kernelSpec;
+  const cases: string[] = [];
+  let failures = 0;
+  let errors = 0;
+  for (const s of run.scenarios) {
+    const classname = esc(`page-owner-lab.${kernel}.${s.name}`);
+    const time = (s.durationMs / 1000).toFixed(3);
+    if (s.error || !s.judgement) {
+      errors++;
+      cases.push(
+        `    <testcase classname="${classname}" name="scenario" time="${time}">\n` +
+          `      <error type="${esc(s.error?.code ?? 'ERROR')}" message="${esc(s.error?.message ?? 'no verdict')}"/>\n` +
+          `    </testcase>`,
+      );
+      continue;
+    }
+    for (const e of s.judgement.expectations) {
+      const body =
+        e.verdict === 'pass'
+          ? ''
+          : e.verdict === 'fail'
+            ? (failures++, `\n      <failure type="expectation" message="${esc(e.message)}"/>\n    `)
+            : (errors++, `\n      <error type="unobserved" message="${esc(e.message)}"/>\n    `);
+      cases.push(`    <testcase classname="${classname}" name="${esc(e.expect)}" time="${time}">${body}</testcase>`);
+    }
+  }
+  if (run.error) {
+    errors++;
+    cases.push(
+      `    <testcase classname="page-owner-lab.${esc(kernel)}" name="infrastructure">\n` +
+        `      <error type="${esc(run.error.code)}" message="${esc(run.error.message)}"/>\n    </testcase>`,
+    );
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="page-owner-lab" tests="${cases.length}" failures="${failures}" errors="${errors}">`,
+    `  <testsuite name="${esc(`kernel ${kernel}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" timestamp="${run.startedAt}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

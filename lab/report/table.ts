@@ -1,0 +1,23 @@
+/** The short verdict table printed at the end of a run. */
+import type { RunResult } from './result.ts';
+
+export function verdictTable(run: RunResult): string {
+  const rows: string[][] = [['scenario', 'expectation', 'expected', 'observed', 'verdict']];
+  for (const s of run.scenarios) {
+    if (!s.judgement) {
+      rows.push([s.name, '(scenario)', '-', s.error?.code ?? '-', 'ERROR']);
+      continue;
+    }
+    for (const e of s.judgement.expectations) {
+      const m = /^(.*?)\s*(>=|<=|==|!=|>|<)\s*(.*)$/.exec(e.expect);
+      const expected = m ? `${m[2]} ${m[3]}${e.right !== undefined && String(e.right) !== m[3] ? ` (${e.right})` : ''}` : e.expect;
+      const observed = m ? `${m[1]} = ${e.left ?? '?'}` : String(e.left ?? '?');
+      rows.push([s.name, e.expect, expected, observed, e.verdict.toUpperCase()]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const body = rows.map(line);
+  body.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return body.join('\n');
+}
