@@ -84,7 +84,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     stages: {},
     scenarios: [],
   };
-  let stageName = 'setup';
+  let stageName = 'source';
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     stageName = name;
     if (signal?.aborted) throw new InterruptedError('SIGINT');
@@ -99,10 +99,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   let guest: Guest | undefined;
   let shell: GuestShell | undefined;
   try {
-    await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
+    // The source first: an unavailable kernel fails in seconds, before any package is installed.
     const source = await stage('source', () =>
       resolveSource(spec, { cacheDir: paths.cache, reporter, installPackages: true, setupLog: join(dir, 'setup.log') }),
     );
+    await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
     const built: BuildResult = await stage('kernel', () =>
       buildKernel(source, { cacheDir: paths.cache, fragments, reporter, log: join(dir, 'build.log'), signal }),
     );

@@ -37,7 +37,7 @@ export function parseYamlWithLines<S extends z.ZodType>(text: string, file: stri
   const shown = displayPath(file);
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    const line = e.linePos?.[0]?.line ?? 0;
+    const line = lineCounter.linePos(e.pos[0]).line;
     throw new InputError('BAD_YAML', `${shown}:${line}: ${e.message.split('\n')[0]}`, { file, line });
   }
   const result = schema.safeParse(doc.toJS());
@@ -50,10 +50,11 @@ export function parseYamlWithLines<S extends z.ZodType>(text: string, file: stri
       },
     };
   }
-  const issue = result.error.issues[0]!;
+  // A typo'd key also makes the real key "missing": report the typo, it is the cause.
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0]!;
   const path = issue.path.map(String);
   const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0]!] : path;
-  const node = nodeAt(doc.contents as Node | null, keyPath);
+  const node = nodeAt(doc.contents as Node | null, keyPath, issue.code === 'unrecognized_keys');
   const line = node?.range ? lineCounter.linePos(node.range[0]).line : 0;
   throw new InputError('BAD_DATA_FILE', `${shown}:${line}: ${formatKey(keyPath)}: ${describeIssue(issue, schema)}`, {
     file,
@@ -77,6 +78,7 @@ function describeIssue(issue: Issue, schema: z.ZodType): string {
       })
       .join('; ');
   }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `missing required key (${issue.expected})`;
   return issue.message;
 }
 
@@ -107,14 +109,14 @@ function knownKeys(schema: z.ZodType, path: string[]): string[] {
 }
 
 /** The YAML node at a key path (for line numbers); falls back to the deepest existing parent. */
-function nodeAt(node: Node | null, path: string[]): Node | null {
+function nodeAt(node: Node | null, path: string[], atKey = false): Node | null {
   let cur: Node | null = node;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (isMap(cur)) {
       const pair = cur.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === key);
       if (!pair) return cur;
-      cur = (pair.value as Node | null) ?? (pair.key as Node);
-      // an unknown key: point at the key itself
+      // an unknown key: point at the key itself, not at its value
+      cur = atKey && i === path.length - 1 ? (pair.key as Node) : ((pair.value as Node | null) ?? (pair.key as Node));
     } else if (isSeq(cur)) {
       const next = cur.items[Number(key)] as Node | undefined;
       if (!next) return cur;

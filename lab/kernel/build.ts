@@ -112,6 +112,51 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
   );
 }
 
+export interface ConfigureOptions {
+  log: string;
+  signal?: AbortSignal;
+  ccache: boolean;
+  cacheDir: string;
+}
+
+function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: string }) {
+  const cc = opts.ccache ? 'ccache gcc' : 'gcc';
+  return {
+    makeArgs: [`O=${outDir}`, `ARCH=${ARCH}`, `CC=${cc}`, `HOSTCC=${cc}`],
+    env: {
+      CCACHE_DIR: join(opts.cacheDir, 'ccache'),
+      CCACHE_BASEDIR: opts.cacheDir,
+      KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
+      KBUILD_BUILD_USER: 'lab',
+      KBUILD_BUILD_HOST: 'page-owner-lab',
+    },
+  };
+}
+
+/**
+ * tinyconfig + fragment via merge_config.sh + olddefconfig into `outDir`,
+ * then verify every requested option; returns the final .config text.
+ */
+export async function configureKernel(source: KernelSource, fragment: string, outDir: string, opts: ConfigureOptions): Promise<string> {
+  const { makeArgs, env } = makeEnvironment(outDir, opts);
+  const make = (args: string[]) =>
+    run('make', [...makeArgs, ...args], { cwd: source.tree, env, log: opts.log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
+  await make([BASE_CONFIG]);
+  const fragmentFile = join(outDir, 'lab-fragment.config');
+  await writeFile(fragmentFile, fragment);
+  await run('scripts/kconfig/merge_config.sh', ['-m', '-O', outDir, join(outDir, '.config'), fragmentFile], {
+    cwd: source.tree,
+    env: { ...env, ARCH },
+    log: opts.log,
+    errorCode: 'KERNEL_CONFIG_FAILED',
+  });
+  await make(['olddefconfig']);
+  const configText = await readFile(join(outDir, '.config'), 'utf8');
+  const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), parseDotConfig(configText));
+  if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(outDir, '.config'));
+  return configText;
+}
+
 async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
   const { reporter, cacheDir, log } = opts;
   const jobs = opts.jobs ?? availableParallelism();
@@ -119,32 +164,12 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
   // Same-depth temporary folders under the cache root keep ccache hits across builds (CCACHE_BASEDIR).
   const tmp = join(cacheDir, 'tmp', `kbuild-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
-  const cc = ccache ? 'ccache gcc' : 'gcc';
-  const makeArgs = [`O=${tmp}`, `ARCH=${ARCH}`, `CC=${cc}`, `HOSTCC=${cc}`];
-  const env = {
-    CCACHE_DIR: join(cacheDir, 'ccache'),
-    CCACHE_BASEDIR: cacheDir,
-    KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
-    KBUILD_BUILD_USER: 'lab',
-    KBUILD_BUILD_HOST: 'page-owner-lab',
-  };
+  const { makeArgs, env } = makeEnvironment(tmp, { ccache, cacheDir });
   const make = (args: string[], extra: Partial<Parameters<typeof run>[2]> = {}) =>
     run('make', [...makeArgs, ...args], { cwd: source.tree, env, log, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED', ...extra });
   try {
     reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
-    await make([BASE_CONFIG]);
-    const fragmentFile = join(tmp, 'lab-fragment.config');
-    await writeFile(fragmentFile, fragment);
-    await run('scripts/kconfig/merge_config.sh', ['-m', '-O', tmp, join(tmp, '.config'), fragmentFile], {
-      cwd: source.tree,
-      env: { ...env, ARCH },
-      log,
-      errorCode: 'KERNEL_CONFIG_FAILED',
-    });
-    await make(['olddefconfig']);
-    const configText = await readFile(join(tmp, '.config'), 'utf8');
-    const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), parseDotConfig(configText));
-    if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(tmp, '.config'));
+    const configText = await configureKernel(source, fragment, tmp, { log, signal: opts.signal, ccache, cacheDir });
     const configSha256 = sha256(configText);
     const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION });
     const entryDir = join(cacheDir, 'kernels', `${source.version}-${key.slice(0, 16)}`);

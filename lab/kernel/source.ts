@@ -80,6 +80,7 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
     opts.reporter.stage('source', `cache hit: ${existing.version} (${existing.tree})`);
     return { ...existing, origin: tarball };
   }
+  if (opts.installPackages) await ensurePackages(['xz-utils'], opts.reporter, { log: opts.setupLog });
   opts.reporter.stage('source', `extracting ${tarball}`);
   const tmp = join(sourcesDir, `.tmp-${id.slice(0, 12)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });

@@ -63,7 +63,9 @@ export async function runScenario(scenario: Scenario, ctx: ScenarioContext): Pro
     bpf = await startBpftrace(shell, ctx.bpfScript, 120_000);
     // same window for both observers: the module counts from the moment bpftrace is attached
     await exec('echo reset > /proc/page_order');
-    observations.vmstatBefore = parseVmstat((await exec('cat /proc/vmstat')).stdout);
+    const vmstatBefore = (await exec('cat /proc/vmstat')).stdout;
+    observations.vmstatBefore = parseVmstat(vmstatBefore);
+    await writeFile(join(dir, 'vmstat-before.txt'), vmstatBefore);
     for (const step of scenario.steps) {
       reporter.stage(scenario.name, `step: ${step.name}`);
       const r = await exec(step.run, step.timeout_s * 1000);
@@ -78,7 +80,9 @@ export async function runScenario(scenario: Scenario, ctx: ScenarioContext): Pro
         captured[name] = value;
       }
     }
-    observations.vmstatAfter = parseVmstat((await exec('cat /proc/vmstat')).stdout);
+    const vmstatAfter = (await exec('cat /proc/vmstat')).stdout;
+    observations.vmstatAfter = parseVmstat(vmstatAfter);
+    await writeFile(join(dir, 'vmstat-after.txt'), vmstatAfter);
     const table = await exec('cat /proc/page_order');
     observations.module = parsePageOrder(table.stdout);
     await writeFile(join(dir, 'page_order.txt'), table.stdout);

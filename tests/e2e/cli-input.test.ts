@@ -1,0 +1,50 @@
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lab } from '../helpers/cli.ts';
+
+/** Bad input fails fast through the real CLI, with exit code 2 and a one-line reason. */
+describe('lab CLI on bad input', () => {
+  it('--kernel banana', async () => {
+    const r = await lab(['--kernel', 'banana']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'lab: --kernel "banana": not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58',
+    );
+    expect(readdirSync(r.resultsDir)).toEqual([]);
+  });
+
+  it('--kernel 9.99 says what was tried and what is available offline', async () => {
+    const r = await lab(['--kernel', '9.99']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--kernel 9\.99: no source found \(tried: \/usr\/src\/linux-source-9\.99\.tar\.xz: missing; Debian package linux-source-9\.99: Debian ships no such package\); available offline: 6\.1, 6\.12/);
+  });
+
+  it('a missing scenario lists the available ones', async () => {
+    const r = await lab(['--scenario', 'hugetbl']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--scenario "hugetbl": no such scenario; did you mean "hugetlb"\?/);
+  });
+
+  it('a scenario file with a typo names file, line and key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(file, 'description: x\nstep:\n  - name: a\n    run: "true"\nexpect:\n  - bpf.set[9] >= 1\n');
+    const r = await lab(['--scenario', file]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`${file}:2: step: unknown key "step"; did you mean "steps"?`);
+  });
+
+  it('a bad option value', async () => {
+    const r = await lab(['--memory', 'lots']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/--memory "lots": expected a positive whole number/);
+  });
+
+  it('--help documents the exit codes', async () => {
+    const r = await lab(['--help']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Exit codes: 0 pass, 1 an expectation failed, 2 bad usage or input, 3 infrastructure/);
+  });
+});

@@ -1,0 +1,51 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../../lab/core/errors.ts';
+import { resolvePaths } from '../../lab/core/paths.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { ensurePackages, labPackages } from '../../lab/host/setup.ts';
+import { configureKernel } from '../../lab/kernel/build.ts';
+import { resolveSource } from '../../lab/kernel/source.ts';
+import { parseKernelSpec } from '../../lab/kernel/spec.ts';
+
+/** Config merging and verification on the real 6.12 Kconfig tree (no compile). */
+describe('configureKernel on the real 6.12 tree', () => {
+  const paths = resolvePaths();
+  const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
+  // a fresh machine has no kernel build tools yet: the lab installs them as it would for a run
+  beforeAll(() => ensurePackages(labPackages(), consoleReporter({ quiet: true })));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+  const labFragment = readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8');
+  const source = () =>
+    resolveSource(parseKernelSpec('6.12'), { cacheDir: paths.cache, reporter: consoleReporter({ quiet: true }), installPackages: true });
+
+  it('keeps every option of the lab fragment', async () => {
+    const config = await configureKernel(await source(), labFragment, out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache });
+    expect(config).toMatch(/^CONFIG_PAGE_OWNER=y$/m);
+    expect(config).toMatch(/^CONFIG_VM_EVENT_COUNTERS=y$/m);
+  });
+
+  it('catches PAGE_OWNER dropped because DEBUG_KERNEL is missing, and says what it depends on', async () => {
+    // tinyconfig's EXPERT selects DEBUG_KERNEL; a base without both (as x86_64 defconfig is) loses PAGE_OWNER
+    const withoutDebugKernel = `${labFragment.replace(/^CONFIG_DEBUG_KERNEL=y$/m, '')}\n# CONFIG_EXPERT is not set\n# CONFIG_DEBUG_KERNEL is not set\n`;
+    const e = await configureKernel(await source(), withoutDebugKernel, out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(InputError);
+    const err = e as InputError;
+    expect(err.code).toBe('CONFIG_OPTIONS_DROPPED');
+    expect(err.message).toMatch(/CONFIG_PAGE_OWNER: asked y \(lab-fragment\.config:\d+\), final \.config has n; depends on DEBUG_KERNEL && STACKTRACE_SUPPORT \(mm\/Kconfig\.debug\)/);
+  });
+
+  it('catches VIRTIO_PCI dropped without VIRTIO_MENU (the trap seen on this machine)', async () => {
+    const e = await configureKernel(await source(), labFragment.replace(/^CONFIG_VIRTIO_MENU=y$/m, ''), out, {
+      log: join(out, 'log'),
+      ccache: false,
+      cacheDir: paths.cache,
+    }).catch((err: unknown) => err as InputError);
+    expect((e as InputError).message).toMatch(/CONFIG_VIRTIO_PCI: asked y .*final \.config has n/);
+  });
+});
