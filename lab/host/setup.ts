@@ -27,13 +27,13 @@ export interface SetupResult {
 export async function ensurePackages(
   pkgs: readonly string[],
   reporter: Reporter,
-  opts: { log?: string } = {},
+  opts: { log?: string; isRoot?: boolean } = {},
 ): Promise<SetupResult> {
   const missing = await missingPackages(pkgs);
   const alreadyPresent = pkgs.filter((p) => !missing.includes(p));
   if (missing.length === 0) return { installed: [], alreadyPresent };
   const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0) {
+  if (!(opts.isRoot ?? process.getuid?.() === 0)) {
     throw new SetupNeededError(`missing Debian packages: ${missing.join(', ')}; run as root: ${command}`, {
       command,
     });

@@ -5,6 +5,8 @@
  *
  *   module.seen[9] >= grown
  *   vmstat.htlb_buddy_alloc_success.delta == pool_after - pool_before
+ *   module.seen[0] == bpf.set[0] +- 2%        (a tolerance: absolute, or % of the right side)
+ *   abs(a - b) <= max(64, b / 50)             (functions: abs, min, max)
  */
 export type CompareOp = '>=' | '<=' | '==' | '!=' | '>' | '<';
 
@@ -12,12 +14,22 @@ export type Expr =
   | { kind: 'num'; value: number }
   | { kind: 'ref'; name: string }
   | { kind: 'neg'; arg: Expr }
-  | { kind: 'bin'; op: '+' | '-' | '*' | '/'; left: Expr; right: Expr };
+  | { kind: 'bin'; op: '+' | '-' | '*' | '/'; left: Expr; right: Expr }
+  | { kind: 'call'; fn: FunctionName; args: Expr[] };
+
+export const FUNCTIONS = {
+  abs: { arity: [1, 1], fn: (a: number[]) => Math.abs(a[0]!) },
+  min: { arity: [2, Infinity], fn: (a: number[]) => Math.min(...a) },
+  max: { arity: [2, Infinity], fn: (a: number[]) => Math.max(...a) },
+} as const;
+export type FunctionName = keyof typeof FUNCTIONS;
 
 export interface Comparison {
   left: Expr;
   op: CompareOp;
   right: Expr;
+  /** `+- N` or `+- N%`: |left - right| may be this much (percent of |right|). */
+  tolerance?: { value: number; percent: boolean };
   source: string;
 }
 
@@ -62,12 +74,12 @@ function tokenize(src: string): Token[] {
       continue;
     }
     const two = src.slice(i, i + 2);
-    if (['>=', '<=', '==', '!='].includes(two)) {
+    if (['>=', '<=', '==', '!=', '+-'].includes(two)) {
       out.push({ t: 'op', v: two, at: i });
       i += 2;
       continue;
     }
-    if ('<>+-*/()'.includes(c)) {
+    if ('<>+-*/(),%'.includes(c)) {
       out.push({ t: 'op', v: c, at: i });
       i++;
       continue;
@@ -95,6 +107,21 @@ export function parseComparison(src: string): Comparison {
     }
     if (tok.t === 'ref') {
       pos++;
+      if (isOp('(')) {
+        if (!(tok.v in FUNCTIONS)) fail(`unknown function "${tok.v}" (functions: ${Object.keys(FUNCTIONS).join(', ')})`);
+        pos++;
+        const args = [sum()];
+        while (isOp(',')) {
+          pos++;
+          args.push(sum());
+        }
+        if (!isOp(')')) fail('missing ")"');
+        pos++;
+        const fn = tok.v as FunctionName;
+        const [lo, hi] = FUNCTIONS[fn].arity;
+        if (args.length < lo || args.length > hi) fail(`${fn}() takes ${lo === hi ? lo : `at least ${lo}`} argument(s), got ${args.length}`);
+        return { kind: 'call', fn, args };
+      }
       return { kind: 'ref', name: tok.v };
     }
     if (tok.v === '(') {
@@ -134,8 +161,19 @@ export function parseComparison(src: string): Comparison {
   }
   pos++;
   const right = sum();
+  let tolerance: Comparison['tolerance'];
+  if (isOp('+-')) {
+    pos++;
+    const n = peek();
+    if (n?.t !== 'num') fail('expected a number after +-');
+    pos++;
+    const percent = isOp('%');
+    if (percent) pos++;
+    tolerance = { value: (n as { v: number }).v, percent };
+    if (opTok.v !== '==') fail('a tolerance (+-) goes with ==');
+  }
   if (pos < tokens.length) fail(`unexpected ${JSON.stringify(tokens[pos]!.v)} after the comparison`);
-  return { left, op: opTok.v as CompareOp, right, source: src };
+  return { left, op: opTok.v as CompareOp, right, tolerance, source: src };
 }
 
 export function references(e: Expr): string[] {
@@ -148,6 +186,8 @@ export function references(e: Expr): string[] {
       return references(e.arg);
     case 'bin':
       return [...references(e.left), ...references(e.right)];
+    case 'call':
+      return e.args.flatMap(references);
   }
 }
 
@@ -175,10 +215,13 @@ export function evaluate(e: Expr, lookup: Lookup): number {
       const r = evaluate(e.right, lookup);
       return e.op === '+' ? l + r : e.op === '-' ? l - r : e.op === '*' ? l * r : l / r;
     }
+    case 'call':
+      return FUNCTIONS[e.fn].fn(e.args.map((a) => evaluate(a, lookup)));
   }
 }
 
-export function compare(l: number, op: CompareOp, r: number): boolean {
+export function compare(l: number, op: CompareOp, r: number, tolerance?: Comparison['tolerance']): boolean {
+  if (tolerance) return Math.abs(l - r) <= (tolerance.percent ? (Math.abs(r) * tolerance.value) / 100 : tolerance.value);
   switch (op) {
     case '>=':
       return l >= r;

@@ -73,7 +73,8 @@ export function judge(
     try {
       const left = evaluate(c.left, lookup);
       const right = evaluate(c.right, lookup);
-      const ok = compare(left, c.op, right);
+      const ok = compare(left, c.op, right, c.tolerance);
+      const tol = c.tolerance ? ` +- ${c.tolerance.value}${c.tolerance.percent ? '%' : ''}` : '';
       const detail = Object.entries(values)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ');
@@ -83,7 +84,7 @@ export function judge(
         left,
         right,
         values,
-        message: `${src}: ${left} ${c.op} ${right} is ${ok}${detail ? ` (${detail})` : ''}`,
+        message: `${src}: ${left} ${c.op} ${right}${tol} is ${ok}${detail ? ` (${detail})` : ''}`,
       });
     } catch (e) {
       const why =

@@ -5,7 +5,7 @@ const values: Record<string, number> = { 'module.seen[9]': 32, 'bpf.set[9]': 30,
 const lookup = (n: string) => values[n];
 const holds = (src: string) => {
   const c = parseComparison(src);
-  return compare(evaluate(c.left, lookup), c.op, evaluate(c.right, lookup));
+  return compare(evaluate(c.left, lookup), c.op, evaluate(c.right, lookup), c.tolerance);
 };
 
 describe('expectation expressions', () => {
@@ -57,5 +57,23 @@ describe('expectation expressions', () => {
   it('an unknown name is an error at evaluation, not a zero', () => {
     const c = parseComparison('nope >= 1');
     expect(() => evaluate(c.left, lookup)).toThrow(UnknownReferenceError);
+  });
+});
+
+describe('tolerances and functions', () => {
+  it('+- N is absolute, +- N% is relative to the right side', () => {
+    expect(holds('bpf.set[9] == grown +- 2')).toBe(true);
+    expect(holds('bpf.set[9] == grown +- 1')).toBe(false);
+    expect(holds('bpf.set[9] == grown +- 7%')).toBe(true);
+    expect(holds('bpf.set[9] == grown +- 6%')).toBe(false);
+    expect(() => parseComparison('bpf.set[9] >= grown +- 2')).toThrow(/a tolerance \(\+-\) goes with ==/);
+  });
+
+  it('abs, min and max, with arity checked', () => {
+    expect(holds('abs(bpf.set[9] - grown) <= 2')).toBe(true);
+    expect(holds('max(bpf.set[9], grown, 1) == 32')).toBe(true);
+    expect(holds('min(bpf.set[9], grown) == 30')).toBe(true);
+    expect(() => parseComparison('abs(1, 2) == 1')).toThrow(/abs\(\) takes 1 argument/);
+    expect(() => parseComparison('eval(1) == 1')).toThrow(/unknown function "eval"/);
   });
 });

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { SetupNeededError } from '../../lab/core/errors.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { ensurePackages, missingPackages } from '../../lab/host/setup.ts';
+import { lab } from '../helpers/cli.ts';
+
+describe('host set-up', () => {
+  it('is idempotent: after a setup, a second one installs nothing', async () => {
+    const first = await lab(['setup']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    const second = await lab(['setup']);
+    expect(second.exitCode).toBe(0);
+    expect(second.stdout).toMatch(/^nothing to install: all \d+ packages present$/m);
+  });
+
+  it('asks dpkg what is missing', async () => {
+    expect(await missingPackages(['dpkg', 'page-owner-lab-no-such-package'])).toEqual(['page-owner-lab-no-such-package']);
+  });
+
+  it('without root, names the exact command and exits 4', async () => {
+    const e = await ensurePackages(['dpkg', 'page-owner-lab-no-such-package'], consoleReporter({ quiet: true }), { isRoot: false }).catch(
+      (err: unknown) => err as SetupNeededError,
+    );
+    expect(e).toBeInstanceOf(SetupNeededError);
+    expect((e as SetupNeededError).exitCode).toBe(4);
+    expect((e as SetupNeededError).message).toBe(
+      'missing Debian packages: page-owner-lab-no-such-package; run as root: apt-get update && apt-get install -y --no-install-recommends page-owner-lab-no-such-package',
+    );
+  });
+});

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KERNEL_ERROR_PATTERNS, probeAccel, qemuArgs, type QemuConfig } from '../../lab/guest/qemu.ts';
+import { fixture } from '../helpers/fixtures.ts';
+
+const config: QemuConfig = {
+  kernel: '/k/bzImage',
+  image: '/i/rootfs.ext4',
+  accel: 'tcg',
+  sshPort: 40022,
+  memoryMb: 1024,
+  cpus: 2,
+  append: ['lab.token=abc'],
+};
+const arg = (args: string[], flag: string) => args[args.indexOf(flag) + 1];
+
+describe('the QEMU command line', () => {
+  const args = qemuArgs(config);
+
+  it('restricts user networking and binds the one forward to 127.0.0.1', () => {
+    expect(arg(args, '-netdev')).toBe('user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22');
+    expect(args.filter((a) => a === '-netdev')).toHaveLength(1);
+  });
+
+  it('boots the image in snapshot mode with page_owner=on, and exits instead of rebooting', () => {
+    expect(arg(args, '-drive')).toBe('file=/i/rootfs.ext4,if=virtio,format=raw,snapshot=on');
+    expect(arg(args, '-append')!.split(' ')).toEqual(expect.arrayContaining(['page_owner=on', 'panic=-1', 'console=ttyS0', 'lab.token=abc']));
+    expect(args).toContain('-no-reboot');
+  });
+
+  it('uses the host CPU under KVM and the richest emulated one under TCG', () => {
+    expect(arg(args, '-machine')).toBe('pc,accel=tcg');
+    expect(arg(args, '-cpu')).toBe('max');
+    const kvm = qemuArgs({ ...config, accel: 'kvm' });
+    expect(arg(kvm, '-machine')).toBe('pc,accel=kvm');
+    expect(arg(kvm, '-cpu')).toBe('host');
+  });
+});
+
+describe('probeAccel', () => {
+  it('does not trust a /dev/kvm without vmx/svm (this sandbox has one)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpuinfo-'));
+    const cpuinfo = join(dir, 'cpuinfo');
+    writeFileSync(cpuinfo, 'processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae\n');
+    const r = await probeAccel(cpuinfo);
+    expect(r.accel).toBe('tcg');
+    expect(r.reason).toMatch(/does not exist|no vmx\/svm flag|LAB_ACCEL/);
+  });
+});
+
+describe('kernel error patterns', () => {
+  it('match nothing on a clean boot console recorded from 6.12.117', () => {
+    const lines = fixture('6.12.117', 'console.log').split('\n');
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.filter((l) => KERNEL_ERROR_PATTERNS.some((p) => p.test(l)))).toEqual([]);
+  });
+
+  it('match the lines syzkaller and BPF CI watch for', () => {
+    for (const l of [
+      '[   12.3] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)',
+      '[    1.0] BUG: unable to handle page fault for address: ffff',
+      '[    1.0] WARNING: CPU: 1 PID: 77 at mm/page_alloc.c:4400 __alloc_pages+0x1/0x2',
+      '[    1.0] Oops: 0000 [#1] SMP',
+      '[   30.0] INFO: task kworker/0:1:12 blocked for more than 20 seconds.',
+    ]) {
+      expect(KERNEL_ERROR_PATTERNS.some((p) => p.test(l)), l).toBe(true);
+    }
+  });
+});
