@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InterruptedError, isLabError, LabError } from './core/errors.ts';
+import { InputError, InterruptedError, isLabError, LabError } from './core/errors.ts';
 import { resolvePaths, type LabPaths } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
 import { boot, freePort, probeAccel, type Guest } from './guest/qemu.ts';
@@ -19,19 +19,18 @@ import { ensurePackages, labPackages } from './host/setup.ts';
 import { buildImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
 import { buildKernel, type BuildResult } from './kernel/build.ts';
-import { parseFragment, type FragmentEntry } from './kernel/config.ts';
-import { resolveSource } from './kernel/source.ts';
-import { parseKernelSpec } from './kernel/spec.ts';
+import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { buildModule, uploadModule } from './prepare/module.ts';
+import { discoveryCommand, loadHooks, probeMap, type ProbeMapEntry } from './prepare/probes.ts';
+import { buildTools, uploadTools } from './prepare/tools.ts';
 import { toJUnit } from './report/junit.ts';
 import { runStatus, RESULT_SCHEMA_VERSION, type RunResult } from './report/result.ts';
-import { loadScenario } from './scenario/load.ts';
+import { listScenarios, loadScenario } from './scenario/load.ts';
 import { runScenario } from './scenario/run.ts';
 import type { Scenario } from './scenario/schema.ts';
 import { readFile } from 'node:fs/promises';
 
-export interface LabOptions {
-  kernel: string;
+export interface LabOptions extends KernelInput {
   scenarios: string[];
   reporter: Reporter;
   signal?: AbortSignal;
@@ -39,6 +38,8 @@ export interface LabOptions {
   memoryMb?: number;
   cpus?: number;
   image?: string;
+  /** Boot a fresh guest for every scenario instead of one per kernel. */
+  isolate?: boolean;
 }
 
 export interface LabRun {
@@ -46,31 +47,40 @@ export interface LabRun {
   resultsDir: string;
 }
 
-export const DEFAULT_SCENARIOS = ['hugetlb'];
-export const BASE_FRAGMENT = 'kernels/lab.config';
 
-/** Kernel fragments: the lab's base, then kernels/<series>.config when present. */
-export async function labFragments(repo: string, series: string): Promise<FragmentEntry[]> {
-  const files = [join(repo, BASE_FRAGMENT), join(repo, 'kernels', `${series}.config`)];
-  const out: FragmentEntry[] = [];
-  for (const f of files) {
-    const text = await readFile(f, 'utf8').catch(() => undefined);
-    if (text !== undefined) out.push(...parseFragment(text, f.slice(repo.length + 1)));
+/** No selection: the whole default suite (every scenario in scenarios/). Globs (*, ?) match scenario names. */
+export async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
+  const all = await listScenarios(dir);
+  if (selection.length === 0) return all;
+  const out: string[] = [];
+  for (const sel of selection) {
+    if (!/[*?]/.test(sel)) {
+      out.push(sel);
+      continue;
+    }
+    const re = new RegExp(`^${sel.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const matched = all.filter((n) => re.test(n));
+    if (matched.length === 0) {
+      throw new InputError('UNKNOWN_SCENARIO', `--scenario ${JSON.stringify(sel)}: matches no scenario (available: ${all.join(', ')})`, { value: sel });
+    }
+    out.push(...matched);
   }
-  return out;
+  return [...new Set(out)];
 }
 
 export async function runLab(opts: LabOptions): Promise<LabRun> {
   const paths = opts.paths ?? resolvePaths();
   const { reporter, signal } = opts;
   // Input first: bad scenarios and kernel specs fail before anything is built or booted.
-  const spec = parseKernelSpec(opts.kernel);
+  const extraFragments = await userFragments(opts);
   const scenarios: Scenario[] = [];
-  for (const name of opts.scenarios) scenarios.push(await loadScenario(join(paths.repo, 'scenarios'), name));
-  const fragments = await labFragments(paths.repo, spec.series);
+  for (const name of await selectScenarios(join(paths.repo, 'scenarios'), opts.scenarios)) {
+    scenarios.push(await loadScenario(join(paths.repo, 'scenarios'), name));
+  }
 
   const startedAt = new Date();
-  const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${spec.raw}-${randomBytes(2).toString('hex')}`;
+  const label = opts.kernelSrc || opts.kernelTarball ? 'local' : opts.kernel;
+  const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${label}-${randomBytes(2).toString('hex')}`;
   const dir = join(paths.results, runId);
   await mkdir(dir, { recursive: true });
   reporter.attachLog(join(dir, 'lab.log'));
@@ -80,7 +90,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     runId,
     status: 'ERROR',
     startedAt: startedAt.toISOString(),
-    kernelSpec: spec.raw,
+    kernelSpec: opts.kernelSrc ?? opts.kernelTarball ?? opts.kernel,
     stages: {},
     scenarios: [],
   };
@@ -96,13 +106,26 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     }
   };
 
-  let guest: Guest | undefined;
-  let shell: GuestShell | undefined;
+  interface LiveGuest {
+    guest: Guest;
+    shell: GuestShell;
+    probes: ProbeMapEntry[];
+    release: string;
+  }
+  let live: LiveGuest | undefined;
+  let boots = 0;
+  const retired: string[] = [];
+  const retire = async (l: LiveGuest) => {
+    l.shell.close();
+    await l.guest.stop();
+    retired.push(...l.guest.kernelErrors.map((k) => k.line));
+  };
   try {
     // The source first: an unavailable kernel fails in seconds, before any package is installed.
-    const source = await stage('source', () =>
-      resolveSource(spec, { cacheDir: paths.cache, reporter, installPackages: true, setupLog: join(dir, 'setup.log') }),
+    const { source } = await stage('source', () =>
+      resolveKernelInput(opts, { cacheDir: paths.cache, reporter, installPackages: true, setupLog: join(dir, 'setup.log'), signal }),
     );
+    const fragments = [...(await labFragments(paths.repo, seriesOf(source.version))), ...extraFragments];
     await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
     const built: BuildResult = await stage('kernel', () =>
       buildKernel(source, { cacheDir: paths.cache, fragments, reporter, log: join(dir, 'build.log'), signal }),
@@ -140,45 +163,81 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     result.module = { path: mod.path, warnings: mod.warnings, cacheHit: mod.cacheHit };
     if (mod.warnings.length) reporter.warn('module', `${mod.warnings.length} compiler warning(s), see module-build.log`);
 
+    const tools = await stage('tools', () => buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log')));
+    const hooks = await loadHooks(paths.repo);
     const key = await ensureKey(paths.cache);
     const accel = await probeAccel();
-    const token = randomBytes(8).toString('hex');
-    const config = {
-      kernel: k.bzImage,
-      image: img.image.path,
-      accel: accel.accel,
-      sshPort: await freePort(),
-      memoryMb: opts.memoryMb ?? 1024,
-      cpus: opts.cpus ?? 2,
-      append: [`lab.token=${token}`, `lab.sshkey=${key.publicBlob}`],
+    const bootOne = async (): Promise<LiveGuest> => {
+      const token = randomBytes(8).toString('hex');
+      const config = {
+        kernel: k.bzImage,
+        image: img.image.path,
+        accel: accel.accel,
+        sshPort: await freePort(),
+        memoryMb: opts.memoryMb ?? 1024,
+        cpus: opts.cpus ?? 2,
+        append: [`lab.token=${token}`, `lab.sshkey=${key.publicBlob}`],
+      };
+      boots++;
+      const consoleLog = join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`);
+      reporter.stage('boot', `${k.release} under ${accel.accel.toUpperCase()} (${accel.reason}), ${config.memoryMb} MiB, ssh on 127.0.0.1:${config.sshPort}`);
+      const bootStart = Date.now();
+      const g = await stage('boot', () =>
+        boot({ config, token, consoleLog, readyTimeoutMs: accel.accel === 'kvm' ? 60_000 : 180_000, signal }),
+      );
+      try {
+        const sh = await stage('ssh', () => GuestShell.connect({ port: config.sshPort, privateKey: key.privateKey, token, timeoutMs: 60_000 }));
+        const uname = (await sh.exec('uname -r')).stdout.trim();
+        reporter.stage('boot', `guest ready in ${formatDuration(g.readyMs)}, ssh in ${formatDuration(Date.now() - bootStart)}: uname -r = ${uname}`);
+        const probes = await stage('prepare', async () => {
+          await uploadModule(sh, mod.path);
+          await uploadTools(sh, tools);
+          const discovery = await sh.exec(discoveryCommand(hooks));
+          await writeFile(join(dir, 'probe-discovery.txt'), discovery.stdout);
+          return probeMap(hooks, discovery.stdout, (await sh.exec('dmesg')).stdout);
+        });
+        result.guest ??= {
+          accel: accel.accel,
+          accelReason: accel.reason,
+          memoryMb: config.memoryMb,
+          cpus: config.cpus,
+          bootToReadyMs: g.readyMs,
+          sshReadyMs: Date.now() - bootStart,
+          unameR: uname,
+          kernelErrors: [],
+          boots: 0,
+          probeMap: probes,
+        };
+        result.guest.boots = boots;
+        return { guest: g, shell: sh, probes, release: uname };
+      } catch (e) {
+        await g.stop();
+        throw e;
+      }
     };
-    reporter.stage('boot', `${k.release} under ${accel.accel.toUpperCase()} (${accel.reason}), ${config.memoryMb} MiB, ssh on 127.0.0.1:${config.sshPort}`);
-    const bootStart = Date.now();
-    guest = await stage('boot', () =>
-      boot({ config, token, consoleLog: join(dir, 'console.log'), readyTimeoutMs: accel.accel === 'kvm' ? 60_000 : 180_000, signal }),
-    );
-    const g = guest;
-    shell = await stage('ssh', () => GuestShell.connect({ port: config.sshPort, privateKey: key.privateKey, token, timeoutMs: 60_000 }));
-    const uname = (await shell.exec('uname -r')).stdout.trim();
-    result.guest = {
-      accel: accel.accel,
-      accelReason: accel.reason,
-      memoryMb: config.memoryMb,
-      cpus: config.cpus,
-      bootToReadyMs: g.readyMs,
-      sshReadyMs: Date.now() - bootStart,
-      unameR: uname,
-      kernelErrors: [],
-    };
-    reporter.stage('boot', `guest ready in ${formatDuration(g.readyMs)}, ssh in ${formatDuration(result.guest.sshReadyMs)}: uname -r = ${uname}`);
-    await stage('prepare', () => uploadModule(shell!, mod.path));
 
     await stage('scenarios', async () => {
       for (const scenario of scenarios) {
         if (signal?.aborted) throw new InterruptedError('SIGINT');
-        const r = await runScenario(scenario, { shell: shell!, bpfScript: join(paths.repo, 'bpf', 'summary.bt'), resultsDir: dir, reporter });
+        live ??= await bootOne();
+        const errorsBefore = live.guest.kernelErrors.length;
+        const r = await runScenario(scenario, {
+          shell: live.shell,
+          release: live.release,
+          hooks,
+          probes: live.probes,
+          resultsDir: dir,
+          reporter,
+        });
         result.scenarios.push(r);
-        reporter.stage(scenario.name, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}`);
+        reporter.stage(scenario.name, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}${r.skipReason ? `: ${r.skipReason}` : ''}`);
+        // A guest that saw a kernel error or lost its way is discarded; the next scenario boots a fresh one.
+        const tainted = live.guest.kernelErrors.length > errorsBefore || (r.observations.dmesg?.kernelErrors.length ?? 0) > 0 || r.status === 'ERROR';
+        if (tainted || opts.isolate) {
+          if (tainted) reporter.stage(scenario.name, 'discarding the guest after this scenario');
+          await retire(live);
+          live = undefined;
+        }
       }
     });
   } catch (e) {
@@ -188,11 +247,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     reporter.stage(stageName, `error ${err.code}: ${err.message}`);
     if (err.exitCode === 2 || err.exitCode === 4) throw withResults(err, dir);
   } finally {
-    shell?.close();
-    if (guest) {
-      await guest.stop();
-      if (result.guest) result.guest.kernelErrors = guest.kernelErrors.map((k) => k.line);
-    }
+    if (live) await retire(live);
+    if (result.guest) result.guest.kernelErrors = retired;
     result.status = runStatus(result);
     result.finishedAt = new Date().toISOString();
     await writeFile(join(dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);

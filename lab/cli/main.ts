@@ -6,6 +6,7 @@
  * needed (not root), 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, InputError, isLabError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -13,12 +14,31 @@ import { consoleReporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { ensurePackages, labPackages } from '../host/setup.ts';
 import { buildKernel } from '../kernel/build.ts';
-import { resolveSource } from '../kernel/source.ts';
-import { parseKernelSpec } from '../kernel/spec.ts';
-import { DEFAULT_SCENARIOS, labFragments, runLab } from '../pipeline.ts';
+import { runLab } from '../pipeline.ts';
+import { formatBytes, listCache, parseAge, pruneKernels } from '../kernel/cache.ts';
+import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from '../kernel/inputs.ts';
 import { verdictTable } from '../report/table.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The options that choose and configure a kernel, shared by run and build. */
+function kernelOptions(cmd: Command): Command {
+  return cmd
+    .option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58)', defaultKernel)
+    .option('--kernel-src <path>', 'a local kernel tree (git checkout or extracted) instead of --kernel')
+    .option('--kernel-tarball <file>', 'a local linux-*.tar.xz instead of --kernel')
+    .option('--config-fragment <file>', 'extra kconfig fragment merged after the lab\'s (repeatable)', collect)
+    .option('--kconfig <CONFIG_X=y>', 'extra kconfig option (repeatable)', collect);
+}
+
+type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[] };
+const kernelInput = (o: KernelFlags): KernelInput => ({
+  kernel: o.kernel,
+  kernelSrc: o.kernelSrc,
+  kernelTarball: o.kernelTarball,
+  configFragments: o.configFragment,
+  kconfig: o.kconfig,
+});
 
 function interruptSignal(): AbortSignal {
   const controller = new AbortController();
@@ -48,19 +68,19 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
 (default ./results), LAB_IMAGE_MIRROR (mmdebstrap mirror), LAB_ACCEL=tcg.`,
     );
 
-  cmd
-    .command('run', { isDefault: true })
+  kernelOptions(cmd.command('run', { isDefault: true }))
     .description('build (or reuse) a kernel and an image, boot it, run scenarios, judge them')
-    .option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.12.117)', defaultKernel)
-    .option('-s, --scenario <name>', 'scenario from scenarios/ (repeatable)', collect)
+    .option('-s, --scenario <name>', 'scenario from scenarios/, a glob of names, or a file (repeatable; default: all)', collect)
+    .option('--isolate', 'boot a fresh guest for every scenario (default: one guest per kernel)')
     .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
     .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
     .option('-q, --quiet', 'no progress lines, only the verdict table')
-    .action(async (o: { kernel: string; scenario?: string[]; memory: number; cpus: number; quiet?: boolean }) => {
+    .action(async (o: KernelFlags & { scenario?: string[]; isolate?: boolean; memory: number; cpus: number; quiet?: boolean }) => {
       const reporter = consoleReporter({ quiet: o.quiet });
       const { result, resultsDir } = await runLab({
-        kernel: o.kernel,
-        scenarios: o.scenario ?? DEFAULT_SCENARIOS,
+        ...kernelInput(o),
+        scenarios: o.scenario ?? [],
+        isolate: o.isolate,
         reporter,
         signal: interruptSignal(),
         memoryMb: o.memory,
@@ -68,7 +88,10 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       });
       process.stdout.write(`\n${verdictTable(result)}\n\n`);
       for (const s of result.scenarios) {
-        for (const e of s.judgement?.expectations ?? []) if (e.verdict !== 'pass') process.stdout.write(`${s.name}: ${e.message}\n`);
+        const notPassed = [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])].filter((e) => e.verdict === 'fail' || e.verdict === 'error');
+        for (const e of notPassed) process.stdout.write(`${s.name}: ${e.message}\n`);
+        if (s.error) process.stdout.write(`${s.name}: ${s.error.code}: ${s.error.message}\n`);
+        if (s.skipReason) process.stdout.write(`${s.name}: skipped: ${s.skipReason}\n`);
       }
       if (result.error) process.stdout.write(`error in stage ${result.error.stage}: ${result.error.code}: ${result.error.message}\n`);
       process.stdout.write(`${result.status}: ${result.kernel?.release ?? o.kernel}, results in ${resultsDir}\n`);
@@ -84,31 +107,76 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       process.stdout.write(r.installed.length ? `installed: ${r.installed.join(' ')}\n` : `nothing to install: all ${r.alreadyPresent.length} packages present\n`);
     });
 
-  cmd
-    .command('build')
+  kernelOptions(cmd.command('build'))
     .description('build (or reuse) a kernel and print its artifacts and cache key')
-    .option('-k, --kernel <version>', 'kernel series or exact release', defaultKernel)
     .option('--json', 'print JSON for scripts')
-    .action(async (o: { kernel: string; json?: boolean }) => {
+    .action(async (o: KernelFlags & { json?: boolean }) => {
       const paths = resolvePaths();
       const reporter = consoleReporter({ quiet: o.json });
-      const spec = parseKernelSpec(o.kernel);
+      const input = kernelInput(o);
+      const extra = await userFragments(input);
+      const signal = interruptSignal();
+      const { source } = await resolveKernelInput(input, { cacheDir: paths.cache, reporter, installPackages: true, signal });
       await ensurePackages(labPackages(), reporter);
-      const source = await resolveSource(spec, { cacheDir: paths.cache, reporter, installPackages: true });
       const logDir = join(paths.cache, 'logs');
-      const { mkdir } = await import('node:fs/promises');
       await mkdir(logDir, { recursive: true });
       const { build, cacheHit } = await buildKernel(source, {
         cacheDir: paths.cache,
-        fragments: await labFragments(paths.repo, spec.series),
+        fragments: [...(await labFragments(paths.repo, seriesOf(source.version))), ...extra],
         reporter,
         log: join(logDir, `build-${source.version}-${Date.now()}.log`),
-        signal: interruptSignal(),
+        signal,
       });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...build, cacheHit }, null, 2)}\n`);
-      else process.stdout.write(`${build.release} (${cacheHit ? 'cache hit' : 'built'})\nkey:     ${build.key}\nbzImage: ${build.bzImage}\nbuild:   ${build.buildDir}\n`);
+      else {
+        process.stdout.write(
+          `${build.release} (${cacheHit ? 'cache hit' : 'built'})\nkey:     ${build.key}\nbzImage: ${build.bzImage}\nbuild:   ${build.buildDir}\nreproducer:\n${build.reproducer.map((l) => `  ${l}`).join('\n')}\n`,
+        );
+      }
+    });
+
+  const cache = cmd.command('cache').description('show or prune the lab cache (LAB_CACHE_DIR)');
+  cache
+    .command('ls')
+    .description('list cache entries with size and age')
+    .option('--json', 'print JSON for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const entries = await listCache(resolvePaths().cache);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+        return;
+      }
+      const now = Date.now();
+      for (const e of entries) {
+        const age = formatAge(now - Date.parse(e.createdAt));
+        process.stdout.write(`${e.kind.padEnd(8)} ${formatBytes(e.bytes).padStart(9)} ${age.padStart(6)}  ${e.name}${e.detail ? `  ${e.detail}` : ''}\n`);
+      }
+      process.stdout.write(`${entries.length} entries, ${formatBytes(entries.reduce((a, e) => a + e.bytes, 0))} in ${resolvePaths().cache}\n`);
+    });
+  cache
+    .command('prune')
+    .description('remove kernel builds: all but the newest N, and/or those older than an age (7d, 12h)')
+    .addOption(new Option('--keep <n>', 'kernel builds to keep').argParser(wholeNumber('--keep')))
+    .option('--older-than <age>', 'remove builds older than this (e.g. 7d, 12h, 30m)')
+    .action(async (o: { keep?: number; olderThan?: string }) => {
+      const removed = await pruneKernels(resolvePaths().cache, { keep: o.keep, olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined });
+      for (const e of removed) process.stdout.write(`removed ${e.name} (${formatBytes(e.bytes)})\n`);
+      process.stdout.write(`${removed.length} kernel build(s) removed\n`);
     });
   return cmd;
+}
+
+function formatAge(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  return m < 60 ? `${m}m` : m < 2880 ? `${Math.round(m / 60)}h` : `${Math.round(m / 1440)}d`;
+}
+
+function wholeNumber(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InputError('BAD_OPTION', `${flag} ${JSON.stringify(v)}: expected a whole number`);
+    return n;
+  };
 }
 
 function positiveInt(flag: string) {

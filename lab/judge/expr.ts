@@ -6,7 +6,7 @@
  *   module.seen[9] >= grown
  *   vmstat.htlb_buddy_alloc_success.delta == pool_after - pool_before
  *   module.seen[0] == bpf.set[0] +- 2%        (a tolerance: absolute, or % of the right side)
- *   abs(a - b) <= max(64, b / 50)             (functions: abs, min, max)
+ *   abs(a - b) <= max(64, b / 50)             (functions: abs, min, max, floor)
  */
 export type CompareOp = '>=' | '<=' | '==' | '!=' | '>' | '<';
 
@@ -21,6 +21,7 @@ export const FUNCTIONS = {
   abs: { arity: [1, 1], fn: (a: number[]) => Math.abs(a[0]!) },
   min: { arity: [2, Infinity], fn: (a: number[]) => Math.min(...a) },
   max: { arity: [2, Infinity], fn: (a: number[]) => Math.max(...a) },
+  floor: { arity: [1, 1], fn: (a: number[]) => Math.floor(a[0]!) },
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 

@@ -1,39 +1,50 @@
 /**
- * Resolve a kernel spec to a source tree on disk. Sources are tried in order
- * and every attempt is reported, so an offline failure says what was tried:
- *   1. the cache (an already extracted tree for that tarball)
- *   2. local tarballs: /usr/src/linux-source-<series>.tar.xz
+ * Resolve a kernel spec to a source tree on disk. Sources are tried in order,
+ * offline ones first, and every attempt is reported, so a failure says what
+ * was tried and why:
+ *   1. the cache: a tree already extracted for that version
+ *   2. local tarballs: /usr/src/linux-source-<series>.tar.xz, and linux-<version>.tar.xz
+ *      or linux-source-<series>.tar.xz in LAB_TARBALL_DIR
  *   3. Debian's linux-source-<series> package, installed on demand as root
+ *   4. a kernel.org-layout mirror (LAB_KERNEL_MIRROR), checksum-verified
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { extract } from 'tar';
-import { InputError, InfraError } from '../core/errors.ts';
+import { InputError, InfraError, isLabError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
-import { formatSpec, versionFromMakefile, type KernelSpec } from './spec.ts';
+import { downloadVerified, mirrorBase, resolveOnMirror } from './mirror.ts';
+import { compareVersions, formatSpec, versionFromMakefile, type KernelSpec } from './spec.ts';
 
 export interface KernelSource {
   /** Exact version from the tree's Makefile, e.g. 6.12.117. */
   version: string;
   /** Extracted tree, shared read-only by every build of this source. */
   tree: string;
-  /** Content identity: sha256 of the tarball. */
+  /** Content identity: sha256 of the tarball, or git commit + diff hash of a local tree. */
   id: string;
   origin: string;
 }
 
 export interface SourceOptions {
   cacheDir: string;
-  tarballDir?: string;
   reporter: Reporter;
   /** Install Debian's linux-source-<series> when missing (needs root). */
   installPackages?: boolean;
   setupLog?: string;
+  /** Directories searched for tarballs besides /usr/src (default: LAB_TARBALL_DIR). */
+  tarballDirs?: string[];
+  /** Mirror base URL (default: LAB_KERNEL_MIRROR or kernel.org); '' disables downloads. */
+  mirror?: string;
+  mirrorTimeoutMs?: number;
+  mirrorRetries?: number;
+  signal?: AbortSignal;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -42,40 +53,138 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+const STAMP = '.lab-source.json';
+
+/** Versions whose trees are already extracted in the cache. */
+export async function cachedVersions(cacheDir: string): Promise<{ version: string; id: string; tree: string; origin: string }[]> {
+  const dir = join(cacheDir, 'sources');
+  const out = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    try {
+      const stamp = JSON.parse(await readFile(join(dir, name, STAMP), 'utf8')) as { id: string; version: string; tarball?: string; origin?: string };
+      out.push({ version: stamp.version, id: stamp.id, tree: join(dir, name), origin: stamp.origin ?? stamp.tarball ?? name });
+    } catch {
+      // no stamp: an interrupted or foreign extraction
+    }
+  }
+  return out;
+}
+
+export async function offlineVersions(cacheDir: string): Promise<string[]> {
+  const cached = (await cachedVersions(cacheDir)).map((c) => c.version);
+  return [...new Set([...debianSourceSeries, ...cached])].sort(compareVersions);
+}
+
 export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Promise<KernelSource> {
   const tried: string[] = [];
-  const tarballDir = opts.tarballDir ?? '/usr/src';
-  const tarball = join(tarballDir, `${sourcePackage(spec.series)}.tar.xz`);
-  if (!existsSync(tarball) && opts.installPackages && debianSourceSeries.includes(spec.series)) {
-    opts.reporter.stage('source', `${tarball} missing: installing Debian package ${sourcePackage(spec.series)}`);
-    await ensurePackages([sourcePackage(spec.series)], opts.reporter, { log: opts.setupLog });
+  const { reporter } = opts;
+  const wanted = formatSpec(spec);
+  const matches = (version: string) => (spec.patch === undefined ? version.startsWith(`${spec.series}.`) || version === spec.series : version === wanted);
+
+  const dirs = ['/usr/src', ...(opts.tarballDirs ?? (process.env.LAB_TARBALL_DIR ? [process.env.LAB_TARBALL_DIR] : []))];
+  const candidates = dirs.flatMap((d) => [join(d, `${sourcePackage(spec.series)}.tar.xz`), ...(spec.patch !== undefined ? [join(d, `linux-${wanted}.tar.xz`)] : [])]);
+  const debianTarball = candidates[0]!;
+
+  // 1. the cache; for a series with a local tarball, the tarball decides the version (its extraction is cached by hash)
+  const cached = (await cachedVersions(opts.cacheDir)).filter((c) => matches(c.version)).sort((a, b) => compareVersions(b.version, a.version));
+  if (cached[0] && (spec.patch !== undefined || !candidates.some((c) => existsSync(c)))) {
+    reporter.stage('source', `cache hit: ${cached[0].version} (${cached[0].tree})`);
+    return cached[0];
   }
-  if (existsSync(tarball)) {
+  tried.push(`cache: no extracted ${wanted}`);
+
+  // 2. local tarballs
+  if (!existsSync(debianTarball) && opts.installPackages && debianSourceSeries.includes(spec.series)) {
+    // 3. Debian's package puts its tarball where step 2 looks
+    reporter.stage('source', `${debianTarball} missing: installing Debian package ${sourcePackage(spec.series)}`);
+    await ensurePackages([sourcePackage(spec.series)], reporter, { log: opts.setupLog });
+  } else if (!debianSourceSeries.includes(spec.series)) {
+    tried.push(`Debian package ${sourcePackage(spec.series)}: Debian ships no such package`);
+  }
+  for (const tarball of candidates) {
+    if (!existsSync(tarball)) {
+      tried.push(`${tarball}: missing`);
+      continue;
+    }
     const src = await fromTarball(tarball, opts);
-    if (spec.patch === undefined || src.version === formatSpec(spec)) return src;
-    tried.push(`${tarball}: holds ${src.version}, not ${formatSpec(spec)}`);
-  } else {
-    tried.push(`${tarball}: missing`);
-    tried.push(
-      debianSourceSeries.includes(spec.series)
-        ? `Debian package ${sourcePackage(spec.series)}: not installed`
-        : `Debian package ${sourcePackage(spec.series)}: Debian ships no such package`,
-    );
+    if (matches(src.version)) return src;
+    tried.push(`${tarball}: holds ${src.version}, not ${wanted}`);
   }
+
+  // 4. the mirror
+  const base = opts.mirror ?? mirrorBase();
+  if (base) {
+    try {
+      const mirrorOpts = {
+        base,
+        downloadsDir: join(opts.cacheDir, 'downloads'),
+        reporter,
+        timeoutMs: opts.mirrorTimeoutMs,
+        retries: opts.mirrorRetries,
+        signal: opts.signal,
+      };
+      reporter.stage('source', `asking ${base} for ${wanted}`);
+      const version = await resolveOnMirror(spec, mirrorOpts);
+      const dl = await downloadVerified(version, mirrorOpts);
+      return await fromTarball(dl.tarball, opts);
+    } catch (e) {
+      if (!isLabError(e) || !['MIRROR_UNREACHABLE', 'MIRROR_NO_SUCH_SERIES', 'DOWNLOAD_FAILED'].includes(e.code)) throw e;
+      tried.push(`mirror: ${e.message}`);
+    }
+  } else tried.push('mirror: disabled');
+
   throw new InputError(
     'KERNEL_NOT_AVAILABLE',
-    `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${debianSourceSeries.join(', ')}`,
+    `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir)).join(', ')}`,
     { value: spec.raw },
   );
+}
+
+/** A local kernel tree (a git checkout or an extracted tree), used in place: builds go to O= folders outside it. */
+export async function fromTree(path: string, reporter: Reporter): Promise<KernelSource> {
+  const tree = resolve(path);
+  const makefile = await readFile(join(tree, 'Makefile'), 'utf8').catch(() => {
+    throw new InputError('NOT_A_KERNEL_TREE', `--kernel-src ${path}: no Makefile there; expected the top of a Linux source tree`, { value: path });
+  });
+  const version = versionFromMakefile(makefile);
+  let id: string;
+  const git = await run('git', ['-C', tree, 'rev-parse', 'HEAD'], { okExitCodes: [128] }).catch(() => undefined);
+  if (git && git.exitCode === 0) {
+    // commit + a hash of uncommitted changes: a dirty tree is a different source
+    const diff = await run('git', ['-C', tree, 'diff', 'HEAD']);
+    const untracked = await run('git', ['-C', tree, 'ls-files', '--others', '--exclude-standard']);
+    id = `git:${git.stdout.trim()}:${createHash('sha256').update(diff.stdout).update(untracked.stdout).digest('hex').slice(0, 16)}`;
+  } else {
+    id = `tree:${await treeFingerprint(tree)}`;
+  }
+  reporter.stage('source', `local tree ${tree}: ${version} (${id.slice(0, 40)})`);
+  return { version, tree, id, origin: tree };
+}
+
+/** Paths, sizes and modification times of every file: changes when any file does. */
+async function treeFingerprint(root: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (dir: string): Promise<void> => {
+    for (const ent of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, ent.name);
+      if (ent.isDirectory()) {
+        if (ent.name !== '.git') await walk(p);
+      } else {
+        const st = await stat(p);
+        h.update(`${p.slice(root.length)}\0${st.size}\0${st.mtimeMs}\n`);
+      }
+    }
+  };
+  await walk(root);
+  return h.digest('hex');
 }
 
 /** Extract a tarball once into the cache, keyed by its sha256. */
 export async function fromTarball(tarball: string, opts: SourceOptions): Promise<KernelSource> {
   const id = await sha256File(tarball);
   const sourcesDir = join(opts.cacheDir, 'sources');
-  const stampName = '.lab-source.json';
   await mkdir(sourcesDir, { recursive: true });
-  const existing = await findExtracted(sourcesDir, id, stampName);
+  const existing = (await cachedVersions(opts.cacheDir)).find((c) => c.id === id);
   if (existing) {
     opts.reporter.stage('source', `cache hit: ${existing.version} (${existing.tree})`);
     return { ...existing, origin: tarball };
@@ -90,25 +199,11 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
     throw new InfraError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive`);
   });
   const version = versionFromMakefile(makefile);
-  await writeFile(join(tmp, stampName), JSON.stringify({ id, version, tarball }, null, 2));
+  await writeFile(join(tmp, STAMP), JSON.stringify({ id, version, origin: tarball }, null, 2));
   const tree = join(sourcesDir, `${version}-${id.slice(0, 12)}`);
   await rm(tree, { recursive: true, force: true });
   await rename(tmp, tree);
   return { version, tree, id, origin: tarball };
-}
-
-async function findExtracted(sourcesDir: string, id: string, stampName: string) {
-  const { readdir } = await import('node:fs/promises');
-  for (const name of await readdir(sourcesDir)) {
-    if (!name.endsWith(`-${id.slice(0, 12)}`)) continue;
-    try {
-      const stamp = JSON.parse(await readFile(join(sourcesDir, name, stampName), 'utf8')) as { id: string; version: string };
-      if (stamp.id === id) return { id, version: stamp.version, tree: join(sourcesDir, name) };
-    } catch {
-      // no stamp: an interrupted or foreign extraction, ignored and replaced
-    }
-  }
-  return undefined;
 }
 
 /**

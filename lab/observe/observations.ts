@@ -1,11 +1,20 @@
 /** Everything the observers saw during one scenario, as parsed values. */
+import type { ProbeMapEntry } from '../prepare/probes.ts';
 import type { BpftraceOutput } from './bpftrace.ts';
+import type { DebugfsSummary } from './debugfs.ts';
+import type { DmesgFacts } from './dmesg.ts';
 import type { PageOrderTable } from './page-order.ts';
 import type { Vmstat } from './vmstat.ts';
 
 export interface Observations {
   module?: PageOrderTable;
   bpf?: BpftraceOutput;
+  /** Which hooks bpftrace probed in this kernel; events not probed have no bpf.* value. */
+  probes?: ProbeMapEntry[];
+  /** enum migrate_reason names, index = value (bpf/hooks.yaml). */
+  migrateReasons?: string[];
+  debugfs?: DebugfsSummary;
+  dmesg?: DmesgFacts;
   vmstatBefore?: Vmstat;
   vmstatAfter?: Vmstat;
 }

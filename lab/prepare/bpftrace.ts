@@ -4,7 +4,6 @@
  * (every kprobe is attached by then). Stopping sends SIGINT, which makes
  * bpftrace print its maps; the output is parsed on the host.
  */
-import { readFile } from 'node:fs/promises';
 import { InfraError } from '../core/errors.ts';
 import type { ExecResult, GuestShell } from '../guest/ssh.ts';
 import { parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
@@ -15,9 +14,10 @@ export interface RunningBpftrace {
   stop(): Promise<{ output: BpftraceOutput; raw: ExecResult }>;
 }
 
+/** `script` is the program text (generated per guest by probes.ts). */
 export async function startBpftrace(shell: GuestShell, script: string, attachTimeoutMs: number): Promise<RunningBpftrace> {
   const guestPath = '/tmp/lab.bt';
-  await shell.exec(`cat > ${guestPath}`, { input: await readFile(script) });
+  await shell.exec(`cat > ${guestPath}`, { input: script });
   let pid: number | undefined;
   let onAttached: () => void = () => {};
   const attached = new Promise<void>((resolve) => (onAttached = resolve));

@@ -11,9 +11,15 @@ export function toJUnit(run: RunResult): string {
   const cases: string[] = [];
   let failures = 0;
   let errors = 0;
+  let skipped = 0;
   for (const s of run.scenarios) {
     const classname = esc(`page-owner-lab.${kernel}.${s.name}`);
     const time = (s.durationMs / 1000).toFixed(3);
+    if (s.status === 'SKIP') {
+      skipped++;
+      cases.push(`    <testcase classname="${classname}" name="scenario" time="${time}">\n      <skipped message="${esc(s.skipReason ?? '')}"/>\n    </testcase>`);
+      continue;
+    }
     if (s.error || !s.judgement) {
       errors++;
       cases.push(
@@ -23,10 +29,13 @@ export function toJUnit(run: RunResult): string {
       );
       continue;
     }
-    for (const e of s.judgement.expectations) {
+    const labChecks = (s.checks?.expectations ?? []).map((e) => ({ ...e, expect: `lab: ${e.expect}` }));
+    for (const e of [...s.judgement.expectations, ...labChecks]) {
       const body =
         e.verdict === 'pass'
           ? ''
+          : e.verdict === 'skip'
+            ? (skipped++, `\n      <skipped message="${esc(e.message)}"/>\n    `)
           : e.verdict === 'fail'
             ? (failures++, `\n      <failure type="expectation" message="${esc(e.message)}"/>\n    `)
             : (errors++, `\n      <error type="unobserved" message="${esc(e.message)}"/>\n    `);
@@ -42,8 +51,8 @@ export function toJUnit(run: RunResult): string {
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="page-owner-lab" tests="${cases.length}" failures="${failures}" errors="${errors}">`,
-    `  <testsuite name="${esc(`kernel ${kernel}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" timestamp="${run.startedAt}">`,
+    `<testsuites name="page-owner-lab" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}">`,
+    `  <testsuite name="${esc(`kernel ${kernel}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" timestamp="${run.startedAt}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

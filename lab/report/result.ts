@@ -1,5 +1,6 @@
 /** The machine-readable record of one run (results/<run-id>/result.json). */
 import type { Accel } from '../guest/qemu.ts';
+import type { ProbeMapEntry } from '../prepare/probes.ts';
 import type { ScenarioResult } from '../scenario/run.ts';
 
 export const RESULT_SCHEMA_VERSION = 1;
@@ -34,6 +35,10 @@ export interface RunResult {
     sshReadyMs: number;
     unameR?: string;
     kernelErrors: string[];
+    /** Guests booted for this run (more than one after a discarded guest, or with --isolate). */
+    boots: number;
+    /** event -> function -> status, from the first guest. */
+    probeMap: ProbeMapEntry[];
   };
   module?: { path: string; warnings: string[]; cacheHit: boolean };
   /** Seconds spent per pipeline stage, in order. */
@@ -42,7 +47,9 @@ export interface RunResult {
   error?: { code: string; message: string; stage: string; context?: Record<string, unknown> };
 }
 
+/** ERROR beats FAIL beats PASS; skipped scenarios do not count, but a run that skipped everything did not pass. */
 export function runStatus(r: Pick<RunResult, 'scenarios' | 'error'>): RunStatus {
   if (r.error || r.scenarios.some((s) => s.status === 'ERROR')) return 'ERROR';
-  return r.scenarios.every((s) => s.status === 'PASS') ? 'PASS' : 'FAIL';
+  if (r.scenarios.some((s) => s.status === 'FAIL')) return 'FAIL';
+  return r.scenarios.some((s) => s.status === 'PASS') ? 'PASS' : 'ERROR';
 }

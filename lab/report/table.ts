@@ -4,6 +4,10 @@ import type { RunResult } from './result.ts';
 export function verdictTable(run: RunResult): string {
   const rows: string[][] = [['scenario', 'expectation', 'expected', 'observed', 'verdict']];
   for (const s of run.scenarios) {
+    if (s.status === 'SKIP') {
+      rows.push([s.name, '(scenario)', '-', s.skipReason ?? '-', 'SKIP']);
+      continue;
+    }
     if (!s.judgement) {
       rows.push([s.name, '(scenario)', '-', s.error?.code ?? '-', 'ERROR']);
       continue;
@@ -13,6 +17,11 @@ export function verdictTable(run: RunResult): string {
       const expected = m ? `${m[2]} ${m[3]}${e.right !== undefined && String(e.right) !== m[3] ? ` (${e.right})` : ''}` : e.expect;
       const observed = m ? `${m[1]} = ${e.left ?? '?'}` : String(e.left ?? '?');
       rows.push([s.name, e.expect, expected, observed, e.verdict.toUpperCase()]);
+    }
+    if (s.checks) {
+      const bad = s.checks.expectations.filter((e) => e.verdict === 'fail' || e.verdict === 'error');
+      const n = s.checks.expectations.length;
+      rows.push([s.name, '(lab cross-checks)', `${n} hold`, `${n - bad.length} hold`, bad.length ? s.checks.verdict.toUpperCase() : 'PASS']);
     }
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -78,10 +78,12 @@ export function parseScenario(text: string, file: string): Scenario {
     checkRefs(expr, ['vars', name], key, variables);
     variables.add(name);
   }
-  data.expect.forEach((src, i) => {
-    const c = parse(src, ['expect', i], `expect[${i}]`);
-    checkRefs(c.left, ['expect', i], `expect[${i}]`, variables);
-    checkRefs(c.right, ['expect', i], `expect[${i}]`, variables);
+  const expectations = data.expect.map((e) => (typeof e === 'string' ? { expect: e } : e));
+  expectations.forEach((e, i) => {
+    const path = typeof data.expect[i] === 'string' ? ['expect', i] : ['expect', i, 'expect'];
+    const c = parse(e.expect, path, `expect[${i}]`);
+    checkRefs(c.left, path, `expect[${i}]`, variables);
+    checkRefs(c.right, path, `expect[${i}]`, variables);
   });
-  return { ...data, name: basename(file, '.yaml'), file };
+  return { ...data, expect: expectations, name: basename(file, '.yaml'), file };
 }

@@ -8,11 +8,19 @@ export interface MetricFamily {
   meaning: string;
 }
 
+const ORDER_EVENTS = 'set|reset|set_lab|reset_lab|set_comm|reset_comm';
+
 export const metricFamilies: readonly MetricFamily[] = [
-  { pattern: /^module\.(seen|recorded|participation)\[\d+\]$/, example: 'module.seen[9]', meaning: 'page_order module: allocations seen / recorded per order' },
-  { pattern: /^module\.(nmissed|other)$/, example: 'module.nmissed', meaning: 'page_order module: kprobe misses, orders beyond the table' },
-  { pattern: /^bpf\.(set|reset)\[\d+\]$/, example: 'bpf.set[9]', meaning: 'bpftrace: __set_page_owner / __reset_page_owner events per order' },
-  { pattern: /^bpf\.lost$/, example: 'bpf.lost', meaning: 'bpftrace: lost events' },
+  { pattern: /^module\.(seen|recorded|participation)\[\d+\]$/, example: 'module.seen[9]', meaning: 'page_order module: allocations seen / recorded per order, participation percent' },
+  { pattern: /^module\.(seen|recorded|nmissed|other)$/, example: 'module.nmissed', meaning: 'page_order module: totals over its orders, kprobe misses, orders beyond its table' },
+  { pattern: new RegExp(`^bpf\\.(${ORDER_EVENTS})\\[\\d+\\]$`), example: 'bpf.set[9]', meaning: 'bpftrace: set/reset events per order (_lab: by bpftrace and the SSH server; _comm: by the workload)' },
+  { pattern: new RegExp(`^bpf\\.(${ORDER_EVENTS})$`), example: 'bpf.set', meaning: 'bpftrace: set/reset events over all orders' },
+  { pattern: /^bpf\.(split|split_pages|copy|dump|read|migrate|lost)$/, example: 'bpf.split', meaning: 'bpftrace: events of the other hooks; split_pages = pages produced by splits; lost = lost events' },
+  { pattern: /^bpf\.migrate\[\w+\]$/, example: 'bpf.migrate[compaction]', meaning: 'bpftrace: set-migrate events by reason' },
+  { pattern: /^debugfs\.(records|pages|migrated|unparsed)$/, example: 'debugfs.records', meaning: '/sys/kernel/debug/page_owner: live records, base pages, migrated pages' },
+  { pattern: /^debugfs\.records\[\d+\]$/, example: 'debugfs.records[9]', meaning: '/sys/kernel/debug/page_owner: live records per order' },
+  { pattern: /^debugfs\.migrated\[\w+\]$/, example: 'debugfs.migrated[compaction]', meaning: '/sys/kernel/debug/page_owner: migrated pages by last reason' },
+  { pattern: /^dmesg\.(page_ext_bytes|early_allocated_pages|kernel_errors)$/, example: 'dmesg.kernel_errors', meaning: 'kernel log: page_owner boot lines, error lines (BUG, WARNING, Oops ...)' },
   { pattern: /^vmstat\.\w+\.(delta|before|after)$/, example: 'vmstat.htlb_buddy_alloc_success.delta', meaning: '/proc/vmstat counter around the steps' },
 ];
 
@@ -22,11 +30,16 @@ export function isKnownMetric(name: string): boolean {
 
 /** Candidate spellings for did-you-mean hints: the examples, with the index of the name given. */
 export function metricSuggestions(name: string): string[] {
-  const index = /\[(\d+)\]/.exec(name)?.[1];
+  const index = /\[(\w+)\]/.exec(name)?.[1];
   return metricFamilies.flatMap((f) => {
-    const base = index ? f.example.replace(/\[\d+\]/, `[${index}]`) : f.example;
+    const base = index ? f.example.replace(/\[\w+\]/, `[${index}]`) : f.example;
     // alternatives right after the namespace (module.seen|recorded) give more candidates
     const alts = /^\^\w+\\\.\((\w+(?:\|\w+)*)\)/.exec(f.pattern.source)?.[1]?.split('|') ?? [];
     return [base, ...alts.map((a) => base.replace(/^(\w+)\.\w+/, `$1.${a}`))];
   });
+}
+
+/** Does an expression use the page_owner dump? Then the runner reads it (it takes a while under TCG). */
+export function usesDebugfs(refs: string[]): boolean {
+  return refs.some((r) => r.startsWith('debugfs.'));
 }

@@ -4,6 +4,9 @@
  */
 import { z } from 'zod';
 
+/** ">= 6.9", "< 6.12.5" */
+export const KERNEL_CONDITION = /^(>=|<=|==|!=|>|<)\s*(\d+\.\d+(?:\.\d+)?)$/;
+
 const command = z.string().min(1, 'a shell command run in the guest');
 const variableName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and underscores');
 
@@ -29,13 +32,68 @@ export const ScenarioSchema = z.strictObject({
       path: ['participation'],
     })
     .default({ orders: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }),
-  bpftrace: z.enum(['summary']).default('summary'),
+  /** summary: counts per event; trace: also one line per event in the seed's format (results/<scenario>/bpftrace.txt). */
+  bpftrace: z
+    .strictObject({
+      mode: z.enum(['summary', 'trace']).default('summary'),
+      /** Count set/reset of tasks whose comm starts with this apart (bpf.set_comm[N]). */
+      comm: z.string().regex(/^[\w.-]{1,15}$/, 'a task name prefix (comm, at most 15 characters)').optional(),
+    })
+    .default({ mode: 'summary' }),
+  /** Preconditions: when one is absent the scenario is SKIPPED with the reason. */
+  requires: z
+    .strictObject({
+      kernel: z.string().regex(KERNEL_CONDITION, 'a condition such as ">= 6.9"').optional(),
+      hooks: z.array(z.string()).default([]),
+      vmstat: z.array(z.string().regex(/^\w+$/)).default([]),
+      files: z.array(z.string().startsWith('/')).default([]),
+    })
+    .default({ hooks: [], vmstat: [], files: [] }),
+  /** Lab checks that may be relaxed: kprobe misses and lost bpftrace events fail a scenario unless allowed. */
+  allow: z.strictObject({ missed: z.boolean().default(false) }).default({ missed: false }),
   steps: z.array(StepSchema).min(1),
   /** Derived variables: name -> arithmetic over captured variables. */
   vars: z.record(variableName, z.string().min(1)).default({}),
-  expect: z.array(z.string().min(1)).min(1),
+  expect: z
+    .array(
+      z.union([
+        z.string().min(1),
+        z.strictObject({
+          expect: z.string().min(1),
+          /** Only on kernels that match, e.g. "kernel >= 6.9" (hooks whose arguments changed). */
+          when: z.string().regex(new RegExp(`^kernel\\s*${KERNEL_CONDITION.source.slice(1)}`), 'a condition such as "kernel >= 6.9"'),
+        }),
+      ]),
+    )
+    .min(1),
   /** Commands run after observation, also when a step failed. */
   teardown: z.array(command).default([]),
 });
 
-export type Scenario = z.infer<typeof ScenarioSchema> & { name: string; file: string };
+export interface Expectation {
+  expect: string;
+  when?: string;
+}
+
+export type Scenario = Omit<z.infer<typeof ScenarioSchema>, 'expect'> & { expect: Expectation[]; name: string; file: string };
+
+/** Does `release` satisfy a condition such as ">= 6.9" (or "kernel >= 6.9")? */
+export function kernelMatches(condition: string, release: string, compare: (a: string, b: string) => number): boolean {
+  const m = KERNEL_CONDITION.exec(condition.replace(/^kernel\s*/, '').trim());
+  if (!m) return false;
+  const c = compare(release, m[2]!);
+  switch (m[1]) {
+    case '>=':
+      return c >= 0;
+    case '<=':
+      return c <= 0;
+    case '==':
+      return c === 0;
+    case '!=':
+      return c !== 0;
+    case '>':
+      return c > 0;
+    default:
+      return c < 0;
+  }
+}

@@ -43,7 +43,7 @@ describe('lab --kernel 6.12 --scenario hugetlb', () => {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(dir, 'console.log'), 'utf8')).toContain('LAB-READY');
-    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="page-owner-lab" tests="5" failures="0" errors="0">/);
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="page-owner-lab" tests="\d+" failures="0" errors="0" skipped="0">/);
     expect(r.stdout).toMatch(/hugetlb\s+bpf\.set\[9\] >= grown\s+>= grown \(\d+\)\s+bpf\.set\[9\] = \d+\s+PASS/);
   });
 

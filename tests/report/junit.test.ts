@@ -6,13 +6,15 @@ import { toJUnit } from '../../lab/report/junit.ts';
 import { runStatus, type RunResult } from '../../lab/report/result.ts';
 import { verdictTable } from '../../lab/report/table.ts';
 import type { ScenarioResult } from '../../lab/scenario/run.ts';
+import type { Observations } from '../../lab/observe/observations.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
-const observations = {
+const observations: Observations = {
+  probes: [{ event: 'set', function: '__set_page_owner', status: 'probed', note: '' }],
   module: parsePageOrder(fixture('6.12.117', 'hugetlb', 'page_order.txt')),
   bpf: parseBpftrace(fixture('6.12.117', 'hugetlb', 'bpftrace.txt')),
 };
-const judged = judge({ vars: {}, expect: ['bpf.set[9] >= 32', 'module.seen[9] > 1000'] }, observations, {});
+const judged = judge({ vars: {}, expect: [{ expect: 'bpf.set[9] >= 32' }, { expect: 'module.seen[9] > 1000' }] }, observations, {});
 const scenario = (over: Partial<ScenarioResult>): ScenarioResult => ({
   name: 'hugetlb',
   status: 'FAIL',
@@ -38,7 +40,7 @@ const run = (scenarios: ScenarioResult[], error?: RunResult['error']): RunResult
 describe('JUnit and the verdict table', () => {
   it('one testcase per expectation, failures carry the explanation', () => {
     const xml = toJUnit(run([scenario({})]));
-    expect(xml).toContain('<testsuites name="page-owner-lab" tests="2" failures="1" errors="0">');
+    expect(xml).toContain('<testsuites name="page-owner-lab" tests="2" failures="1" errors="0" skipped="0">');
     expect(xml).toContain('<testcase classname="page-owner-lab.6.12.hugetlb" name="bpf.set[9] &gt;= 32" time="4.200"></testcase>');
     expect(xml).toContain('<failure type="expectation" message="module.seen[9] &gt; 1000: 32 &gt; 1000 is false (module.seen[9]=32)"/>');
   });

@@ -1,0 +1,33 @@
+/**
+ * Lab checks: cross-checks the lab applies to every scenario on top of its
+ * own expectations, written in the same language so they explain themselves.
+ *
+ * The module and bpftrace observe the same hook. bpftrace's window contains
+ * the module's: it is attached before the module's counters are reset and
+ * stopped after they are read. The difference is what the reading commands
+ * themselves allocated in between (ssh, cat, bpftrace printing its maps), a
+ * few hundred order-0 pages at most; other orders rarely differ at all.
+ */
+import type { Observations } from '../observe/observations.ts';
+import type { Expectation } from '../scenario/schema.ts';
+
+export const WINDOW_SLACK_PAGES = 512;
+
+export function labChecks(obs: Observations, opts: { allowMissed: boolean }): Expectation[] {
+  const checks: Expectation[] = [];
+  const probed = (event: string) => (obs.probes ?? []).some((p) => p.event === event && (p.status === 'probed' || p.status === 'renamed'));
+  if (obs.module && obs.bpf && probed('set')) {
+    for (const row of obs.module.rows) {
+      checks.push({ expect: `bpf.set[${row.order}] >= module.seen[${row.order}]` });
+      checks.push({ expect: `bpf.set[${row.order}] - module.seen[${row.order}] <= max(${WINDOW_SLACK_PAGES}, module.seen[${row.order}] / 20)` });
+    }
+  }
+  if (!opts.allowMissed) {
+    if (obs.module) checks.push({ expect: 'module.nmissed == 0' });
+    if (obs.bpf) checks.push({ expect: 'bpf.lost == 0' });
+  }
+  if (obs.bpf && probed('dump')) checks.push({ expect: 'bpf.dump == 0' });
+  if (obs.debugfs) checks.push({ expect: 'debugfs.unparsed == 0' });
+  if (obs.dmesg) checks.push({ expect: 'dmesg.kernel_errors == 0' });
+  return checks;
+}

@@ -1,0 +1,85 @@
+/** `lab cache ls` and `lab cache prune`: what the cache holds, and removing old kernel builds. */
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
+import type { KernelBuild } from './build.ts';
+
+export interface CacheEntry {
+  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool';
+  name: string;
+  path: string;
+  bytes: number;
+  /** When it was made (build time, or the folder's modification time). */
+  createdAt: string;
+  detail: string;
+}
+
+const KINDS: Record<string, CacheEntry['kind']> = {
+  kernels: 'kernel',
+  images: 'image',
+  sources: 'source',
+  downloads: 'download',
+  modules: 'module',
+  tools: 'tool',
+};
+
+async function du(path: string): Promise<number> {
+  const r = await run('du', ['-sb', path], { okExitCodes: [1] });
+  return Number(r.stdout.split(/\s/)[0] ?? 0);
+}
+
+export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
+  const out: CacheEntry[] = [];
+  for (const [folder, kind] of Object.entries(KINDS)) {
+    const dir = join(cacheDir, folder);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name === 'index' || name.startsWith('.') || name.endsWith('.verified.json')) continue;
+      const path = join(dir, name);
+      let createdAt = (await stat(path)).mtime.toISOString();
+      let detail = '';
+      if (kind === 'kernel') {
+        const meta = await readFile(join(path, 'lab-build.json'), 'utf8').then((t) => JSON.parse(t) as KernelBuild, () => undefined);
+        if (!meta) detail = 'incomplete (no lab-build.json)';
+        else {
+          createdAt = meta.builtAt;
+          detail = `${meta.release} config ${meta.configSha256.slice(0, 12)} built in ${Math.round(meta.buildSeconds)} s`;
+        }
+      }
+      out.push({ kind, name, path, bytes: await du(path), createdAt, detail });
+    }
+  }
+  return out;
+}
+
+/** "7d", "12h", "30m" -> milliseconds. */
+export function parseAge(text: string): number {
+  const m = /^(\d+)\s*([dhm])$/.exec(text.trim());
+  if (!m) throw new InputError('BAD_OPTION', `--older-than ${JSON.stringify(text)}: expected a number with d, h or m (e.g. 7d)`, { value: text });
+  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+}
+
+/** Remove kernel builds: all but the newest `keep`, and/or those older than `olderThanMs`. Index files pointing at them go too. */
+export async function pruneKernels(cacheDir: string, opts: { keep?: number; olderThanMs?: number; now?: number }): Promise<CacheEntry[]> {
+  if (opts.keep === undefined && opts.olderThanMs === undefined) {
+    throw new InputError('BAD_OPTION', 'cache prune: give --keep N and/or --older-than AGE');
+  }
+  const kernels = (await listCache(cacheDir)).filter((e) => e.kind === 'kernel').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const now = opts.now ?? Date.now();
+  const doomed = kernels.filter(
+    (e, i) => (opts.keep !== undefined && i >= opts.keep) || (opts.olderThanMs !== undefined && now - Date.parse(e.createdAt) > opts.olderThanMs),
+  );
+  const indexDir = join(cacheDir, 'kernels', 'index');
+  const index = await readdir(indexDir).catch(() => [] as string[]);
+  for (const e of doomed) {
+    await rm(e.path, { recursive: true, force: true });
+    for (const f of index) {
+      if ((await readFile(join(indexDir, f), 'utf8').catch(() => '')).trim() === e.name) await rm(join(indexDir, f), { force: true });
+    }
+  }
+  return doomed;
+}
+
+export function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(0)} MiB` : `${(n / 2 ** 10).toFixed(0)} KiB`;
+}

@@ -1,0 +1,72 @@
+/**
+ * What the user asked for, turned into a kernel source and the fragments to
+ * merge: --kernel / --kernel-src / --kernel-tarball, the lab's fragments
+ * (kernels/lab.config, kernels/<series>.config), --config-fragment files and
+ * --kconfig options, in that order (later ones win, as in merge_config.sh).
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { InputError } from '../core/errors.ts';
+import type { Reporter } from '../core/reporter.ts';
+import { parseFragment, parseKconfigArg, type FragmentEntry } from './config.ts';
+import { fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
+import { parseKernelSpec } from './spec.ts';
+
+export interface KernelInput {
+  /** --kernel: a series or an exact release. */
+  kernel: string;
+  /** --kernel-src: a local tree, used instead of --kernel. */
+  kernelSrc?: string;
+  /** --kernel-tarball: a local .tar.xz, used instead of --kernel. */
+  kernelTarball?: string;
+  configFragments?: string[];
+  kconfig?: string[];
+}
+
+export const BASE_FRAGMENT = 'kernels/lab.config';
+
+/** Validate everything that can be validated without touching a kernel source. */
+export async function userFragments(input: KernelInput): Promise<FragmentEntry[]> {
+  if (!input.kernelSrc && !input.kernelTarball) parseKernelSpec(input.kernel);
+  if (input.kernelSrc && input.kernelTarball) {
+    throw new InputError('BAD_OPTION', '--kernel-src and --kernel-tarball: give one source, not both');
+  }
+  if (input.kernelTarball && !existsSync(input.kernelTarball)) {
+    throw new InputError('FILE_NOT_FOUND', `--kernel-tarball ${input.kernelTarball}: no such file`, { value: input.kernelTarball });
+  }
+  const out: FragmentEntry[] = [];
+  for (const f of input.configFragments ?? []) {
+    const text = await readFile(f, 'utf8').catch(() => {
+      throw new InputError('FILE_NOT_FOUND', `--config-fragment ${f}: cannot read file`, { value: f });
+    });
+    out.push(...parseFragment(text, f));
+  }
+  out.push(...(input.kconfig ?? []).map(parseKconfigArg));
+  return out;
+}
+
+/** Kernel fragments of the lab: the base, then kernels/<series>.config when present. */
+export async function labFragments(repo: string, series: string): Promise<FragmentEntry[]> {
+  const out: FragmentEntry[] = [];
+  for (const f of [join(repo, BASE_FRAGMENT), join(repo, 'kernels', `${series}.config`)]) {
+    const text = await readFile(f, 'utf8').catch(() => undefined);
+    if (text !== undefined) out.push(...parseFragment(text, relative(repo, f)));
+  }
+  return out;
+}
+
+export async function resolveKernelInput(
+  input: KernelInput,
+  opts: Parameters<typeof resolveSource>[1],
+): Promise<{ source: KernelSource; label: string }> {
+  if (input.kernelSrc) return { source: await fromTree(input.kernelSrc, opts.reporter), label: input.kernelSrc };
+  if (input.kernelTarball) return { source: await fromTarball(input.kernelTarball, opts), label: input.kernelTarball };
+  return { source: await resolveSource(parseKernelSpec(input.kernel), opts), label: input.kernel };
+}
+
+export function seriesOf(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+export type { Reporter };
