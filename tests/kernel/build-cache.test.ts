@@ -1,0 +1,112 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { InfraError } from '../../lab/core/errors.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { buildKernel, entryKey, inputsKey, loadEntry } from '../../lab/kernel/build.ts';
+import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
+import { parseFragment } from '../../lab/kernel/config.ts';
+import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+
+const fragment = parseFragment('CONFIG_PAGE_OWNER=y\nCONFIG_DEBUG_KERNEL=y\n', 'test.config');
+const warnings: string[] = [];
+const reporter = { ...consoleReporter({ quiet: true }), warn: (_s: string, m: string) => void warnings.push(m) };
+const setup = () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+  const source = fakeKernelTree();
+  const build = (fragments = fragment) => buildKernel(source, { cacheDir, fragments, reporter, log: join(cacheDir, 'build.log') });
+  return { cacheDir, source, build };
+};
+afterEach(() => {
+  delete process.env.FAKE_KERNEL_FAIL;
+  warnings.length = 0;
+});
+
+describe('cache keys', () => {
+  const base = { sourceId: 'a', configSha256: 'b', compiler: 'gcc 12', revision: 1 };
+  it('same inputs, same key; any one input changed, another key', () => {
+    expect(entryKey(base)).toBe(entryKey({ ...base }));
+    const keys = new Set([
+      entryKey(base),
+      entryKey({ ...base, sourceId: 'x' }),
+      entryKey({ ...base, configSha256: 'x' }),
+      entryKey({ ...base, compiler: 'gcc 13' }),
+      entryKey({ ...base, revision: 2 }),
+    ]);
+    expect(keys.size).toBe(5);
+    const ins = { sourceId: 'a', fragment: 'CONFIG_A=y\n', compiler: 'gcc 12', revision: 1 };
+    expect(inputsKey(ins)).not.toBe(inputsKey({ ...ins, fragment: 'CONFIG_A=n\n' }));
+  });
+});
+
+describe('buildKernel with a stand-in kernel tree', () => {
+  it('builds once, then answers from the cache', async () => {
+    const { cacheDir, build } = setup();
+    const first = await build();
+    expect(first.cacheHit).toBe(false);
+    expect(first.build.release).toBe('6.99.1');
+    expect(readFileSync(join(first.build.buildDir, 'build-count'), 'utf8')).toBe('built\n');
+    const second = await build();
+    expect(second.cacheHit).toBe(true);
+    expect(second.build.key).toBe(first.build.key);
+    expect(readFileSync(join(first.build.buildDir, 'build-count'), 'utf8')).toBe('built\n');
+    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
+    expect(first.build.reproducer.join('\n')).toMatch(/merge_config\.sh -m -O build build\/\.config lab-fragment\.config/);
+  });
+
+  it('a different fragment is a different build', async () => {
+    const { build } = setup();
+    const a = await build();
+    const b = await build(parseFragment('CONFIG_PAGE_OWNER=y\nCONFIG_KASAN=y\n', 'other.config'));
+    expect(b.cacheHit).toBe(false);
+    expect(b.build.key).not.toBe(a.build.key);
+  });
+
+  it('detects a corrupted entry and rebuilds it', async () => {
+    const { build } = setup();
+    const first = await build();
+    writeFileSync(first.build.bzImage, 'bit rot');
+    expect(await loadEntry(first.build.buildDir)).toBeUndefined();
+    const again = await build();
+    expect(again.cacheHit).toBe(false);
+    expect(warnings.join('\n')).toMatch(/is corrupt \(bzImage missing or hash mismatch\): rebuilding/);
+    expect(await loadEntry(again.build.buildDir)).toMatchObject({ key: first.build.key });
+  });
+
+  it('concurrent runs of the same build wait on the lock instead of building twice', async () => {
+    const { build } = setup();
+    const [a, b] = await Promise.all([build(), build()]);
+    expect([a.cacheHit, b.cacheHit].sort()).toEqual([false, true]);
+    expect(readFileSync(join(a.build.buildDir, 'build-count'), 'utf8')).toBe('built\n');
+  });
+
+  it('a failed build leaves nothing half-built in the cache', async () => {
+    const { cacheDir, build } = setup();
+    process.env.FAKE_KERNEL_FAIL = '1';
+    const e = await build().catch((err: unknown) => err as InfraError);
+    expect(e).toBeInstanceOf(InfraError);
+    expect((e as InfraError).code).toBe('KERNEL_BUILD_FAILED');
+    expect((e as InfraError).context.outputTail).toMatch(/fake build failure/);
+    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
+    expect(existsSync(join(cacheDir, 'kernels')) ? readdirSync(join(cacheDir, 'kernels')).filter((n) => n !== 'index') : []).toEqual([]);
+  });
+
+  it('cache ls lists the build; prune --keep 0 removes it and its index', async () => {
+    const { cacheDir, build } = setup();
+    const { build: b } = await build();
+    const entries = await listCache(cacheDir);
+    expect(entries.find((e) => e.kind === 'kernel')).toMatchObject({ path: b.buildDir, detail: expect.stringMatching(/^6\.99\.1 config [0-9a-f]{12}/) });
+    expect(await pruneKernels(cacheDir, { olderThanMs: parseAge('1d') })).toEqual([]);
+    const removed = await pruneKernels(cacheDir, { keep: 0 });
+    expect(removed.map((e) => e.path)).toEqual([b.buildDir]);
+    expect(readdirSync(join(cacheDir, 'kernels', 'index'))).toEqual([]);
+    expect((await build()).cacheHit).toBe(false);
+  });
+
+  it('parseAge', () => {
+    expect(parseAge('7d')).toBe(7 * 86_400_000);
+    expect(parseAge('30m')).toBe(1_800_000);
+    expect(() => parseAge('soon')).toThrow(/--older-than "soon": expected a number with d, h or m/);
+  });
+});
