@@ -40,6 +40,8 @@ export interface LabOptions extends KernelInput {
   image?: string;
   /** Boot a fresh guest for every scenario instead of one per kernel. */
   isolate?: boolean;
+  /** Extra kernel command line words, after the lab's (a later page_owner=off wins). */
+  append?: string[];
 }
 
 export interface LabRun {
@@ -176,7 +178,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
         sshPort: await freePort(),
         memoryMb: opts.memoryMb ?? 1024,
         cpus: opts.cpus ?? 2,
-        append: [`lab.token=${token}`, `lab.sshkey=${key.publicBlob}`],
+        append: [`lab.token=${token}`, `lab.sshkey=${key.publicBlob}`, ...(opts.append ?? [])],
       };
       boots++;
       const consoleLog = join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`);

@@ -72,15 +72,17 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
     .description('build (or reuse) a kernel and an image, boot it, run scenarios, judge them')
     .option('-s, --scenario <name>', 'scenario from scenarios/, a glob of names, or a file (repeatable; default: all)', collect)
     .option('--isolate', 'boot a fresh guest for every scenario (default: one guest per kernel)')
+    .option('--append <word>', 'extra kernel command line word, after the lab\'s (repeatable)', collect)
     .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
     .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
     .option('-q, --quiet', 'no progress lines, only the verdict table')
-    .action(async (o: KernelFlags & { scenario?: string[]; isolate?: boolean; memory: number; cpus: number; quiet?: boolean }) => {
+    .action(async (o: KernelFlags & { scenario?: string[]; isolate?: boolean; append?: string[]; memory: number; cpus: number; quiet?: boolean }) => {
       const reporter = consoleReporter({ quiet: o.quiet });
       const { result, resultsDir } = await runLab({
         ...kernelInput(o),
         scenarios: o.scenario ?? [],
         isolate: o.isolate,
+        append: o.append,
         reporter,
         signal: interruptSignal(),
         memoryMb: o.memory,

@@ -55,6 +55,7 @@ export function metricLookup(obs: Observations): Lookup {
       return probed(m[1] === 'split_pages' ? 'split' : m[1]!) ? (bpfMap(m[1]!)[''] ?? 0) : undefined;
     }
     if (name === 'bpf.lost') return obs.bpf?.lostEvents;
+    if ((m = /^bpf\.traced\[(\w+)\]$/.exec(name))) return obs.bpf ? (obs.bpf.traced[m[1]!] ?? 0) : undefined;
     if ((m = /^debugfs\.(\w+)(?:\[(\w+)\])?$/.exec(name))) {
       const d = obs.debugfs;
       if (!d) return undefined;
@@ -62,6 +63,7 @@ export function metricLookup(obs: Observations): Lookup {
       if (m[1] === 'migrated') return m[2] === undefined ? d.migrated : (d.migratedByReason[m[2]] ?? 0);
       if (m[1] === 'pages') return d.pages;
       if (m[1] === 'unparsed') return d.unparsed;
+      if (m[1] === 'stack_pages') return d.stackPages;
       return undefined;
     }
     if (name === 'dmesg.page_ext_bytes') return obs.dmesg?.pageExtBytes;

@@ -6,11 +6,13 @@ export interface BpftraceOutput {
   /** "Lost N events" lines, summed. */
   lostEvents: number;
   attached: boolean;
+  /** Trace mode: lines per event in the seed's format ("set migrate" counted as set_migrate). */
+  traced: Record<string, number>;
   lines: string[];
 }
 
 export function parseBpftrace(text: string): BpftraceOutput {
-  const out: BpftraceOutput = { maps: {}, lostEvents: 0, attached: false, lines: [] };
+  const out: BpftraceOutput = { maps: {}, lostEvents: 0, attached: false, traced: {}, lines: [] };
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     if (!line) continue;
@@ -20,6 +22,9 @@ export function parseBpftrace(text: string): BpftraceOutput {
       map[m[2] ?? ''] = Number(m[3]);
     } else if ((m = /^Lost (\d+) events/.exec(line))) {
       out.lostEvents += Number(m[1]);
+    } else if ((m = /^page_owner info \{([\w ]+)\}: timestamp=\d+ pid=\d+(?: proc_name=.*)?$/.exec(line))) {
+      const event = m[1]!.replace(/ /g, '_');
+      out.traced[event] = (out.traced[event] ?? 0) + 1;
     } else {
       if (line === 'lab: probes attached') out.attached = true;
       out.lines.push(line);

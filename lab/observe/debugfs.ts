@@ -21,6 +21,15 @@ export interface DebugfsSummary {
   format: { pfn: 'hex' | 'decimal' | 'unknown'; freeTs: boolean };
   /** Lines that belong to no known part of a record (should stay 0). */
   unparsed: number;
+  /** 6.9+: nr_base_pages summed over page_owner_stacks/show_stacks, when it was read. */
+  stackPages?: number;
+}
+
+/** page_owner_stacks/show_stacks: stack frames, then "nr_base_pages: N" per stack. */
+export function sumStackPages(text: string): number {
+  let total = 0;
+  for (const m of text.matchAll(/^nr_base_pages: (\d+)$/gm)) total += Number(m[1]);
+  return total;
 }
 
 const HEADER = /^Page allocated via order (\d+), mask (0x[0-9a-f]+)\((.*?)\), pid (-?\d+), tgid (-?\d+) \((.*)\), ts (\d+) ns(, free_ts \d+ ns)?$/;

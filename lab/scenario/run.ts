@@ -15,7 +15,7 @@ import { labChecks } from '../judge/checks.ts';
 import { references, parseComparison } from '../judge/expr.ts';
 import { judge, type Judgement } from '../judge/judge.ts';
 import { compareVersions } from '../kernel/spec.ts';
-import { DebugfsParser } from '../observe/debugfs.ts';
+import { DebugfsParser, sumStackPages } from '../observe/debugfs.ts';
 import { parseDmesg } from '../observe/dmesg.ts';
 import type { Observations } from '../observe/observations.ts';
 import { parsePageOrder } from '../observe/page-order.ts';
@@ -53,6 +53,7 @@ export interface GuestContext {
 }
 
 const DEBUGFS = '/sys/kernel/debug/page_owner';
+const STACKS = '/sys/kernel/debug/page_owner_stacks/show_stacks';
 
 /** Why a scenario cannot run on this guest, or undefined when it can. */
 async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: Record<string, number>): Promise<string | undefined> {
@@ -188,5 +189,9 @@ async function readDebugfs(shell: GuestShell, sampleFile: string, reporter: Repo
   const r = await done;
   await writeFile(sampleFile, `${sample.join('\n')}\n`);
   if (r.exitCode !== 0) throw new InfraError('DEBUGFS_READ_FAILED', `cat ${DEBUGFS} exited with ${r.exitCode}: ${r.stderr.trim()}`);
-  return parser.summary();
+  const summary = parser.summary();
+  // 6.9+: the kernel's own per-stack totals
+  const stacks = await shell.exec(`cat ${STACKS} 2>/dev/null`, { allowFailure: true, timeoutMs: 300_000 });
+  if (stacks.exitCode === 0) summary.stackPages = sumStackPages(stacks.stdout);
+  return summary;
 }
