@@ -94,8 +94,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     startedAt: startedAt.toISOString(),
     kernelSpec: opts.kernelSrc ?? opts.kernelTarball ?? opts.kernel,
     stages: {},
+    boots: [],
     scenarios: [],
   };
+  // Ctrl-C: throw the guest away at once; the command in flight fails and the run ends as interrupted
+  signal?.addEventListener('abort', () => void live?.guest.stop(), { once: true });
   let stageName = 'source';
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     stageName = name;
@@ -182,10 +185,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       };
       boots++;
       const consoleLog = join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`);
+      result.boots.push({ token, sshPort: config.sshPort, consoleLog, accel: accel.accel });
       reporter.stage('boot', `${k.release} under ${accel.accel.toUpperCase()} (${accel.reason}), ${config.memoryMb} MiB, ssh on 127.0.0.1:${config.sshPort}`);
       const bootStart = Date.now();
       const g = await stage('boot', () =>
-        boot({ config, token, consoleLog, readyTimeoutMs: accel.accel === 'kvm' ? 60_000 : 180_000, signal }),
+        boot({ config, token, consoleLog, readyTimeoutMs: readyTimeoutMs(accel.accel), signal }),
       );
       try {
         const sh = await stage('ssh', () => GuestShell.connect({ port: config.sshPort, privateKey: key.privateKey, token, timeoutMs: 60_000 }));
@@ -241,6 +245,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           live = undefined;
         }
       }
+      if (signal?.aborted) throw new InterruptedError('SIGINT');
     });
   } catch (e) {
     if (!isLabError(e)) throw e;
@@ -257,6 +262,13 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await writeFile(join(dir, 'junit.xml'), toJUnit(result));
   }
   return { result, resultsDir: dir };
+}
+
+/** How long a boot may take to print its readiness marker: LAB_READY_TIMEOUT_S, else 60 s with KVM, 180 s under TCG. */
+function readyTimeoutMs(accel: 'kvm' | 'tcg'): number {
+  const env = Number(process.env.LAB_READY_TIMEOUT_S);
+  if (Number.isFinite(env) && env > 0) return env * 1000;
+  return accel === 'kvm' ? 60_000 : 180_000;
 }
 
 function withResults(e: LabError, dir: string): LabError {

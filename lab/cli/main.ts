@@ -78,13 +78,14 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
     .option('-q, --quiet', 'no progress lines, only the verdict table')
     .action(async (o: KernelFlags & { scenario?: string[]; isolate?: boolean; append?: string[]; memory: number; cpus: number; quiet?: boolean }) => {
       const reporter = consoleReporter({ quiet: o.quiet });
+      const signal = interruptSignal();
       const { result, resultsDir } = await runLab({
         ...kernelInput(o),
         scenarios: o.scenario ?? [],
         isolate: o.isolate,
         append: o.append,
         reporter,
-        signal: interruptSignal(),
+        signal,
         memoryMb: o.memory,
         cpus: o.cpus,
       });
@@ -98,7 +99,7 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       if (result.error) process.stdout.write(`error in stage ${result.error.stage}: ${result.error.code}: ${result.error.message}\n`);
       process.stdout.write(`${result.status}: ${result.kernel?.release ?? o.kernel}, results in ${resultsDir}\n`);
       process.exitCode = result.status === 'PASS' ? ExitCode.ok : result.status === 'FAIL' ? ExitCode.expectationFailed : ExitCode.infrastructure;
-      if (result.error?.code === 'INTERRUPTED') process.exitCode = ExitCode.interrupted;
+      if (signal.aborted) process.exitCode = ExitCode.interrupted;
     });
 
   cmd

@@ -81,11 +81,15 @@ export class GuestShell {
           );
         }, opts.timeoutMs);
       }
+      let exit: { code: number; signal?: string } | undefined;
       channel.on('exit', (code: number | null, signal?: string) => {
-        channel.once('close', () => {
-          clearTimeout(timer);
-          resolve({ code: code ?? 128, signal: signal ?? undefined });
-        });
+        exit = { code: code ?? 128, signal: signal ?? undefined };
+      });
+      channel.once('close', () => {
+        clearTimeout(timer);
+        // a channel that closes without an exit status: the guest went away under the command
+        if (exit) resolve(exit);
+        else reject(lost(command, new Error('the channel closed without an exit status')));
       });
       channel.on('error', (e: Error) => {
         clearTimeout(timer);

@@ -13,7 +13,7 @@ import type { Expectation } from '../scenario/schema.ts';
 
 export const WINDOW_SLACK_PAGES = 512;
 
-export function labChecks(obs: Observations, opts: { allowMissed: boolean }): Expectation[] {
+export function labChecks(obs: Observations, opts: { allowMissed: boolean | number }): Expectation[] {
   const checks: Expectation[] = [];
   const probed = (event: string) => (obs.probes ?? []).some((p) => p.event === event && (p.status === 'probed' || p.status === 'renamed'));
   if (obs.module && obs.bpf && probed('set')) {
@@ -22,8 +22,9 @@ export function labChecks(obs: Observations, opts: { allowMissed: boolean }): Ex
       checks.push({ expect: `bpf.set[${row.order}] - module.seen[${row.order}] <= max(${WINDOW_SLACK_PAGES}, module.seen[${row.order}] / 20)` });
     }
   }
-  if (!opts.allowMissed) {
-    if (obs.module) checks.push({ expect: 'module.nmissed == 0' });
+  if (opts.allowMissed !== true) {
+    const budget = opts.allowMissed === false ? 0 : opts.allowMissed;
+    if (obs.module) checks.push({ expect: budget ? `module.nmissed <= ${budget}` : 'module.nmissed == 0' });
     if (obs.bpf) checks.push({ expect: 'bpf.lost == 0' });
   }
   if (obs.bpf && probed('dump')) checks.push({ expect: 'bpf.dump == 0' });

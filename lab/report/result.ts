@@ -41,6 +41,8 @@ export interface RunResult {
     probeMap: ProbeMapEntry[];
   };
   module?: { path: string; warnings: string[]; cacheHit: boolean };
+  /** Every guest booted: its per-boot token (on the kernel command line), SSH port and console log. */
+  boots: { token: string; sshPort: number; consoleLog: string; accel: Accel }[];
   /** Seconds spent per pipeline stage, in order. */
   stages: Record<string, number>;
   scenarios: ScenarioResult[];

@@ -49,8 +49,11 @@ export const ScenarioSchema = z.strictObject({
       files: z.array(z.string().startsWith('/')).default([]),
     })
     .default({ hooks: [], vmstat: [], files: [] }),
-  /** Lab checks that may be relaxed: kprobe misses and lost bpftrace events fail a scenario unless allowed. */
-  allow: z.strictObject({ missed: z.boolean().default(false) }).default({ missed: false }),
+  /**
+   * Kprobe misses (module.nmissed) and lost bpftrace events fail a scenario
+   * unless allowed: true for any number, or how many misses are acceptable.
+   */
+  allow: z.strictObject({ missed: z.union([z.boolean(), z.number().int().min(0)]).default(false) }).default({ missed: false }),
   steps: z.array(StepSchema).min(1),
   /** Derived variables: name -> arithmetic over captured variables. */
   vars: z.record(variableName, z.string().min(1)).default({}),

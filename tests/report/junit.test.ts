@@ -33,6 +33,7 @@ const run = (scenarios: ScenarioResult[], error?: RunResult['error']): RunResult
   kernelSpec: '6.12',
   kernel: undefined,
   stages: {},
+  boots: [],
   scenarios,
   error,
 });

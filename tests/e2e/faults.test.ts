@@ -1,0 +1,100 @@
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lab/core/paths.ts';
+import type { RunResult } from '../../lab/report/result.ts';
+import { lab } from '../helpers/cli.ts';
+
+/**
+ * Failure modes injected into real guests of the cached 6.12 kernel: each ends
+ * with its own exit code, a result.json that says what happened, and the
+ * console log to read, and never leaves a QEMU behind.
+ */
+function result(stdout: string): { r: RunResult; dir: string } {
+  const dir = /results in (\S+)/.exec(stdout)?.[1];
+  expect(dir, stdout).toBeDefined();
+  return { r: JSON.parse(readFileSync(join(dir!, 'result.json'), 'utf8')) as RunResult, dir: dir! };
+}
+
+/** QEMU processes still running for this run's guests (found by their per-boot token). */
+async function qemuLeft(r: RunResult): Promise<number> {
+  expect(r.boots.length).toBeGreaterThan(0);
+  let n = 0;
+  for (const b of r.boots) {
+    const ps = await execa('pgrep', ['-f', `lab.token=${b.token}`], { reject: false });
+    n += String(ps.stdout).split('\n').filter(Boolean).length;
+  }
+  return n;
+}
+
+describe('failure modes', () => {
+  it('page_owner off: the module refuses to load, naming the cause', async () => {
+    const run = await lab(['--kernel', '6.12', '--scenario', 'idle-baseline', '--append', 'page_owner=off']);
+    expect(run.exitCode, run.stdout).toBe(3);
+    const { r } = result(run.stdout);
+    const s = r.scenarios[0]!;
+    expect(s.status).toBe('ERROR');
+    expect(s.error!.code).toBe('MODULE_LOAD_FAILED');
+    expect(String(s.error!.context!.dmesg)).toContain('page_order: page_owner is not enabled (boot with page_owner=on)');
+    expect(run.stdout).toMatch(/idle-baseline: MODULE_LOAD_FAILED: insmod page_order failed/);
+  });
+
+  it('a kernel that panics at boot is an infrastructure error with the panic in the console log', async () => {
+    const run = await lab(['--kernel', '6.12', '--scenario', 'idle-baseline', '--append', 'init=/nonexistent']);
+    expect(run.exitCode, run.stdout).toBe(3);
+    const { r, dir } = result(run.stdout);
+    expect(r.error).toMatchObject({ stage: 'boot', code: 'GUEST_PANIC' });
+    expect(await qemuLeft(r)).toBe(0);
+    expect(String(r.error!.context!.consoleTail)).toMatch(/Kernel panic - not syncing/);
+    expect(readFileSync(join(dir, 'console.log'), 'utf8')).toMatch(/Kernel panic - not syncing/);
+    expect(existsSync(join(dir, 'junit.xml'))).toBe(true);
+  });
+
+  it('a guest that never gets ready times out', async () => {
+    // init reads the console forever: no readiness marker
+    const run = await lab(['--kernel', '6.12', '--scenario', 'idle-baseline', '--append', 'init=/usr/bin/tail'], { LAB_READY_TIMEOUT_S: '20' });
+    expect(run.exitCode, run.stdout).toBe(3);
+    const { r } = result(run.stdout);
+    expect(r.error).toMatchObject({ stage: 'boot', code: 'BOOT_TIMEOUT', message: 'no readiness marker on the console after 20 s' });
+    expect(await qemuLeft(r)).toBe(0);
+  });
+
+  it('a guest lost in the middle of a scenario is discarded; the next scenario boots a new one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const crash = join(dir, 'crash.yaml');
+    writeFileSync(crash, 'description: crash the kernel mid-scenario\nsteps:\n  - name: crash\n    run: echo c > /proc/sysrq-trigger\n    timeout_s: 60\nexpect:\n  - bpf.set >= 0\n');
+    const run = await lab(['--kernel', '6.12', '--scenario', crash, '--scenario', join(repoRoot, 'scenarios', 'hugetlb.yaml')]);
+    expect(run.exitCode, run.stdout).toBe(3);
+    const { r } = result(run.stdout);
+    expect(r.scenarios.map((s) => [s.name, s.status])).toEqual([
+      ['crash', 'ERROR'],
+      ['hugetlb', 'PASS'],
+    ]);
+    expect(r.scenarios[0]!.error!.code).toMatch(/^GUEST_LOST|GUEST_COMMAND_TIMEOUT$/);
+    expect(r.guest!.boots).toBe(2);
+    expect(r.guest!.kernelErrors.join('\n')).toMatch(/Kernel panic - not syncing: sysrq triggered crash/);
+  });
+
+  it('Ctrl-C stops the guest, writes the results and exits 130', async () => {
+    const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const child = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), '--kernel', '6.12', '--scenario', 'idle-baseline'], {
+      env: { LAB_RESULTS_DIR: resultsDir },
+      reject: false,
+      stdin: 'ignore',
+    });
+    await new Promise<void>((resolve) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        if (/\[idle-baseline\]/.test(d.toString())) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const done = await child;
+    expect(done.exitCode).toBe(130);
+    const { r } = result(String(done.stdout));
+    expect(r.status).toBe('ERROR');
+    expect(r.error?.code ?? r.scenarios[0]?.error?.code).toMatch(/INTERRUPTED|GUEST_LOST/);
+    expect(await qemuLeft(r)).toBe(0);
+  });
+});
