@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { labChecks, WINDOW_SLACK_PAGES } from '../../lab/judge/checks.ts';
+import { judge } from '../../lab/judge/judge.ts';
+import { parseBpftrace } from '../../lab/observe/bpftrace.ts';
+import type { Observations } from '../../lab/observe/observations.ts';
+import { parsePageOrder } from '../../lab/observe/page-order.ts';
+import { fixture } from '../helpers/fixtures.ts';
+
+const probes: Observations['probes'] = [
+  { event: 'set', function: '__set_page_owner', status: 'probed', note: '' },
+  { event: 'dump', function: '__dump_page_owner', status: 'probed', note: '' },
+];
+
+describe.each(['6.1.192', '6.12.117'])('lab cross-checks on a recorded %s hugetlb run', (kernel) => {
+  const obs: Observations = {
+    probes,
+    module: parsePageOrder(fixture(kernel, 'hugetlb', 'page_order.txt')),
+    bpf: parseBpftrace(fixture(kernel, 'hugetlb', 'bpftrace.txt')),
+  };
+
+  it('the module window lies inside bpftrace window, within the slack', () => {
+    const checks = labChecks(obs, { allowMissed: false });
+    expect(checks.map((c) => c.expect)).toEqual([
+      'bpf.set[0] >= module.seen[0]',
+      `bpf.set[0] - module.seen[0] <= max(${WINDOW_SLACK_PAGES}, module.seen[0] / 20)`,
+      'bpf.set[9] >= module.seen[9]',
+      `bpf.set[9] - module.seen[9] <= max(${WINDOW_SLACK_PAGES}, module.seen[9] / 20)`,
+      'module.nmissed == 0',
+      'bpf.lost == 0',
+      'bpf.dump == 0',
+    ]);
+    expect(judge({ vars: {}, expect: checks }, obs, {}).verdict).toBe('pass');
+  });
+
+  it('kprobe misses fail unless the scenario allows them, or a budget of them', () => {
+    const missed = { ...obs, module: { ...obs.module!, nmissed: 3 } };
+    expect(judge({ vars: {}, expect: labChecks(missed, { allowMissed: false }) }, missed, {}).verdict).toBe('fail');
+    expect(judge({ vars: {}, expect: labChecks(missed, { allowMissed: 5 }) }, missed, {}).verdict).toBe('pass');
+    expect(labChecks(missed, { allowMissed: true }).some((c) => c.expect.includes('nmissed'))).toBe(false);
+  });
+
+  it('a module that saw more than bpftrace fails the containment check', () => {
+    const rows = obs.module!.rows.map((r) => (r.order === 9 ? { ...r, seen: r.seen + 1 } : r));
+    const skewed = { ...obs, module: { ...obs.module!, rows } };
+    const j = judge({ vars: {}, expect: labChecks(skewed, { allowMissed: false }) }, skewed, {});
+    expect(j.expectations.find((e) => e.verdict === 'fail')!.message).toMatch(/^bpf\.set\[9\] >= module\.seen\[9\]: 32 >= 33 is false/);
+  });
+});
