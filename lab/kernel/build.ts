@@ -152,8 +152,9 @@ export async function configureKernel(source: KernelSource, fragment: string, ou
   });
   await make(['olddefconfig']);
   const configText = await readFile(join(outDir, '.config'), 'utf8');
-  const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), parseDotConfig(configText));
-  if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(outDir, '.config'));
+  const final = parseDotConfig(configText);
+  const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), final);
+  if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(outDir, '.config'), final);
   return configText;
 }
 

@@ -92,28 +92,36 @@ export function renderFragment(entries: readonly FragmentEntry[]): string {
     .concat('\n');
 }
 
-/** "depends on" lines of each option, read from the tree's Kconfig files, to explain a drop. */
-export async function kconfigDependencies(tree: string, names: readonly string[]): Promise<Map<string, string[]>> {
+export interface KconfigFacts {
+  /** "depends on" expressions of each option, with the Kconfig file. */
+  dependsOn: Map<string, string[]>;
+  /** Options whose "select" forces each option on, with the Kconfig file. */
+  selectedBy: Map<string, string[]>;
+}
+
+/** Read the tree's Kconfig files for what explains a drop: depends on, and who selects an option. */
+export async function kconfigFacts(tree: string, names: readonly string[]): Promise<KconfigFacts> {
   const wanted = new Set(names.map((n) => n.replace(/^CONFIG_/, '')));
-  const deps = new Map<string, string[]>();
+  const facts: KconfigFacts = { dependsOn: new Map(), selectedBy: new Map() };
+  const add = (m: Map<string, string[]>, key: string, v: string) => m.set(key, [...(m.get(key) ?? []), v]);
   for (const file of await kconfigFiles(tree)) {
     const text = await readFile(file, 'utf8');
     let current: string | undefined;
     for (const line of text.split('\n')) {
       const start = /^\s*(?:menu)?config\s+(\w+)\s*$/.exec(line);
       if (start) {
-        current = wanted.has(start[1]!) ? start[1] : undefined;
+        current = start[1];
         continue;
       }
       if (/^\s*(?:endmenu|endif|choice|endchoice|menu|if)\b/.test(line)) current = undefined;
+      if (!current) continue;
       const dep = /^\s*depends on\s+(.+)$/.exec(line);
-      if (current && dep) {
-        const key = `CONFIG_${current}`;
-        deps.set(key, [...(deps.get(key) ?? []), `${dep[1]!.trim()} (${relative(tree, file)})`]);
-      }
+      if (dep && wanted.has(current)) add(facts.dependsOn, `CONFIG_${current}`, `${dep[1]!.trim()} (${relative(tree, file)})`);
+      const sel = /^\s*select\s+(\w+)/.exec(line);
+      if (sel && wanted.has(sel[1]!)) add(facts.selectedBy, `CONFIG_${sel[1]}`, `CONFIG_${current} (${relative(tree, file)})`);
     }
   }
-  return deps;
+  return facts;
 }
 
 async function kconfigFiles(dir: string): Promise<string[]> {
@@ -128,11 +136,16 @@ async function kconfigFiles(dir: string): Promise<string[]> {
   return out;
 }
 
-export async function droppedOptionsError(tree: string, dropped: DroppedOption[], configPath: string): Promise<InputError> {
-  const deps = await kconfigDependencies(tree, dropped.map((d) => d.name));
+export async function droppedOptionsError(tree: string, dropped: DroppedOption[], configPath: string, final: ConfigMap): Promise<InputError> {
+  const facts = await kconfigFacts(tree, dropped.map((d) => d.name));
   const lines = dropped.map((d) => {
-    const why = deps.get(d.name);
-    return `  ${d.name}: asked ${d.wanted} (${d.from}), final .config has ${d.got}${why ? `; depends on ${why.join(' and ')}` : ''}`;
+    const why: string[] = [];
+    const deps = facts.dependsOn.get(d.name);
+    if (deps && d.got === 'n') why.push(`depends on ${deps.join(' and ')}`);
+    // forced on: name the selectors that are on in the final config
+    const selectors = (facts.selectedBy.get(d.name) ?? []).filter((s) => final.get(s.split(' ')[0]!) === 'y');
+    if (selectors.length && d.got !== 'n') why.push(`selected by ${selectors.join(', ')}`);
+    return `  ${d.name}: asked ${d.wanted} (${d.from}), final .config has ${d.got}${why.length ? `; ${why.join('; ')}` : ''}`;
   });
   return new InputError(
     'CONFIG_OPTIONS_DROPPED',

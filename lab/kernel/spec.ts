@@ -29,7 +29,7 @@ export function formatSpec(spec: KernelSpec): string {
 
 /** VERSION/PATCHLEVEL/SUBLEVEL/EXTRAVERSION from a kernel Makefile. */
 export function versionFromMakefile(text: string): string {
-  const field = (name: string) => new RegExp(`^${name}\\s*=\\s*(\\S*)\\s*$`, 'm').exec(text)?.[1] ?? '';
+  const field = (name: string) => new RegExp(`^${name}[ \\t]*=[ \\t]*(\\S*)[ \\t]*$`, 'm').exec(text)?.[1] ?? '';
   const v = field('VERSION');
   const p = field('PATCHLEVEL');
   if (!v || !p) throw new InputError('NOT_A_KERNEL_TREE', 'Makefile has no VERSION/PATCHLEVEL: not a kernel tree');

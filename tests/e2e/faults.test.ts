@@ -77,6 +77,24 @@ describe('failure modes', () => {
     expect(r.guest!.kernelErrors.join('\n')).toMatch(/Kernel panic - not syncing: sysrq triggered crash/);
   });
 
+  it('--isolate boots a guest per scenario; a scenario whose precondition is absent is skipped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const future = join(dir, 'future.yaml');
+    writeFileSync(future, 'description: needs a kernel from the future\nrequires:\n  kernel: ">= 99.0"\nsteps:\n  - name: x\n    run: "true"\nexpect:\n  - bpf.set >= 0\n');
+    const run = await lab(['--kernel', '6.12', '--isolate', '--scenario', future, '--scenario', 'module-filter', '--scenario', 'idle-baseline']);
+    expect(run.exitCode, run.stdout).toBe(0);
+    const { r } = result(run.stdout);
+    expect(r.scenarios.map((s) => [s.name, s.status])).toEqual([
+      ['future', 'SKIP'],
+      ['module-filter', 'PASS'],
+      ['idle-baseline', 'PASS'],
+    ]);
+    expect(r.scenarios[0]!.skipReason).toMatch(/^kernel 6\.12\.\d+ does not match ">= 99\.0"$/);
+    expect(r.guest!.boots).toBe(3);
+    expect(run.stdout).toMatch(/future\s+\(scenario\)\s+-\s+kernel 6\.12\.\d+ does not match ">= 99\.0"\s+SKIP/);
+    expect(await qemuLeft(r)).toBe(0);
+  });
+
   it('Ctrl-C stops the guest, writes the results and exits 130', async () => {
     const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
     const child = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), '--kernel', '6.12', '--scenario', 'idle-baseline'], {

@@ -10,8 +10,8 @@ import { configureKernel } from '../../lab/kernel/build.ts';
 import { resolveSource } from '../../lab/kernel/source.ts';
 import { parseKernelSpec } from '../../lab/kernel/spec.ts';
 
-/** Config merging and verification on the real 6.12 Kconfig tree (no compile). */
-describe('configureKernel on the real 6.12 tree', () => {
+/** Config merging and verification on the real Kconfig trees Debian ships (no compile). */
+describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) => {
   const paths = resolvePaths();
   const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
   // a fresh machine has no kernel build tools yet: the lab installs them as it would for a run
@@ -19,7 +19,7 @@ describe('configureKernel on the real 6.12 tree', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
   const labFragment = readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8');
   const source = () =>
-    resolveSource(parseKernelSpec('6.12'), { cacheDir: paths.cache, reporter: consoleReporter({ quiet: true }), installPackages: true });
+    resolveSource(parseKernelSpec(series), { cacheDir: paths.cache, reporter: consoleReporter({ quiet: true }), installPackages: true });
 
   it('keeps every option of the lab fragment', async () => {
     const config = await configureKernel(await source(), labFragment, out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache });
@@ -28,8 +28,13 @@ describe('configureKernel on the real 6.12 tree', () => {
   });
 
   it('catches PAGE_OWNER dropped because DEBUG_KERNEL is missing, and says what it depends on', async () => {
-    // tinyconfig's EXPERT selects DEBUG_KERNEL; a base without both (as x86_64 defconfig is) loses PAGE_OWNER
-    const withoutDebugKernel = `${labFragment.replace(/^CONFIG_DEBUG_KERNEL=y$/m, '')}\n# CONFIG_EXPERT is not set\n# CONFIG_DEBUG_KERNEL is not set\n`;
+    // tinyconfig's EXPERT selects DEBUG_KERNEL (and on 6.1 EMBEDDED selects EXPERT); a base without
+    // them (as x86_64 defconfig is) loses PAGE_OWNER
+    const withoutDebugKernel = `${labFragment.replace(/^CONFIG_DEBUG_KERNEL=y$/m, '')}
+# CONFIG_EMBEDDED is not set
+# CONFIG_EXPERT is not set
+# CONFIG_DEBUG_KERNEL is not set
+`;
     const e = await configureKernel(await source(), withoutDebugKernel, out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache }).then(
       () => undefined,
       (err: unknown) => err,
@@ -38,6 +43,15 @@ describe('configureKernel on the real 6.12 tree', () => {
     const err = e as InputError;
     expect(err.code).toBe('CONFIG_OPTIONS_DROPPED');
     expect(err.message).toMatch(/CONFIG_PAGE_OWNER: asked y \(lab-fragment\.config:\d+\), final \.config has n; depends on DEBUG_KERNEL && STACKTRACE_SUPPORT \(mm\/Kconfig\.debug\)/);
+  });
+
+  it('an option asked off but forced on names what selects it', async () => {
+    const e = await configureKernel(await source(), `${labFragment}\n# CONFIG_DEBUG_FS is not set\n`, out, {
+      log: join(out, 'log'),
+      ccache: false,
+      cacheDir: paths.cache,
+    }).catch((err: unknown) => err as InputError);
+    expect((e as InputError).message).toMatch(/CONFIG_DEBUG_FS: asked n \(lab-fragment\.config:\d+\), final \.config has y; selected by .*CONFIG_PAGE_OWNER \(mm\/Kconfig\.debug\)/);
   });
 
   it('catches VIRTIO_PCI dropped without VIRTIO_MENU (the trap seen on this machine)', async () => {

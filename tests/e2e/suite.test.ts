@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +28,13 @@ describe.each(['6.12', '6.1'])('the default suite on %s', (kernel) => {
     }
     // one guest for the whole suite: nothing tainted it
     expect(result.guest!.boots).toBe(1);
+
+    // the module: no W=1 warnings, and modinfo tells what it is
+    expect(result.module!.warnings).toEqual([]);
+    const modinfo = await execa('modinfo', ['-F', 'license', result.module!.path]);
+    expect(String(modinfo.stdout)).toBe('GPL');
+    expect(String((await execa('modinfo', ['-F', 'description', result.module!.path])).stdout)).toMatch(/__set_page_owner/);
+    expect(String((await execa('modinfo', ['-F', 'vermagic', result.module!.path])).stdout)).toMatch(new RegExp(`^${result.kernel!.release} `));
 
     const probes = Object.fromEntries(result.guest!.probeMap.map((p) => [p.event, p]));
     expect(probes.copy).toMatchObject({ status: 'renamed', function: '__folio_copy_owner' });

@@ -1,0 +1,56 @@
+import { execa } from 'execa';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../lab/core/errors.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { fromTree } from '../../lab/kernel/source.ts';
+import { compareVersions, parseKernelSpec, versionFromMakefile } from '../../lab/kernel/spec.ts';
+import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+
+const quiet = consoleReporter({ quiet: true });
+
+describe('kernel specs and versions', () => {
+  it('parses series and exact releases, rejects the rest', () => {
+    expect(parseKernelSpec('6.12')).toEqual({ raw: '6.12', series: '6.12', patch: undefined });
+    expect(parseKernelSpec('6.6.58')).toEqual({ raw: '6.6.58', series: '6.6', patch: 58 });
+    for (const bad of ['banana', '6', '6.x', '6.6.58.1', '']) expect(() => parseKernelSpec(bad), bad).toThrow(InputError);
+  });
+
+  it('reads the version from a Makefile and compares versions numerically', () => {
+    expect(versionFromMakefile('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION = -rc1\n')).toBe('6.12.117-rc1');
+    expect(compareVersions('6.12.117', '6.9')).toBe(1);
+    expect(compareVersions('6.1.192', '6.9')).toBe(-1);
+    expect(compareVersions('6.9', '6.9.0')).toBe(0);
+  });
+});
+
+describe('--kernel-src: a local tree', () => {
+  it('an extracted tree is identified by its files: any change is another source', async () => {
+    const { tree } = fakeKernelTree('6.13.2');
+    const a = await fromTree(tree, quiet);
+    expect(a.version).toBe('6.13.2');
+    expect(a.id).toMatch(/^tree:[0-9a-f]{64}$/);
+    expect((await fromTree(tree, quiet)).id).toBe(a.id);
+    writeFileSync(join(tree, 'new.c'), 'int x;\n');
+    expect((await fromTree(tree, quiet)).id).not.toBe(a.id);
+  });
+
+  it('a git checkout is its commit plus a hash of uncommitted changes', async () => {
+    const { tree } = fakeKernelTree('6.13.2');
+    const git = (...args: string[]) => execa('git', ['-C', tree, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args]);
+    await git('init', '-q');
+    await git('add', '-A');
+    await git('commit', '-qm', 'base');
+    const clean = await fromTree(tree, quiet);
+    expect(clean.id).toMatch(/^git:[0-9a-f]{40}:[0-9a-f]{16}$/);
+    writeFileSync(join(tree, 'Makefile'), `${(await execa('cat', [join(tree, 'Makefile')])).stdout}\n# local change\n`);
+    const dirty = await fromTree(tree, quiet);
+    expect(dirty.id.slice(0, 44)).toBe(clean.id.slice(0, 44));
+    expect(dirty.id).not.toBe(clean.id);
+  });
+
+  it('a folder that is not a kernel tree', async () => {
+    await expect(fromTree('/tmp', quiet)).rejects.toThrow(/--kernel-src \/tmp: no Makefile there/);
+  });
+});
