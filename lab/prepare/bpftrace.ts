@@ -4,11 +4,13 @@
  * (every kprobe is attached by then). Stopping sends SIGINT, which makes
  * bpftrace print its maps; the output is parsed on the host.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InfraError } from '../core/errors.ts';
 import type { ExecResult, GuestShell } from '../guest/ssh.ts';
 import { parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
 
 export const ATTACHED_MARKER = 'lab: probes attached';
+const STOP_TIMEOUT_MS = 30_000;
 
 export interface RunningBpftrace {
   stop(): Promise<{ output: BpftraceOutput; raw: ExecResult }>;
@@ -44,7 +46,23 @@ export async function startBpftrace(shell: GuestShell, script: string, attachTim
   }
   return {
     async stop() {
-      await shell.exec(`kill -INT ${pid}`);
+      // SIGINT makes bpftrace print its maps and exit. It has been seen to ignore one (bpftrace 0.17
+      // under TCG), so it is repeated every few seconds; a bpftrace that still runs is killed.
+      let exited = false;
+      void done.then(
+        () => (exited = true),
+        () => (exited = true),
+      );
+      const started = Date.now();
+      while (!exited && Date.now() - started < STOP_TIMEOUT_MS) {
+        await shell.exec(`kill -INT ${pid} 2>/dev/null`, { allowFailure: true, timeoutMs: 10_000 });
+        const deadline = Date.now() + 5000;
+        while (!exited && Date.now() < deadline) await sleep(100);
+      }
+      if (!exited) {
+        await shell.exec(`kill -KILL ${pid}`, { allowFailure: true, timeoutMs: 10_000 });
+        throw new InfraError('BPFTRACE_STOP_FAILED', `bpftrace (pid ${pid}) did not exit within ${STOP_TIMEOUT_MS / 1000} s of SIGINT: killed, its maps are lost`);
+      }
       const raw = await done;
       return { output: parseBpftrace(raw.stdout), raw };
     },
