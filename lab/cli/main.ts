@@ -6,7 +6,7 @@
  * needed (not root), 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, InputError, isLabError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -17,6 +17,8 @@ import { buildKernel } from '../kernel/build.ts';
 import { runLab } from '../pipeline.ts';
 import { formatBytes, listCache, parseAge, pruneKernels } from '../kernel/cache.ts';
 import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from '../kernel/inputs.ts';
+import { compareRuns, renderComparison } from '../report/compare.ts';
+import type { RunResult } from '../report/result.ts';
 import { verdictTable } from '../report/table.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -138,6 +140,21 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       }
     });
 
+  cmd
+    .command('compare')
+    .description('compare two runs (results folders or result.json files): verdict changes and metrics that moved')
+    .argument('<base>', 'the baseline run')
+    .argument('<new>', 'the run to judge against it')
+    .option('--json', 'print JSON for scripts')
+    .option('--all', 'list every metric, not only those that moved')
+    .addOption(new Option('--threshold <percent>', 'relative change that counts as moved').default(10).argParser(positiveInt('--threshold')))
+    .action(async (base: string, next: string, o: { json?: boolean; all?: boolean; threshold: number }) => {
+      const c = compareRuns(await readRun(base), await readRun(next), o.threshold);
+      process.stdout.write(o.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c, { all: o.all }));
+      // the baseline gate: a scenario that passed and no longer does fails the comparison
+      process.exitCode = c.regressions ? ExitCode.expectationFailed : ExitCode.ok;
+    });
+
   const cache = cmd.command('cache').description('show or prune the lab cache (LAB_CACHE_DIR)');
   cache
     .command('ls')
@@ -167,6 +184,20 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       process.stdout.write(`${removed.length} kernel build(s) removed\n`);
     });
   return cmd;
+}
+
+async function readRun(path: string): Promise<RunResult> {
+  const file = path.endsWith('.json') ? path : join(path, 'result.json');
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new InputError('FILE_NOT_FOUND', `${path}: no result.json there; expected a results folder or a result.json`, { value: path });
+  });
+  try {
+    const r = JSON.parse(text) as RunResult;
+    if (!Array.isArray(r.scenarios)) throw new Error('no scenarios');
+    return r;
+  } catch (e) {
+    throw new InputError('BAD_RESULT_FILE', `${file}: not a lab result (${(e as Error).message})`, { value: file });
+  }
 }
 
 function formatAge(ms: number): string {
