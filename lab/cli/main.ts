@@ -12,6 +12,7 @@ import { ExitCode, InputError, isLabError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
 import { consoleReporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
+import { doctor } from '../host/doctor.ts';
 import { ensurePackages, labPackages } from '../host/setup.ts';
 import { buildKernel } from '../kernel/build.ts';
 import { runLab } from '../pipeline.ts';
@@ -110,6 +111,17 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
     .action(async () => {
       const r = await ensurePackages(labPackages(), consoleReporter());
       process.stdout.write(r.installed.length ? `installed: ${r.installed.join(' ')}\n` : `nothing to install: all ${r.alreadyPresent.length} packages present\n`);
+    });
+
+  cmd
+    .command('doctor')
+    .description('check this host for what the lab needs (reads only)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const checks = await doctor(resolvePaths().cache);
+      if (o.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      else for (const c of checks) process.stdout.write(`${c.level.padEnd(4)}  ${c.name.padEnd(15)} ${c.detail}\n`);
+      process.exitCode = checks.some((c) => c.level === 'fail') ? ExitCode.setupNeeded : ExitCode.ok;
     });
 
   kernelOptions(cmd.command('build'))

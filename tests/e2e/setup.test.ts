@@ -13,6 +13,15 @@ describe('host set-up', () => {
     expect(second.stdout).toMatch(/^nothing to install: all \d+ packages present$/m);
   });
 
+  it('doctor reports every check and passes on a set-up host', async () => {
+    const r = await lab(['doctor', '--json']);
+    expect(r.exitCode, r.stdout).toBe(0);
+    const checks = JSON.parse(r.stdout) as { name: string; level: string; detail: string }[];
+    expect(checks.map((c) => c.name)).toEqual(['node', 'user', 'host packages', 'kernel sources', 'accelerator', 'disk', 'cache', 'ccache', 'ssh key']);
+    expect(checks.find((c) => c.name === 'host packages')!.level).toBe('ok');
+    expect(checks.find((c) => c.name === 'accelerator')!.detail).toMatch(/^(KVM|TCG): /);
+  });
+
   it('asks dpkg what is missing', async () => {
     expect(await missingPackages(['dpkg', 'page-owner-lab-no-such-package'])).toEqual(['page-owner-lab-no-such-package']);
   });
