@@ -1,13 +1,14 @@
 /**
  * One lab run, as a pipeline of stages with typed inputs and outputs:
- *   scenarios -> setup -> source -> kernel -> image -> module -> boot -> ssh
- *   -> scenarios run (module, probes, workload, observers) -> judge -> report
+ *   input checks (scenarios, fragments) -> source -> setup -> kernel -> image
+ *   -> module, tools -> boot -> ssh -> prepare (probe map) -> scenarios
+ *   (module, probes, workload, observers, judge) -> report
  * This is the programmatic API; the CLI only parses argv and calls it.
  * Whatever happens, result.json, junit.xml and the logs are written, and the
  * guest is torn down.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, InterruptedError, isLabError, LabError } from './core/errors.ts';
 import { resolvePaths, type LabPaths } from './core/paths.ts';
@@ -28,7 +29,6 @@ import { runStatus, RESULT_SCHEMA_VERSION, type RunResult } from './report/resul
 import { listScenarios, loadScenario } from './scenario/load.ts';
 import { runScenario } from './scenario/run.ts';
 import type { Scenario } from './scenario/schema.ts';
-import { readFile } from 'node:fs/promises';
 
 export interface LabOptions extends KernelInput {
   scenarios: string[];
@@ -48,7 +48,6 @@ export interface LabRun {
   result: RunResult;
   resultsDir: string;
 }
-
 
 /** No selection: the whole default suite (every scenario in scenarios/). Globs (*, ?) match scenario names. */
 export async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
@@ -97,17 +96,19 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     boots: [],
     scenarios: [],
   };
-  // Ctrl-C: throw the guest away at once; the command in flight fails and the run ends as interrupted
-  signal?.addEventListener('abort', () => void live?.guest.stop(), { once: true });
-  let stageName = 'source';
+  /** The innermost stage an error came out of (stages nest: boot runs inside scenarios). */
+  let failedStage: string | undefined;
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    stageName = name;
     if (signal?.aborted) throw new InterruptedError('SIGINT');
     const t = Date.now();
     try {
       return await fn();
+    } catch (e) {
+      failedStage ??= name;
+      throw e;
     } finally {
-      result.stages[name] = (Date.now() - t) / 1000;
+      // summed: boot, ssh and prepare run once per guest
+      result.stages[name] = (result.stages[name] ?? 0) + (Date.now() - t) / 1000;
     }
   };
 
@@ -125,6 +126,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await l.guest.stop();
     retired.push(...l.guest.kernelErrors.map((k) => k.line));
   };
+  // Ctrl-C: throw the guest away at once; the command in flight fails and the run ends as interrupted
+  signal?.addEventListener('abort', () => void live?.guest.stop(), { once: true });
   try {
     // The source first: an unavailable kernel fails in seconds, before any package is installed.
     const { source } = await stage('source', () =>
@@ -253,6 +256,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   } catch (e) {
     if (!isLabError(e)) throw e;
     const err = e as LabError;
+    const stageName = failedStage ?? 'input';
     result.error = { code: err.code, message: err.message, stage: stageName, context: err.context };
     reporter.stage(stageName, `error ${err.code}: ${err.message}`);
     if (err.exitCode === 2 || err.exitCode === 4) throw withResults(err, dir);
