@@ -4,7 +4,7 @@
  * results/bench-<time>.json. Not a test: nothing here fails CI.
  *
  *   warm cache hit   lab build on a cached kernel, command start to artifact path   target < 2 s
- *   source extract   the kernel tarball through xz + the tar package, vs GNU tar    (reported)
+ *   source extract   the kernel tarball through xz and the tar package, vs GNU tar  (reported)
  *   warm run         lab --scenario hugetlb on cached kernel and image: total,
  *                    boot to readiness, boot to SSH, the scenario                     (reported)
  *   cold build       (--cold) lab build with an empty cache and ccache               target < 12 min
@@ -54,7 +54,7 @@ record({ name: `warm cache hit (lab build ${kernel})`, seconds: hit.seconds, tar
 // source extraction: the lab's path against GNU tar
 const tarball = `/usr/src/linux-source-${kernel}.tar.xz`;
 for (const [name, fn] of [
-  ['extract: xz | tar package', (d: string) => extractTarXz(tarball, d)],
+  ['extract: xz + tar package (sync)', (d: string) => extractTarXz(tarball, d)],
   ['extract: GNU tar -xJf', (d: string) => execa('tar', ['-xJf', tarball, '-C', d, '--strip-components=1'])],
 ] as const) {
   const d = mkdtempSync(join(tmpdir(), 'bench-extract-'));
