@@ -25,6 +25,7 @@ import { buildModule, uploadModule } from './prepare/module.ts';
 import { discoveryCommand, loadHooks, probeMap, type ProbeMapEntry } from './prepare/probes.ts';
 import { buildTools, uploadTools } from './prepare/tools.ts';
 import { toJUnit } from './report/junit.ts';
+import { toKcidb } from './report/kcidb.ts';
 import { runStatus, RESULT_SCHEMA_VERSION, type RunResult } from './report/result.ts';
 import { listScenarios, loadScenario } from './scenario/load.ts';
 import { runScenario } from './scenario/run.ts';
@@ -267,6 +268,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     result.finishedAt = new Date().toISOString();
     await writeFile(join(dir, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
     await writeFile(join(dir, 'junit.xml'), toJUnit(result));
+    await writeFile(join(dir, 'kcidb.json'), `${JSON.stringify(toKcidb(result), null, 2)}\n`);
   }
   return { result, resultsDir: dir };
 }

@@ -39,7 +39,7 @@ describe('lab --kernel 6.12 --scenario hugetlb', () => {
     expect(Number(s.observations.bpf!.maps.set!['9'])).toBeGreaterThanOrEqual(grown);
     expect(s.observations.vmstatAfter!.htlb_buddy_alloc_success! - s.observations.vmstatBefore!.htlb_buddy_alloc_success!).toBe(grown);
 
-    for (const f of ['result.json', 'junit.xml', 'console.log', 'build.log', 'lab.log', 'kernel.config', 'scenarios/hugetlb/dmesg.txt']) {
+    for (const f of ['result.json', 'junit.xml', 'kcidb.json', 'console.log', 'build.log', 'lab.log', 'kernel.config', 'scenarios/hugetlb/dmesg.txt']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
     expect(readFileSync(join(dir, 'console.log'), 'utf8')).toContain('LAB-READY');
