@@ -5,13 +5,15 @@
  * The module and bpftrace observe the same hook. bpftrace's window contains
  * the module's: it is attached before the module's counters are reset and
  * stopped after they are read. The difference is what the reading commands
- * themselves allocated in between (ssh, cat, bpftrace printing its maps), a
- * few hundred order-0 pages at most; other orders rarely differ at all.
+ * themselves allocate in between (ssh, cat, bpftrace printing its maps and
+ * exiting): measured 263-329 order-0 pages on 6.12 and 380-444 on 6.1 in
+ * every scenario, about 120 order-1; other orders rarely differ at all. The
+ * slack is twice the worst seen.
  */
 import type { Observations } from '../observe/observations.ts';
 import type { Expectation } from '../scenario/schema.ts';
 
-export const WINDOW_SLACK_PAGES = 512;
+export const WINDOW_SLACK_PAGES = 1024;
 
 export function labChecks(obs: Observations, opts: { allowMissed: boolean | number }): Expectation[] {
   const checks: Expectation[] = [];
