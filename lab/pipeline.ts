@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { InputError, InterruptedError, isLabError, LabError } from './core/errors.ts';
 import { resolvePaths, type LabPaths } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
-import { boot, freePort, probeAccel, type Guest } from './guest/qemu.ts';
+import { probeAccel } from './guest/qemu.ts';
 import { ensureKey } from './guest/keys.ts';
-import { GuestShell } from './guest/ssh.ts';
+import { startSession, type GuestSession } from './guest/session.ts';
 import { ensurePackages, labPackages } from './host/setup.ts';
 import { buildImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
@@ -114,21 +114,15 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   };
 
   interface LiveGuest {
-    guest: Guest;
-    shell: GuestShell;
+    session: GuestSession;
     probes: ProbeMapEntry[];
-    release: string;
   }
   let live: LiveGuest | undefined;
   let boots = 0;
   const retired: string[] = [];
-  const retire = async (l: LiveGuest) => {
-    l.shell.close();
-    await l.guest.stop();
-    retired.push(...l.guest.kernelErrors.map((k) => k.line));
-  };
+  const retire = async (l: LiveGuest) => retired.push(...(await l.session.close()));
   // Ctrl-C: throw the guest away at once; the command in flight fails and the run ends as interrupted
-  signal?.addEventListener('abort', () => void live?.guest.stop(), { once: true });
+  signal?.addEventListener('abort', () => void live?.session.guest.stop(), { once: true });
   try {
     // The source first: an unavailable kernel fails in seconds, before any package is installed.
     const { source } = await stage('source', () =>
@@ -177,28 +171,24 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     const key = await ensureKey(paths.cache);
     const accel = await probeAccel();
     const bootOne = async (): Promise<LiveGuest> => {
-      const token = randomBytes(8).toString('hex');
-      const config = {
-        kernel: k.bzImage,
+      boots++;
+      const session = await startSession({
+        bzImage: k.bzImage,
         image: img.image.path,
-        accel: accel.accel,
-        sshPort: await freePort(),
+        accel,
+        key,
+        consoleLog: join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`),
         memoryMb: opts.memoryMb ?? 1024,
         cpus: opts.cpus ?? 2,
-        append: [`lab.token=${token}`, `lab.sshkey=${key.publicBlob}`, ...(opts.append ?? [])],
-      };
-      boots++;
-      const consoleLog = join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`);
-      result.boots.push({ token, sshPort: config.sshPort, consoleLog, accel: accel.accel });
-      reporter.stage('boot', `${k.release} under ${accel.accel.toUpperCase()} (${accel.reason}), ${config.memoryMb} MiB, ssh on 127.0.0.1:${config.sshPort}`);
-      const bootStart = Date.now();
-      const g = await stage('boot', () =>
-        boot({ config, token, consoleLog, readyTimeoutMs: readyTimeoutMs(accel.accel), signal }),
-      );
+        append: opts.append ?? [],
+        reporter,
+        signal,
+        stage,
+        onStart: ({ token, sshPort }) =>
+          result.boots.push({ token, sshPort, consoleLog: join(dir, boots === 1 ? 'console.log' : `console-${boots}.log`), accel: accel.accel }),
+      });
       try {
-        const sh = await stage('ssh', () => GuestShell.connect({ port: config.sshPort, privateKey: key.privateKey, token, timeoutMs: 60_000 }));
-        const uname = (await sh.exec('uname -r')).stdout.trim();
-        reporter.stage('boot', `guest ready in ${formatDuration(g.readyMs)}, ssh in ${formatDuration(Date.now() - bootStart)}: uname -r = ${uname}`);
+        const sh = session.shell;
         const probes = await stage('prepare', async () => {
           // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
           // a page while a handler runs is missed by every probe on __set_page_owner. int3 kprobes are exact.
@@ -212,19 +202,19 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
         result.guest ??= {
           accel: accel.accel,
           accelReason: accel.reason,
-          memoryMb: config.memoryMb,
-          cpus: config.cpus,
-          bootToReadyMs: g.readyMs,
-          sshReadyMs: Date.now() - bootStart,
-          unameR: uname,
+          memoryMb: opts.memoryMb ?? 1024,
+          cpus: opts.cpus ?? 2,
+          bootToReadyMs: session.readyMs,
+          sshReadyMs: session.sshReadyMs,
+          unameR: session.release,
           kernelErrors: [],
           boots: 0,
           probeMap: probes,
         };
         result.guest.boots = boots;
-        return { guest: g, shell: sh, probes, release: uname };
+        return { session, probes };
       } catch (e) {
-        await g.stop();
+        await session.close();
         throw e;
       }
     };
@@ -233,10 +223,10 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       for (const scenario of scenarios) {
         if (signal?.aborted) throw new InterruptedError('SIGINT');
         live ??= await bootOne();
-        const errorsBefore = live.guest.kernelErrors.length;
+        const errorsBefore = live.session.guest.kernelErrors.length;
         const r = await runScenario(scenario, {
-          shell: live.shell,
-          release: live.release,
+          shell: live.session.shell,
+          release: live.session.release,
           hooks,
           probes: live.probes,
           resultsDir: dir,
@@ -245,7 +235,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
         result.scenarios.push(r);
         reporter.stage(scenario.name, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}${r.skipReason ? `: ${r.skipReason}` : ''}`);
         // A guest that saw a kernel error or lost its way is discarded; the next scenario boots a fresh one.
-        const tainted = live.guest.kernelErrors.length > errorsBefore || (r.observations.dmesg?.kernelErrors.length ?? 0) > 0 || r.status === 'ERROR';
+        const tainted = live.session.guest.kernelErrors.length > errorsBefore || (r.observations.dmesg?.kernelErrors.length ?? 0) > 0 || r.status === 'ERROR';
         if (tainted || opts.isolate) {
           if (tainted) reporter.stage(scenario.name, 'discarding the guest after this scenario');
           await retire(live);
@@ -271,13 +261,6 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await writeFile(join(dir, 'kcidb.json'), `${JSON.stringify(toKcidb(result), null, 2)}\n`);
   }
   return { result, resultsDir: dir };
-}
-
-/** How long a boot may take to print its readiness marker: LAB_READY_TIMEOUT_S, else 60 s with KVM, 180 s under TCG. */
-function readyTimeoutMs(accel: 'kvm' | 'tcg'): number {
-  const env = Number(process.env.LAB_READY_TIMEOUT_S);
-  if (Number.isFinite(env) && env > 0) return env * 1000;
-  return accel === 'kvm' ? 60_000 : 180_000;
 }
 
 function withResults(e: LabError, dir: string): LabError {
