@@ -17,9 +17,10 @@ import { probeAccel } from './guest/qemu.ts';
 import { ensureKey } from './guest/keys.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
 import { ensurePackages, labPackages } from './host/setup.ts';
-import { buildImage } from './image/build.ts';
+import { buildImage, type GuestImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
 import { buildKernel, type BuildResult } from './kernel/build.ts';
+import type { FragmentEntry } from './kernel/config.ts';
 import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { buildModule, uploadModule } from './prepare/module.ts';
 import { discoveryCommand, loadHooks, probeMap, type ProbeMapEntry } from './prepare/probes.ts';
@@ -70,6 +71,38 @@ export async function selectScenarios(dir: string, selection: string[]): Promise
   return [...new Set(out)];
 }
 
+export type Stage = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+/**
+ * The kernel and the guest image a run boots: source (first, so an unavailable
+ * kernel fails in seconds, before any package is installed), host set-up,
+ * kernel build or cache hit, image build or cache hit. Logs go to `dir`.
+ */
+export async function prepareArtifacts(
+  input: KernelInput & { image?: string },
+  extraFragments: FragmentEntry[],
+  ctx: { paths: LabPaths; reporter: Reporter; dir: string; signal?: AbortSignal; stage?: Stage },
+): Promise<{ built: BuildResult; img: { image: GuestImage; cacheHit: boolean } }> {
+  const { paths, reporter, dir, signal } = ctx;
+  const stage: Stage = ctx.stage ?? ((_name, fn) => fn());
+  const { source } = await stage('source', () =>
+    resolveKernelInput(input, { cacheDir: paths.cache, reporter, installPackages: true, setupLog: join(dir, 'setup.log'), signal }),
+  );
+  const fragments = [...(await labFragments(paths.repo, seriesOf(source.version))), ...extraFragments];
+  await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
+  const built = await stage('kernel', () => buildKernel(source, { cacheDir: paths.cache, fragments, reporter, log: join(dir, 'build.log'), signal }));
+  const k = built.build;
+  if (built.cacheHit) {
+    reporter.stage('kernel', `cache hit: ${k.release} (${k.buildDir})`);
+    await copyFile(join(k.buildDir, 'build.log'), join(dir, 'build.log')).catch(() => undefined);
+  }
+  await writeFile(join(dir, 'kernel.config'), await readFile(join(k.buildDir, '.config')));
+  const recipe = await loadRecipe(input.image ?? join(paths.repo, 'images', 'bookworm.yaml'));
+  const img = await stage('image', () => buildImage(recipe, { cacheDir: paths.cache, reporter, log: join(dir, 'image.log'), signal }));
+  if (img.cacheHit) reporter.stage('image', `cache hit: ${img.image.path}`);
+  return { built, img };
+}
+
 export async function runLab(opts: LabOptions): Promise<LabRun> {
   const paths = opts.paths ?? resolvePaths();
   const { reporter, signal } = opts;
@@ -99,7 +132,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   };
   /** The innermost stage an error came out of (stages nest: boot runs inside scenarios). */
   let failedStage: string | undefined;
-  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  const stage: Stage = async (name, fn) => {
     if (signal?.aborted) throw new InterruptedError('SIGINT');
     const t = Date.now();
     try {
@@ -124,21 +157,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   // Ctrl-C: throw the guest away at once; the command in flight fails and the run ends as interrupted
   signal?.addEventListener('abort', () => void live?.session.guest.stop(), { once: true });
   try {
-    // The source first: an unavailable kernel fails in seconds, before any package is installed.
-    const { source } = await stage('source', () =>
-      resolveKernelInput(opts, { cacheDir: paths.cache, reporter, installPackages: true, setupLog: join(dir, 'setup.log'), signal }),
-    );
-    const fragments = [...(await labFragments(paths.repo, seriesOf(source.version))), ...extraFragments];
-    await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
-    const built: BuildResult = await stage('kernel', () =>
-      buildKernel(source, { cacheDir: paths.cache, fragments, reporter, log: join(dir, 'build.log'), signal }),
-    );
+    const { built, img } = await prepareArtifacts(opts, extraFragments, { paths, reporter, dir, signal, stage });
     const k = built.build;
-    if (built.cacheHit) {
-      reporter.stage('kernel', `cache hit: ${k.release} (${k.buildDir})`);
-      await copyFile(join(k.buildDir, 'build.log'), join(dir, 'build.log')).catch(() => undefined);
-    }
-    await writeFile(join(dir, 'kernel.config'), await readFile(join(k.buildDir, '.config')));
     result.kernel = {
       release: k.release,
       sourceVersion: k.sourceVersion,
@@ -151,9 +171,6 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       reproducer: k.reproducer,
     };
 
-    const recipe = await loadRecipe(opts.image ?? join(paths.repo, 'images', 'bookworm.yaml'));
-    const img = await stage('image', () => buildImage(recipe, { cacheDir: paths.cache, reporter, log: join(dir, 'image.log'), signal }));
-    if (img.cacheHit) reporter.stage('image', `cache hit: ${img.image.path}`);
     result.image = {
       name: img.image.name,
       key: img.image.key,

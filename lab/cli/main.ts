@@ -15,6 +15,7 @@ import { defaultKernel } from '../host/requirements.ts';
 import { doctor } from '../host/doctor.ts';
 import { ensurePackages, labPackages } from '../host/setup.ts';
 import { buildKernel } from '../kernel/build.ts';
+import { runExec } from '../exec.ts';
 import { runLab } from '../pipeline.ts';
 import { formatBytes, listCache, parseAge, pruneKernels } from '../kernel/cache.ts';
 import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from '../kernel/inputs.ts';
@@ -103,6 +104,26 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       process.stdout.write(`${result.status}: ${result.kernel?.release ?? o.kernel}, results in ${resultsDir}\n`);
       process.exitCode = result.status === 'PASS' ? ExitCode.ok : result.status === 'FAIL' ? ExitCode.expectationFailed : ExitCode.infrastructure;
       if (signal.aborted) process.exitCode = ExitCode.interrupted;
+    });
+
+  kernelOptions(cmd.command('exec'))
+    .description('boot the lab kernel and image, run one command in the guest, exit with its status (255: the guest died)')
+    .argument('<command...>', 'after --: one shell command line, or a program and its arguments')
+    .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
+    .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
+    .option('--append <word>', 'extra kernel command line word (repeatable)', collect)
+    .option('-q, --quiet', 'no progress lines')
+    .action(async (command: string[], o: KernelFlags & { memory: number; cpus: number; append?: string[]; quiet?: boolean }) => {
+      const { exitCode } = await runExec({
+        ...kernelInput(o),
+        command,
+        reporter: consoleReporter({ quiet: o.quiet }),
+        signal: interruptSignal(),
+        memoryMb: o.memory,
+        cpus: o.cpus,
+        append: o.append,
+      });
+      process.exitCode = exitCode;
     });
 
   cmd

@@ -146,6 +146,19 @@ export class GuestShell {
     return { done, channel };
   }
 
+  /** Run a command with its stdout and stderr passed through as they come; resolves with its exit status. */
+  async stream(command: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<{ exitCode: number; signal?: string }> {
+    const channel = await this.channel(command);
+    channel.on('data', (d: Buffer) => out.write(d));
+    channel.stderr.on('data', (d: Buffer) => err.write(d));
+    channel.end();
+    return new Promise((resolve, reject) => {
+      let exit: { exitCode: number; signal?: string } | undefined;
+      channel.on('exit', (code: number | null, signal?: string) => (exit = { exitCode: code ?? 128, signal: signal ?? undefined }));
+      channel.once('close', () => (exit ? resolve(exit) : reject(lost(command, new Error('the channel closed without an exit status')))));
+    });
+  }
+
   close(): void {
     this.client.end();
   }

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { guestCommandLine } from '../../lab/exec.ts';
+import { lab } from '../helpers/cli.ts';
+
+/** One command in a freshly booted 6.12 guest, virtme-ng style: its output, its exit status. */
+describe('lab exec', () => {
+  it('passes stdout and stderr through apart and exits with the command status', async () => {
+    const r = await lab(['exec', '--kernel', '6.12', '-q', '--', 'uname -r; grep -o page_owner=on /proc/cmdline; echo to-stderr >&2; exit 7']);
+    expect(r.exitCode).toBe(7);
+    expect(r.stdout).toMatch(/^6\.12\.\d+\npage_owner=on$/);
+    expect(r.stderr).toContain('to-stderr');
+  });
+
+  it('a program and its arguments are quoted for the guest shell', async () => {
+    expect(guestCommandLine(['echo', 'a b', "it's"])).toBe(`echo 'a b' 'it'\\''s'`);
+    const r = await lab(['exec', '--kernel', '6.12', '-q', '--', 'cat', '/proc/sys/vm/nr_hugepages']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe('0');
+  });
+
+  it('a guest that panics under the command gives 255 and a console with the panic', async () => {
+    const r = await lab(['exec', '--kernel', '6.12', '--', 'echo c > /proc/sysrq-trigger']);
+    expect(r.exitCode).toBe(255);
+    const dir = /the guest died under the command \(console: (\S+)\/console\.log\)/.exec(r.stderr)?.[1];
+    expect(dir, r.stderr).toBeDefined();
+    expect(readFileSync(join(dir!, 'console.log'), 'utf8')).toMatch(/Kernel panic - not syncing: sysrq triggered crash/);
+    expect(JSON.parse(readFileSync(join(dir!, 'exec.json'), 'utf8'))).toMatchObject({ exitCode: 255, command: 'echo c > /proc/sysrq-trigger' });
+  });
+});
