@@ -4,11 +4,10 @@
  * status, as virtme-ng does. A guest that dies under the command (a panic,
  * say) gives 255. The console and the logs still go to results/.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLabError } from './core/errors.ts';
-import { resolvePaths, type LabPaths } from './core/paths.ts';
+import { kernelLabel, resolvePaths, runId, type LabPaths } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
 import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
@@ -38,8 +37,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
   const paths = o.paths ?? resolvePaths();
   const extra = await userFragments(o);
   const command = guestCommandLine(o.command);
-  const label = o.kernelSrc || o.kernelTarball ? 'local' : o.kernel;
-  const dir = join(paths.results, `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-exec-${label}-${randomBytes(2).toString('hex')}`);
+  const dir = join(paths.results, runId(`exec-${kernelLabel(o)}`));
   await mkdir(dir, { recursive: true });
   o.reporter.attachLog(join(dir, 'lab.log'));
   const record: Record<string, unknown> = { command, startedAt: new Date().toISOString() };

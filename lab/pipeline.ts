@@ -7,11 +7,10 @@
  * Whatever happens, result.json, junit.xml and the logs are written, and the
  * guest is torn down.
  */
-import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, InterruptedError, isLabError, LabError } from './core/errors.ts';
-import { resolvePaths, type LabPaths } from './core/paths.ts';
+import { kernelLabel, resolvePaths, runId, type LabPaths } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
 import { probeAccel } from './guest/qemu.ts';
 import { ensureKey } from './guest/keys.ts';
@@ -114,15 +113,14 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   }
 
   const startedAt = new Date();
-  const label = opts.kernelSrc || opts.kernelTarball ? 'local' : opts.kernel;
-  const runId = `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${label}-${randomBytes(2).toString('hex')}`;
-  const dir = join(paths.results, runId);
+  const id = runId(kernelLabel(opts), startedAt);
+  const dir = join(paths.results, id);
   await mkdir(dir, { recursive: true });
   reporter.attachLog(join(dir, 'lab.log'));
   reporter.stage('run', `results: ${dir}`);
   const result: RunResult = {
     schemaVersion: RESULT_SCHEMA_VERSION,
-    runId,
+    runId: id,
     status: 'ERROR',
     startedAt: startedAt.toISOString(),
     kernelSpec: opts.kernelSrc ?? opts.kernelTarball ?? opts.kernel,
