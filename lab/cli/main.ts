@@ -6,7 +6,7 @@
  * needed (not root), 130 interrupted.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExitCode, InputError, isLabError } from '../core/errors.ts';
 import { resolvePaths } from '../core/paths.ts';
@@ -20,6 +20,7 @@ import { runLab } from '../pipeline.ts';
 import { formatBytes, listCache, parseAge, pruneKernels } from '../kernel/cache.ts';
 import { labFragments, resolveKernelInput, seriesOf, userFragments, type KernelInput } from '../kernel/inputs.ts';
 import { compareRuns, renderComparison } from '../report/compare.ts';
+import { renderHtml } from '../report/html.ts';
 import type { RunResult } from '../report/result.ts';
 import { verdictTable } from '../report/table.ts';
 
@@ -180,9 +181,11 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
     .argument('<new>', 'the run to judge against it')
     .option('--json', 'print JSON for scripts')
     .option('--all', 'list every metric, not only those that moved')
+    .option('--html <file>', 'also write the report as one HTML page with charts')
     .addOption(new Option('--threshold <percent>', 'relative change that counts as moved').default(10).argParser(positiveInt('--threshold')))
-    .action(async (base: string, next: string, o: { json?: boolean; all?: boolean; threshold: number }) => {
+    .action(async (base: string, next: string, o: { json?: boolean; all?: boolean; html?: string; threshold: number }) => {
       const c = compareRuns(await readRun(base), await readRun(next), o.threshold);
+      if (o.html) await writeFile(o.html, renderHtml(c));
       process.stdout.write(o.json ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c, { all: o.all }));
       // the baseline gate: a scenario that passed and no longer does fails the comparison
       process.exitCode = c.regressions ? ExitCode.expectationFailed : ExitCode.ok;
