@@ -36,6 +36,14 @@ function kernelOptions(cmd: Command): Command {
     .option('--kconfig <CONFIG_X=y>', 'extra kconfig option (repeatable)', collect);
 }
 
+/** The options that shape the guest, shared by run and exec. */
+function guestOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
+    .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
+    .option('--append <word>', 'extra kernel command line word, after the lab\'s (repeatable)', collect);
+}
+
 type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[] };
 const kernelInput = (o: KernelFlags): KernelInput => ({
   kernel: o.kernel,
@@ -73,13 +81,10 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
 (default ./results), LAB_IMAGE_MIRROR (mmdebstrap mirror), LAB_ACCEL=tcg.`,
     );
 
-  kernelOptions(cmd.command('run', { isDefault: true }))
+  guestOptions(kernelOptions(cmd.command('run', { isDefault: true })))
     .description('build (or reuse) a kernel and an image, boot it, run scenarios, judge them')
     .option('-s, --scenario <name>', 'scenario from scenarios/, a glob of names, or a file (repeatable; default: all)', collect)
     .option('--isolate', 'boot a fresh guest for every scenario (default: one guest per kernel)')
-    .option('--append <word>', 'extra kernel command line word, after the lab\'s (repeatable)', collect)
-    .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
-    .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
     .option('-q, --quiet', 'no progress lines, only the verdict table')
     .action(async (o: KernelFlags & { scenario?: string[]; isolate?: boolean; append?: string[]; memory: number; cpus: number; quiet?: boolean }) => {
       const reporter = consoleReporter({ quiet: o.quiet });
@@ -107,12 +112,9 @@ Environment: LAB_CACHE_DIR (default ~/.cache/page-owner-lab), LAB_RESULTS_DIR
       if (signal.aborted) process.exitCode = ExitCode.interrupted;
     });
 
-  kernelOptions(cmd.command('exec'))
+  guestOptions(kernelOptions(cmd.command('exec')))
     .description('boot the lab kernel and image, run one command in the guest, exit with its status (255: the guest died)')
     .argument('<command...>', 'after --: one shell command line, or a program and its arguments')
-    .addOption(new Option('--memory <MiB>', 'guest memory').default(1024).argParser(positiveInt('--memory')))
-    .addOption(new Option('--cpus <n>', 'guest CPUs').default(2).argParser(positiveInt('--cpus')))
-    .option('--append <word>', 'extra kernel command line word (repeatable)', collect)
     .option('-q, --quiet', 'no progress lines')
     .action(async (command: string[], o: KernelFlags & { memory: number; cpus: number; append?: string[]; quiet?: boolean }) => {
       const { exitCode } = await runExec({

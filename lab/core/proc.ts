@@ -37,21 +37,22 @@ export function formatCommand(file: string, args: readonly string[]): string {
   return [file, ...args].map(quote).join(' ');
 }
 
+/** An execa stdout/stderr target: every line to `onLine` (when given), then to the log file or kept in memory. */
+function outputTarget(log: string | undefined, onLine: ((line: string) => void) | undefined): never {
+  const tap = onLine
+    ? [
+        function* (line: unknown) {
+          onLine(String(line));
+          yield line;
+        },
+      ]
+    : [];
+  return [...tap, log ? { file: log, append: true } : 'pipe'] as never;
+}
+
 export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const command = formatCommand(file, args);
   const started = Date.now();
-  const target = (): unknown[] => {
-    const t: unknown[] = [];
-    if (opts.onLine) {
-      const onLine = opts.onLine;
-      t.push(function* (line: unknown) {
-        onLine(String(line));
-        yield line;
-      });
-    }
-    t.push(opts.log ? { file: opts.log, append: true } : 'pipe');
-    return t;
-  };
   const result = await execa(file, args, {
     cwd: opts.cwd,
     env: opts.env,
@@ -60,8 +61,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     cancelSignal: opts.signal,
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,
-    stdout: target() as never,
-    stderr: target() as never,
+    stdout: outputTarget(opts.log, opts.onLine),
+    stderr: outputTarget(opts.log, opts.onLine),
     reject: false,
     stripFinalNewline: true,
   });
@@ -124,18 +125,10 @@ export interface LongProcess {
  * log file; the caller owns its lifetime and must kill it.
  */
 export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void }): LongProcess {
-  const onLine = opts.onLine;
-  const target = [
-    function* (line: unknown) {
-      onLine(String(line));
-      yield line;
-    },
-    { file: opts.log, append: true },
-  ];
   const child = execa(file, args, {
     stdin: 'ignore',
-    stdout: target as never,
-    stderr: target as never,
+    stdout: outputTarget(opts.log, opts.onLine),
+    stderr: outputTarget(opts.log, opts.onLine),
     reject: false,
     cleanup: true,
   });

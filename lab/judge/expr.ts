@@ -177,6 +177,16 @@ export function parseComparison(src: string): Comparison {
   return { left, op: opTok.v as CompareOp, right, tolerance, source: src };
 }
 
+/** An arithmetic expression on its own (a scenario's vars), parsed by the same grammar. */
+export function parseArithmetic(src: string): Expr {
+  return parseComparison(`${src} == 0`).left;
+}
+
+/** Every metric and variable a comparison names, left side first. */
+export function comparisonRefs(c: Comparison): string[] {
+  return [...references(c.left), ...references(c.right)];
+}
+
 export function references(e: Expr): string[] {
   switch (e.kind) {
     case 'num':

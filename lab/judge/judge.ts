@@ -3,10 +3,9 @@
  * expectation explains itself with the numbers behind it; a metric that the
  * kernel did not provide makes that expectation an error, not a failure.
  */
-import { compareVersions } from '../kernel/spec.ts';
 import type { Observations } from '../observe/observations.ts';
 import { kernelMatches, type Expectation } from '../scenario/schema.ts';
-import { compare, evaluate, parseComparison, references, UnknownReferenceError, type Lookup } from './expr.ts';
+import { compare, comparisonRefs, evaluate, parseArithmetic, parseComparison, UnknownReferenceError, type Lookup } from './expr.ts';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'skip';
 
@@ -92,19 +91,19 @@ export function judge(
   const varErrors: string[] = [];
   for (const [name, src] of Object.entries(spec.vars)) {
     try {
-      variables[name] = evaluate(parseComparison(`${src} == 0`).left, lookup);
+      variables[name] = evaluate(parseArithmetic(src), lookup);
     } catch (e) {
       varErrors.push(`${name}: ${(e as Error).message}`);
     }
   }
   for (const { expect: src, when } of spec.expect) {
-    if (when && release && !kernelMatches(when, release, compareVersions)) {
+    if (when && release && !kernelMatches(when, release)) {
       expectations.push({ expect: src, verdict: 'skip', values: {}, message: `${src}: skipped: ${release} does not match "${when}"` });
       continue;
     }
     const c = parseComparison(src);
     const values: Record<string, number> = {};
-    for (const ref of [...references(c.left), ...references(c.right)]) {
+    for (const ref of comparisonRefs(c)) {
       const v = lookup(ref);
       if (v !== undefined) values[ref] = v;
     }

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError, didYouMean } from '../core/errors.ts';
 import { displayPath, parseYamlWithLines } from '../core/data.ts';
-import { ExprError, parseComparison, references, type Expr } from '../judge/expr.ts';
+import { ExprError, parseArithmetic, parseComparison, references, type Expr } from '../judge/expr.ts';
 import { isKnownMetric, metricSuggestions } from './metrics.ts';
 import { ScenarioSchema, type Scenario } from './schema.ts';
 
@@ -60,9 +60,9 @@ export function parseScenario(text: string, file: string): Scenario {
       fail(path, key, `unknown metric "${ref}"${hint ? `; did you mean "${hint}"?` : ''}`);
     }
   };
-  const parse = (src: string, path: (string | number)[], key: string) => {
+  const parse = <T>(parser: (src: string) => T, src: string, path: (string | number)[], key: string): T => {
     try {
-      return parseComparison(src);
+      return parser(src);
     } catch (e) {
       if (e instanceof ExprError) return fail(path, key, `${e.message} at column ${e.column} of ${JSON.stringify(src)}`);
       throw e;
@@ -73,15 +73,14 @@ export function parseScenario(text: string, file: string): Scenario {
   for (const [name, src] of Object.entries(data.vars)) {
     const key = `vars.${name}`;
     if (variables.has(name)) fail(['vars', name], key, `"${name}" is already a captured variable`);
-    // vars are arithmetic, not comparisons: parse them as the left side of a dummy comparison
-    const expr = parse(`${src} == 0`, ['vars', name], key).left;
+    const expr = parse(parseArithmetic, src, ['vars', name], key);
     checkRefs(expr, ['vars', name], key, variables);
     variables.add(name);
   }
   const expectations = data.expect.map((e) => (typeof e === 'string' ? { expect: e } : e));
   expectations.forEach((e, i) => {
     const path = typeof data.expect[i] === 'string' ? ['expect', i] : ['expect', i, 'expect'];
-    const c = parse(e.expect, path, `expect[${i}]`);
+    const c = parse(parseComparison, e.expect, path, `expect[${i}]`);
     checkRefs(c.left, path, `expect[${i}]`, variables);
     checkRefs(c.right, path, `expect[${i}]`, variables);
   });

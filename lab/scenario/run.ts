@@ -12,9 +12,8 @@ import { InfraError, isLabError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import { labChecks } from '../judge/checks.ts';
-import { references, parseComparison } from '../judge/expr.ts';
+import { comparisonRefs, parseComparison } from '../judge/expr.ts';
 import { judge, type Judgement } from '../judge/judge.ts';
-import { compareVersions } from '../kernel/spec.ts';
 import { DebugfsParser, sumStackPages } from '../observe/debugfs.ts';
 import { parseDmesg } from '../observe/dmesg.ts';
 import type { Observations } from '../observe/observations.ts';
@@ -58,7 +57,7 @@ const STACKS = '/sys/kernel/debug/page_owner_stacks/show_stacks';
 /** Why a scenario cannot run on this guest, or undefined when it can. */
 async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: Record<string, number>): Promise<string | undefined> {
   const r = scenario.requires;
-  if (r.kernel && !kernelMatches(r.kernel, ctx.release, compareVersions)) return `kernel ${ctx.release} does not match "${r.kernel}"`;
+  if (r.kernel && !kernelMatches(r.kernel, ctx.release)) return `kernel ${ctx.release} does not match "${r.kernel}"`;
   for (const event of r.hooks) {
     const p = ctx.probes.find((e) => e.event === event);
     if (!p || (p.status !== 'probed' && p.status !== 'renamed')) return `hook "${event}" is not probeable here: ${p?.note ?? 'unknown event'}`;
@@ -139,10 +138,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext): Promis
     const vmstatAfter = (await exec('cat /proc/vmstat')).stdout;
     observations.vmstatAfter = parseVmstat(vmstatAfter);
     await writeFile(join(dir, 'vmstat-after.txt'), vmstatAfter);
-    const refs = scenario.expect.flatMap((e) => {
-      const c = parseComparison(e.expect);
-      return [...references(c.left), ...references(c.right)];
-    });
+    const refs = scenario.expect.flatMap((e) => comparisonRefs(parseComparison(e.expect)));
     // the dump is read inside both observers' windows, the module table last before bpftrace stops
     if (usesDebugfs(refs)) observations.debugfs = await readDebugfs(shell, join(dir, 'page_owner-sample.txt'), reporter, scenario.name);
     const table = await exec('cat /proc/page_order');

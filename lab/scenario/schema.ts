@@ -3,6 +3,8 @@
  * run, what to capture from its output and what must hold afterwards.
  */
 import { z } from 'zod';
+import { compare, type CompareOp } from '../judge/expr.ts';
+import { compareVersions } from '../kernel/spec.ts';
 
 /** ">= 6.9", "< 6.12.5" */
 export const KERNEL_CONDITION = /^(>=|<=|==|!=|>|<)\s*(\d+\.\d+(?:\.\d+)?)$/;
@@ -81,22 +83,7 @@ export interface Expectation {
 export type Scenario = Omit<z.infer<typeof ScenarioSchema>, 'expect'> & { expect: Expectation[]; name: string; file: string };
 
 /** Does `release` satisfy a condition such as ">= 6.9" (or "kernel >= 6.9")? */
-export function kernelMatches(condition: string, release: string, compare: (a: string, b: string) => number): boolean {
+export function kernelMatches(condition: string, release: string): boolean {
   const m = KERNEL_CONDITION.exec(condition.replace(/^kernel\s*/, '').trim());
-  if (!m) return false;
-  const c = compare(release, m[2]!);
-  switch (m[1]) {
-    case '>=':
-      return c >= 0;
-    case '<=':
-      return c <= 0;
-    case '==':
-      return c === 0;
-    case '!=':
-      return c !== 0;
-    case '>':
-      return c > 0;
-    default:
-      return c < 0;
-  }
+  return m ? compare(compareVersions(release, m[2]!), m[1] as CompareOp, 0) : false;
 }
