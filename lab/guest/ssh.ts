@@ -61,7 +61,7 @@ export class GuestShell {
   /** Run a command through the guest's shell; throws GUEST_COMMAND_FAILED on a non-zero exit unless allowed. */
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const channel = await this.channel(command);
+    const channel = await this.channel(withInBandStatus(command));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     channel.on('data', (d: Buffer) => out.push(d));
@@ -87,8 +87,12 @@ export class GuestShell {
       });
       channel.once('close', () => {
         clearTimeout(timer);
-        // a channel that closes without an exit status: the guest went away under the command
-        if (exit) resolve(exit);
+        // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
+        // in band. It also survives dropbear closing a channel without the exit-status message, seen
+        // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
+        const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
+        if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
+        else if (exit) resolve(exit);
         else reject(lost(command, new Error('the channel closed without an exit status')));
       });
       channel.on('error', (e: Error) => {
@@ -101,7 +105,7 @@ export class GuestShell {
       exitCode: status.code,
       signal: status.signal,
       stdout: Buffer.concat(out).toString(),
-      stderr: Buffer.concat(err).toString(),
+      stderr: splitInBandStatus(Buffer.concat(err).toString()).stderr,
       durationMs: Date.now() - started,
     };
     if (result.exitCode !== 0 && !opts.allowFailure) {
@@ -168,6 +172,23 @@ export class GuestShell {
       this.client.exec(command, (e, ch) => (e ? reject(lost(command, e)) : resolve(ch)));
     });
   }
+}
+
+const IN_BAND_MARK = '__lab_exit_status=';
+const IN_BAND_STATUS = new RegExp(`\n${IN_BAND_MARK}(\\d+)\n$`);
+
+/**
+ * The command in a subshell (so its own `exit` ends only the subshell), then
+ * its status as the last line of stderr: a second channel for the exit code.
+ */
+export function withInBandStatus(command: string): string {
+  return `(\n${command}\n); printf '\\n${IN_BAND_MARK}%d\\n' $? >&2`;
+}
+
+/** The command's own stderr, and the status it printed in band (when it got that far). */
+export function splitInBandStatus(stderr: string): { stderr: string; code?: number } {
+  const m = IN_BAND_STATUS.exec(stderr);
+  return m ? { stderr: stderr.slice(0, m.index), code: Number(m[1]) } : { stderr };
 }
 
 function lost(command: string, e: Error): InfraError {
