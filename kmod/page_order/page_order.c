@@ -12,6 +12,15 @@
  *
  * The handler runs in any context (hardirq and softirq included): it only
  * touches atomics, never sleeps, allocates, or unregisters its own kprobe.
+ *
+ * Consistency: each order has one counter, seen. What was recorded is
+ * derived from it, per segment of constant participation: a segment starts
+ * at seen = start with recorded = base, and the n-th event after start is
+ * recorded when floor(n * p / 100) grows, so recorded = base + floor((seen -
+ * start) * p / 100) exactly. A read therefore never catches seen and recorded
+ * between two increments, and a reset (one store) cannot leave them apart.
+ * The segment (start, base, p) changes only on writes to /proc/page_order,
+ * under a seqlock that readers retry on; the handler never takes it.
  */
 #include <linux/atomic.h>
 #include <linux/kernel.h>
@@ -19,7 +28,9 @@
 #include <linux/module.h>
 #include <linux/proc_fs.h>
 #include <linux/ptrace.h>
+#include <linux/seqlock.h>
 #include <linux/seq_file.h>
+#include <linux/math64.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -48,37 +59,37 @@ MODULE_PARM_DESC(require_page_owner, "refuse to load when page_owner is not enab
 /* Participation per order, PO_UNSET when the order has no row. */
 static int part[PO_ORDERS];
 static atomic64_t seen[PO_ORDERS];
-static atomic64_t recorded[PO_ORDERS];
+/* The current segment of each order: seen at its start, recorded before it. */
+static s64 seg_start[PO_ORDERS];
+static s64 seg_base[PO_ORDERS];
 static atomic64_t other_seen;
+static DEFINE_SEQLOCK(segment_lock);
 
-/*
- * Deterministic sampling: the n-th event of an order is recorded when
- * floor(n * p / 100) grows, so after N events exactly floor(N * p / 100)
- * are recorded.
- */
-static bool participates(s64 n, int p)
+/* Recorded events among the first n of a segment at participation p. */
+static s64 recorded_in_segment(s64 n, int p)
 {
-	return (n * p) / 100 > ((n - 1) * p) / 100;
+	return p > 0 ? div_s64(n * p, 100) : 0;
 }
 
 static int set_page_owner_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	/* __set_page_owner(struct page *, unsigned short order, gfp_t): order is a 16-bit argument */
 	unsigned int order = regs_get_kernel_argument(regs, 1) & 0xffff;
-	int p;
 	s64 n;
+	int p;
 
 	if (order >= PO_ORDERS) {
 		atomic64_inc(&other_seen);
 		return 0;
 	}
 	n = atomic64_inc_return(&seen[order]);
+	if (!READ_ONCE(log_matches))
+		return 0;
+	/* only for the log line: a racy read of the segment is good enough here */
 	p = READ_ONCE(part[order]);
-	if (p > 0 && participates(n, p)) {
-		atomic64_inc(&recorded[order]);
-		if (READ_ONCE(log_matches))
-			pr_info_ratelimited("Order: %u, Participation: %d\n", order, p);
-	}
+	n -= READ_ONCE(seg_start[order]);
+	if (p > 0 && recorded_in_segment(n, p) > recorded_in_segment(n - 1, p))
+		pr_info_ratelimited("Order: %u, Participation: %d\n", order, p);
 	return 0;
 }
 
@@ -87,17 +98,38 @@ static struct kprobe kp = {
 	.pre_handler = set_page_owner_pre,
 };
 
+struct order_row {
+	int participation;
+	s64 seen;
+	s64 recorded;
+};
+
+/* One consistent (participation, seen, recorded) triple for an order. */
+static struct order_row read_row(int o)
+{
+	struct order_row r;
+	unsigned int seq;
+
+	do {
+		seq = read_seqbegin(&segment_lock);
+		r.participation = READ_ONCE(part[o]);
+		r.seen = atomic64_read(&seen[o]);
+		r.recorded = seg_base[o] + recorded_in_segment(r.seen - seg_start[o], r.participation);
+	} while (read_seqretry(&segment_lock, seq));
+	return r;
+}
+
 static int page_order_show(struct seq_file *m, void *v)
 {
 	int o;
 
 	seq_puts(m, "order participation seen recorded\n");
 	for (o = 0; o < PO_ORDERS; o++) {
-		int p = READ_ONCE(part[o]);
+		struct order_row r = read_row(o);
 
-		if (p == PO_UNSET)
+		if (r.participation == PO_UNSET)
 			continue;
-		seq_printf(m, "%d %d %lld %lld\n", o, p, atomic64_read(&seen[o]), atomic64_read(&recorded[o]));
+		seq_printf(m, "%d %d %lld %lld\n", o, r.participation, r.seen, r.recorded);
 	}
 	seq_printf(m, "other - %lld 0\n", atomic64_read(&other_seen));
 	seq_printf(m, "nmissed %lu\n", kp.nmissed);
@@ -113,34 +145,65 @@ static void reset_counters(void)
 {
 	int o;
 
+	write_seqlock(&segment_lock);
 	for (o = 0; o < PO_ORDERS; o++) {
 		atomic64_set(&seen[o], 0);
-		atomic64_set(&recorded[o], 0);
+		seg_start[o] = 0;
+		seg_base[o] = 0;
 	}
 	atomic64_set(&other_seen, 0);
+	write_sequnlock(&segment_lock);
+}
+
+/* A new participation for an order: close its segment at the current count, open the next. */
+static void set_participation(int o, int p)
+{
+	s64 now;
+
+	write_seqlock(&segment_lock);
+	now = atomic64_read(&seen[o]);
+	seg_base[o] += recorded_in_segment(now - seg_start[o], part[o]);
+	seg_start[o] = now;
+	WRITE_ONCE(part[o], p);
+	write_sequnlock(&segment_lock);
+}
+
+/* Exactly two decimal integers: "<order> <percent>". kstrtoint refuses overflow, where sscanf wraps. */
+static int parse_order_write(char *text, int *order, int *p)
+{
+	char *first = strsep(&text, " \t");
+
+	if (!text)
+		return -EINVAL;
+	text = skip_spaces(text);
+	if (!*first || !*text || strpbrk(text, " \t\n"))
+		return -EINVAL;
+	if (kstrtoint(first, 10, order) || kstrtoint(text, 10, p))
+		return -EINVAL;
+	return 0;
 }
 
 static ssize_t page_order_write(struct file *file, const char __user *ubuf, size_t len, loff_t *off)
 {
 	char buf[32];
+	char *text;
 	int order, p;
-	char extra;
 
 	if (len == 0 || len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	strim(buf);
-	if (strcmp(buf, "reset") == 0) {
+	text = strim(buf);
+	if (strcmp(text, "reset") == 0) {
 		reset_counters();
 		return len;
 	}
-	if (sscanf(buf, "%d %d %c", &order, &p, &extra) != 2)
+	if (parse_order_write(text, &order, &p))
 		return -EINVAL;
 	if (order < 0 || order >= PO_ORDERS || p < 0 || p > 100)
 		return -EINVAL;
-	WRITE_ONCE(part[order], p);
+	set_participation(order, p);
 	return len;
 }
 
