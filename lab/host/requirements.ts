@@ -21,6 +21,7 @@ export const hostPackages: readonly HostPackage[] = [
   { pkg: 'xz-utils', why: 'decompresses kernel source tarballs' },
   { pkg: 'kmod', why: 'depmod during module builds' },
   { pkg: 'ccache', why: 'makes kernel rebuilds cheap' },
+  { pkg: 'lz4', why: 'kernel build (LZ4-compressed bzImage: quicker to decompress at boot)' },
 ];
 
 /** Debian ships kernel sources for these series as linux-source-<series>. */
