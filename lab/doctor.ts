@@ -4,11 +4,12 @@
  */
 import { existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, which } from '../core/proc.ts';
-import { probeAccel } from '../guest/qemu.ts';
-import { listCache, formatBytes } from '../kernel/cache.ts';
-import { debianSourceSeries, sourcePackage } from './requirements.ts';
-import { labPackages, missingPackages } from './setup.ts';
+import { describeConfig, type LabConfig } from './core/config.ts';
+import { run, which } from './core/proc.ts';
+import { probeAccel } from './guest/qemu.ts';
+import { debianSourceSeries, sourcePackage } from './host/requirements.ts';
+import { labPackages, missingPackages } from './host/setup.ts';
+import { listCache, formatBytes } from './kernel/cache.ts';
 
 export type Level = 'ok' | 'warn' | 'fail';
 
@@ -18,9 +19,11 @@ export interface Check {
   detail: string;
 }
 
-export async function doctor(cacheDir: string): Promise<Check[]> {
+export async function doctor(config: LabConfig): Promise<Check[]> {
+  const cacheDir = config.paths.cache;
   const checks: Check[] = [];
   const add = (name: string, level: Level, detail: string) => checks.push({ name, level, detail });
+  for (const line of describeConfig(config)) add('config', 'ok', line);
 
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
   add('node', major > 20 || (major === 20 && minor >= 5) ? 'ok' : 'fail', `v${process.versions.node} (needs >= 20.5)`);
@@ -40,7 +43,7 @@ export async function doctor(cacheDir: string): Promise<Check[]> {
   );
 
   if (await which('qemu-system-x86_64')) {
-    const accel = await probeAccel();
+    const accel = await probeAccel(config.accel);
     add('accelerator', accel.accel === 'kvm' ? 'ok' : 'warn', `${accel.accel.toUpperCase()}: ${accel.reason}${accel.accel === 'tcg' ? ' (works, boots take seconds instead of under one)' : ''}`);
   } else add('accelerator', 'fail', 'qemu-system-x86_64 is not installed');
 

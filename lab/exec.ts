@@ -1,32 +1,34 @@
 /**
  * `lab exec -- COMMAND`: boot the lab kernel and image, run one command in the
  * guest with its stdout and stderr passed through, and exit with its exit
- * status, as virtme-ng does. A guest that dies under the command (a panic,
- * say) gives 255. The console and the logs still go to results/.
+ * status as reported in band, as virtme-ng does. Only a guest that died under
+ * the command (a panic, say) gives 255, with the kernel's first error line on
+ * stderr. The console and the logs still go to results/.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { prepareArtifacts } from './artifacts.ts';
+import type { LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
-import { kernelLabel, resolvePaths, runId, type LabPaths } from './core/paths.ts';
+import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
 import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
-import { probeAccel } from './guest/qemu.ts';
+import { probeAccel, qemuArgs } from './guest/qemu.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
 import { userFragments, type KernelInput } from './kernel/inputs.ts';
-import { prepareArtifacts } from './pipeline.ts';
 
 export const GUEST_DIED = 255;
 
 export interface ExecOptions extends KernelInput {
+  config: LabConfig;
   /** One argument: a shell command line. Several: an argv, quoted for the guest's shell. */
   command: string[];
   reporter: Reporter;
   signal?: AbortSignal;
-  paths?: LabPaths;
-  memoryMb?: number;
-  cpus?: number;
   append?: string[];
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
 }
 
 export function guestCommandLine(argv: string[]): string {
@@ -34,10 +36,12 @@ export function guestCommandLine(argv: string[]): string {
 }
 
 export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resultsDir: string }> {
-  const paths = o.paths ?? resolvePaths();
+  const { config } = o;
+  const stdout = o.stdout ?? process.stdout;
+  const stderr = o.stderr ?? process.stderr;
   const extra = await userFragments(o);
   const command = guestCommandLine(o.command);
-  const dir = join(paths.results, runId(`exec-${kernelLabel(o)}`));
+  const dir = join(config.paths.results, runId(`exec-${kernelLabel(o)}`));
   await mkdir(dir, { recursive: true });
   o.reporter.attachLog(join(dir, 'lab.log'));
   const record: Record<string, unknown> = { command, startedAt: new Date().toISOString() };
@@ -45,25 +49,37 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
   const abort = () => void session?.guest.stop();
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
-    const { built, img } = await prepareArtifacts(o, extra, { paths, reporter: o.reporter, dir, signal: o.signal });
-    const accel = await probeAccel();
+    const { built, img } = await prepareArtifacts(o, extra, { config, reporter: o.reporter, dir, signal: o.signal });
+    const accel = await probeAccel(config.accel);
     session = await startSession({
       bzImage: built.build.bzImage,
       image: img.image.path,
       accel,
-      key: await ensureKey(paths.cache),
+      key: await ensureKey(config.paths.cache),
       consoleLog: join(dir, 'console.log'),
-      memoryMb: o.memoryMb ?? 1024,
-      cpus: o.cpus ?? 2,
+      memoryMb: config.memoryMb,
+      cpus: config.cpus,
       append: o.append ?? [],
+      readyTimeoutS: config.readyTimeoutS,
       reporter: o.reporter,
       signal: o.signal,
     });
-    Object.assign(record, { release: session.release, accel: accel.accel, bootToReadyMs: session.readyMs, sshReadyMs: session.sshReadyMs });
+    session.shell.transcript = join(dir, 'guest-commands.log');
+    Object.assign(record, {
+      release: session.release,
+      accel: accel.accel,
+      bootToReadyMs: session.readyMs,
+      sshReadyMs: session.sshReadyMs,
+      qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)),
+    });
     o.reporter.stage('exec', command);
-    const r = await session.shell.stream(command, process.stdout, process.stderr).catch((e: unknown) => {
+    const s = session;
+    const r = await s.shell.exec(command, { allowFailure: true, keepStdout: false, passThrough: { stdout, stderr } }).catch(async (e: unknown) => {
       if (!isLabError(e) || e.code !== 'GUEST_LOST') throw e;
-      o.reporter.stage('exec', `the guest died under the command (console: ${join(dir, 'console.log')})`);
+      // give the console a moment to carry the rest of the report
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const first = s.guest.kernelErrors[0]?.line.trim() ?? 'no kernel error on the console';
+      stderr.write(`lab: the guest died under the command: ${first} (console: ${join(dir, 'console.log')})\n`);
       return { exitCode: GUEST_DIED };
     });
     record.exitCode = r.exitCode;

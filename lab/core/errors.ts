@@ -15,11 +15,71 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/** Codes of bad usage or input (exit 2): each code belongs to exactly one class. */
+export const INPUT_ERROR_CODES = [
+  'BAD_CONFIG',
+  'BAD_CONFIG_FILE',
+  'BAD_CONFIG_FRAGMENT',
+  'BAD_DATA_FILE',
+  'BAD_KCONFIG_ARG',
+  'BAD_KERNEL_SPEC',
+  'BAD_OPTION',
+  'BAD_RESULT_FILE',
+  'BAD_SCENARIO',
+  'BAD_YAML',
+  'CONFIG_OPTIONS_DROPPED',
+  'FILE_NOT_FOUND',
+  'KERNEL_NOT_AVAILABLE',
+  'NOT_A_KERNEL_TREE',
+  'UNKNOWN_FLAVOR',
+  'UNKNOWN_SCENARIO',
+] as const;
+
+/** Codes of infrastructure failures (exit 3). */
+export const INFRA_ERROR_CODES = [
+  'APT_FAILED',
+  'BAD_OBSERVER_OUTPUT',
+  'BAD_SIGNATURE',
+  'BOOT_TIMEOUT',
+  'BPFTRACE_FAILED',
+  'BPFTRACE_STOP_FAILED',
+  'CAPTURE_FAILED',
+  'CHECKSUM_MISMATCH',
+  'CHECKSUM_MISSING',
+  'COMMAND_FAILED',
+  'DEBUGFS_READ_FAILED',
+  'DIRTY_GUEST',
+  'DOWNLOAD_FAILED',
+  'EXTRACT_FAILED',
+  'GUEST_COMMAND_FAILED',
+  'GUEST_COMMAND_TIMEOUT',
+  'GUEST_LOST',
+  'GUEST_PANIC',
+  'HOST_FORWARD_FAILED',
+  'IMAGE_BUILD_FAILED',
+  'INTERRUPTED',
+  'KERNEL_BUILD_FAILED',
+  'KERNEL_CONFIG_FAILED',
+  'MIRROR_NO_SUCH_SERIES',
+  'MIRROR_UNREACHABLE',
+  'MODULE_BUILD_FAILED',
+  'MODULE_LOAD_FAILED',
+  'MODULE_UNLOAD_FAILED',
+  'QEMU_EXITED',
+  'SSH_CONNECT_FAILED',
+  'TOOL_BUILD_FAILED',
+  'WRONG_GUEST',
+] as const;
+
+export type InputErrorCode = (typeof INPUT_ERROR_CODES)[number];
+export type InfraErrorCode = (typeof INFRA_ERROR_CODES)[number];
+export type ErrorCode = InputErrorCode | InfraErrorCode | 'SETUP_NEEDED' | 'INTERRUPTED';
+
 export type ErrorContext = Record<string, string | number | boolean | undefined>;
 
 export class LabError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly exitCode: ExitCode,
     readonly context: ErrorContext = {},
@@ -32,14 +92,14 @@ export class LabError extends Error {
 
 /** The user asked for something that does not exist or is malformed (exit 2). */
 export class InputError extends LabError {
-  constructor(code: string, message: string, context: ErrorContext = {}) {
+  constructor(code: InputErrorCode, message: string, context: ErrorContext = {}) {
     super(code, message, ExitCode.badInput, context);
   }
 }
 
 /** Build, boot, SSH, host tools: the lab could not do its job (exit 3). */
 export class InfraError extends LabError {
-  constructor(code: string, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(code: InfraErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
     super(code, message, ExitCode.infrastructure, context, options);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
-import { InfraError, InterruptedError } from './errors.ts';
+import { InfraError, InterruptedError, type InfraErrorCode } from './errors.ts';
 
 export interface RunOptions {
   cwd?: string;
@@ -19,7 +19,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   input?: string | Buffer;
   /** Error code used when the command fails; defaults to COMMAND_FAILED. */
-  errorCode?: string;
+  errorCode?: InfraErrorCode;
   /** Exit codes that are not failures (the caller inspects `exitCode`). */
   okExitCodes?: number[];
 }

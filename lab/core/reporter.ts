@@ -4,6 +4,12 @@
  */
 import { appendFileSync } from 'node:fs';
 
+/** Runs a named pipeline stage (timed, its failures attributed to it). */
+export type Stage = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+/** A stage runner that only runs. */
+export const untimed: Stage = (_name, fn) => fn();
+
 export interface Reporter {
   stage(stage: string, message: string): void;
   warn(stage: string, message: string): void;

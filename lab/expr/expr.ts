@@ -8,6 +8,8 @@
  *   module.seen[0] == bpf.set[0] +- 2%        (a tolerance: absolute, or % of the right side)
  *   abs(a - b) <= max(64, b / 50)             (functions: abs, min, max, floor)
  */
+import { compareVersions } from '../core/version.ts';
+
 export type CompareOp = '>=' | '<=' | '==' | '!=' | '>' | '<';
 
 export type Expr =
@@ -247,4 +249,13 @@ export function compare(l: number, op: CompareOp, r: number, tolerance?: Compari
     case '<':
       return l < r;
   }
+}
+
+/** ">= 6.9", "< 6.12.5": a condition on the guest's kernel release. */
+export const KERNEL_CONDITION = /^(>=|<=|==|!=|>|<)\s*(\d+\.\d+(?:\.\d+)?)$/;
+
+/** Does `release` satisfy a condition such as ">= 6.9" (or "kernel >= 6.9")? */
+export function kernelMatches(condition: string, release: string): boolean {
+  const m = KERNEL_CONDITION.exec(condition.replace(/^kernel\s*/, '').trim());
+  return m ? compare(compareVersions(release, m[2]!), m[1] as CompareOp, 0) : false;
 }

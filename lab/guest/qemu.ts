@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { execa } from 'execa';
-import { InfraError } from '../core/errors.ts';
+import { InfraError, type InfraErrorCode } from '../core/errors.ts';
 import { start, tailLines, type LongProcess } from '../core/proc.ts';
+import { KERNEL_ERROR_PATTERNS } from '../observe/kernel-errors.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -53,8 +54,9 @@ export function qemuArgs(c: QemuConfig): string[] {
  * enough: in a sandbox without nested virtualisation QEMU opens it and the
  * guest then spins without printing a line.
  */
-export async function probeAccel(cpuinfo = '/proc/cpuinfo'): Promise<{ accel: Accel; reason: string }> {
-  if (process.env.LAB_ACCEL === 'tcg') return { accel: 'tcg', reason: 'LAB_ACCEL=tcg' };
+export async function probeAccel(setting: 'auto' | 'tcg' | 'kvm' = 'auto', cpuinfo = '/proc/cpuinfo'): Promise<{ accel: Accel; reason: string }> {
+  if (setting === 'tcg') return { accel: 'tcg', reason: 'configured: accel tcg' };
+  if (setting === 'kvm') return { accel: 'kvm', reason: 'configured: accel kvm' };
   if (!existsSync('/dev/kvm')) return { accel: 'tcg', reason: '/dev/kvm does not exist' };
   const flags = /^flags\s*:(.*)$/m.exec(await readFile(cpuinfo, 'utf8').catch(() => ''))?.[1] ?? '';
   if (!/\b(vmx|svm)\b/.test(flags)) return { accel: 'tcg', reason: '/dev/kvm exists but the CPU has no vmx/svm flag' };
@@ -79,19 +81,6 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-
-/** Console lines that mean the kernel is in trouble (syzkaller's and BPF CI's denylist). */
-export const KERNEL_ERROR_PATTERNS: readonly RegExp[] = [
-  /Kernel panic - not syncing/,
-  /\bBUG: /,
-  /\bOops: /,
-  /\bWARNING: CPU: /,
-  /general protection fault/,
-  /Unable to handle kernel/,
-  /\bRCU stall\b|rcu_sched self-detected stall/,
-  /hung_task|blocked for more than \d+ seconds/,
-  /soft lockup|hard LOCKUP/,
-];
 
 export interface ConsoleEvent {
   kind: 'kernel-error';
@@ -140,7 +129,7 @@ export async function boot(opts: BootOptions): Promise<Guest> {
       if (KERNEL_ERROR_PATTERNS.some((p) => p.test(line))) kernelErrors.push({ kind: 'kernel-error', line });
     },
   });
-  const bootError = (code: string, message: string) =>
+  const bootError = (code: InfraErrorCode, message: string) =>
     new InfraError(code, message, { consoleLog: opts.consoleLog, consoleTail: tailLines(consoleLines.join('\n'), 40) });
   const guest: Guest = {
     qemu,

@@ -20,10 +20,10 @@ export interface SessionOptions {
   cpus: number;
   /** Extra kernel command line words, after the lab's. */
   append: string[];
+  /** Readiness timeout in seconds (the config's readyTimeoutS). */
+  readyTimeoutS?: number;
   reporter: Reporter;
   signal?: AbortSignal;
-  /** Told the token and port before QEMU starts (so a failed boot can still be found and reported). */
-  onStart?: (info: { token: string; sshPort: number }) => void;
   /** Wraps the boot and ssh steps, e.g. to time them as pipeline stages. */
   stage?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
@@ -41,10 +41,9 @@ export interface GuestSession {
   close(): Promise<string[]>;
 }
 
-/** How long a boot may take to print its readiness marker: LAB_READY_TIMEOUT_S, else 60 s with KVM, 180 s under TCG. */
-export function readyTimeoutMs(accel: Accel): number {
-  const env = Number(process.env.LAB_READY_TIMEOUT_S);
-  if (Number.isFinite(env) && env > 0) return env * 1000;
+/** How long a boot may take to print its readiness marker: as configured, else 60 s with KVM, 180 s under TCG. */
+export function readyTimeoutMs(accel: Accel, configuredS?: number): number {
+  if (configuredS !== undefined) return configuredS * 1000;
   return accel === 'kvm' ? 60_000 : 180_000;
 }
 
@@ -61,10 +60,9 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     cpus: o.cpus,
     append: [`lab.token=${token}`, `lab.sshkey=${o.key.publicBlob}`, ...o.append],
   };
-  o.onStart?.({ token, sshPort });
   o.reporter.stage('boot', `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`);
   const started = Date.now();
-  const guest = await stage('boot', () => boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel), signal: o.signal }));
+  const guest = await stage('boot', () => boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS), signal: o.signal }));
   try {
     const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
     const release = (await shell.exec('uname -r')).stdout.trim();

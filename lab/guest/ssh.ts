@@ -4,6 +4,7 @@
  * failures (p-retry) for a bounded time; the guest that answers must carry
  * this boot's token, so a stale QEMU on the same port is never driven.
  */
+import { appendFile } from 'node:fs/promises';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { InfraError } from '../core/errors.ts';
@@ -23,9 +24,23 @@ export interface ExecOptions {
   input?: string | Buffer;
   /** Do not throw on a non-zero exit status. */
   allowFailure?: boolean;
+  /** Each line of stdout as it arrives (a long-running command such as bpftrace, or a dump too large to keep). */
+  onLine?: (line: string) => void;
+  /** stdout and stderr passed through as they arrive (lab exec). */
+  passThrough?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+  /** Keep stdout in the result (default true; false for a dump that is only streamed). */
+  keepStdout?: boolean;
 }
 
+/** How much of a command's output the transcript keeps. */
+const TRANSCRIPT_OUTPUT_BYTES = 64 * 1024;
+/** The in-band status line is at most this long: stderr passed through holds back this much until the end. */
+const STATUS_HOLDBACK = 40;
+
 export class GuestShell {
+  /** Every command run through this shell is appended here (the results folder's guest-commands.log). */
+  transcript?: string;
+
   private constructor(private readonly client: Client, readonly port: number) {}
 
   static async connect(opts: { port: number; privateKey: string; token: string; timeoutMs: number }): Promise<GuestShell> {
@@ -58,113 +73,118 @@ export class GuestShell {
     return shell;
   }
 
-  /** Run a command through the guest's shell; throws GUEST_COMMAND_FAILED on a non-zero exit unless allowed. */
+  /**
+   * The one way to run a guest command: through the guest's shell, with its
+   * exit status reported in band (and the channel's as a fallback), an
+   * optional timeout, output kept, streamed by line or passed through, and a
+   * line in the transcript. Throws GUEST_COMMAND_FAILED on a non-zero exit
+   * unless allowed, GUEST_COMMAND_TIMEOUT, or GUEST_LOST when the channel or
+   * the connection dies without a status.
+   */
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
-    const channel = await this.channel(withInBandStatus(command));
+    const keep = opts.keepStdout ?? true;
     const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    channel.on('data', (d: Buffer) => out.push(d));
-    channel.stderr.on('data', (d: Buffer) => err.push(d));
-    if (opts.input !== undefined) channel.end(opts.input);
-    else channel.end();
-    const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      if (opts.timeoutMs) {
-        timer = setTimeout(() => {
-          channel.close();
-          reject(
-            new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
-              command,
-              outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
-            }),
-          );
-        }, opts.timeoutMs);
-      }
-      let exit: { code: number; signal?: string } | undefined;
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: code ?? 128, signal: signal ?? undefined };
-      });
-      channel.once('close', () => {
-        clearTimeout(timer);
-        // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
-        // in band. It also survives dropbear closing a channel without the exit-status message, seen
-        // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
-        const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
-        if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
-        else if (exit) resolve(exit);
-        else reject(lost(command, new Error('the channel closed without an exit status')));
-      });
-      channel.on('error', (e: Error) => {
-        clearTimeout(timer);
-        reject(lost(command, e));
-      });
-    });
-    const result: ExecResult = {
-      command,
-      exitCode: status.code,
-      signal: status.signal,
-      stdout: Buffer.concat(out).toString(),
-      stderr: splitInBandStatus(Buffer.concat(err).toString()).stderr,
-      durationMs: Date.now() - started,
-    };
-    if (result.exitCode !== 0 && !opts.allowFailure) {
-      throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${result.exitCode}: ${command}`, {
-        command,
-        exitCode: result.exitCode,
-        outputTail: tailLines(`${result.stdout}\n${result.stderr}`, 20),
-      });
-    }
-    return result;
-  }
-
-  /** Start a long-running command; its stdout arrives line by line. */
-  async spawn(command: string, onLine: (line: string) => void): Promise<{ done: Promise<ExecResult>; channel: ClientChannel }> {
-    const started = Date.now();
-    const channel = await this.channel(command);
-    const out: string[] = [];
+    let outBytes = 0;
     const err: Buffer[] = [];
     let partial = '';
-    channel.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const l of lines) {
-        out.push(l);
-        onLine(l);
-      }
-    });
-    channel.stderr.on('data', (d: Buffer) => err.push(d));
-    channel.end();
-    const done = new Promise<ExecResult>((resolve, reject) => {
-      let code = 128;
-      channel.on('exit', (c: number | null) => (code = c ?? 128));
-      channel.on('close', () => {
-        if (partial) {
-          out.push(partial);
-          onLine(partial);
+    let heldErr = Buffer.alloc(0);
+    let result: ExecResult | undefined;
+    let failure: Error | undefined;
+    try {
+      const channel = await this.channel(withInBandStatus(command));
+      channel.on('data', (d: Buffer) => {
+        if (keep || outBytes < TRANSCRIPT_OUTPUT_BYTES) out.push(d);
+        outBytes += d.length;
+        opts.passThrough?.stdout.write(d);
+        if (opts.onLine) {
+          const lines = (partial + d.toString()).split('\n');
+          partial = lines.pop()!;
+          for (const l of lines) opts.onLine(l);
         }
-        resolve({ command, exitCode: code, stdout: out.join('\n'), stderr: Buffer.concat(err).toString(), durationMs: Date.now() - started });
       });
-      channel.on('error', (e: Error) => reject(lost(command, e)));
-    });
-    return { done, channel };
-  }
-
-  /** Run a command with its stdout and stderr passed through as they come; resolves with its exit status. */
-  async stream(command: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<{ exitCode: number; signal?: string }> {
-    const channel = await this.channel(command);
-    channel.on('data', (d: Buffer) => out.write(d));
-    channel.stderr.on('data', (d: Buffer) => err.write(d));
-    channel.end();
-    return new Promise((resolve, reject) => {
-      let exit: { exitCode: number; signal?: string } | undefined;
-      channel.on('exit', (code: number | null, signal?: string) => (exit = { exitCode: code ?? 128, signal: signal ?? undefined }));
-      channel.once('close', () => (exit ? resolve(exit) : reject(lost(command, new Error('the channel closed without an exit status')))));
-    });
+      channel.stderr.on('data', (d: Buffer) => {
+        err.push(d);
+        if (opts.passThrough) {
+          // the status line comes last on stderr: hold back its length until the channel closes
+          heldErr = Buffer.concat([heldErr, d]);
+          if (heldErr.length > STATUS_HOLDBACK) {
+            opts.passThrough.stderr.write(heldErr.subarray(0, heldErr.length - STATUS_HOLDBACK));
+            heldErr = heldErr.subarray(heldErr.length - STATUS_HOLDBACK);
+          }
+        }
+      });
+      if (opts.input !== undefined) channel.end(opts.input);
+      else channel.end();
+      const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        if (opts.timeoutMs) {
+          timer = setTimeout(() => {
+            channel.close();
+            reject(
+              new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
+                command,
+                outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
+              }),
+            );
+          }, opts.timeoutMs);
+        }
+        let exit: { code: number; signal?: string } | undefined;
+        channel.on('exit', (code: number | null, signal?: string) => {
+          exit = { code: code ?? 128, signal: signal ?? undefined };
+        });
+        channel.once('close', () => {
+          clearTimeout(timer);
+          // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
+          // in band. It also survives dropbear closing a channel without the exit-status message, seen
+          // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
+          const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
+          if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
+          else if (exit) resolve(exit);
+          else reject(lost(command, new Error('the channel closed without an exit status')));
+        });
+        channel.on('error', (e: Error) => {
+          clearTimeout(timer);
+          reject(lost(command, e));
+        });
+      });
+      if (opts.onLine && partial) opts.onLine(partial);
+      const stderr = splitInBandStatus(Buffer.concat(err).toString()).stderr;
+      if (opts.passThrough) opts.passThrough.stderr.write(splitInBandStatus(heldErr.toString()).stderr);
+      result = {
+        command,
+        exitCode: status.code,
+        signal: status.signal,
+        stdout: keep ? Buffer.concat(out).toString() : '',
+        stderr,
+        durationMs: Date.now() - started,
+      };
+    } catch (e) {
+      failure = e as Error;
+    }
+    await this.record(command, result, failure, Buffer.concat(out).toString().slice(0, TRANSCRIPT_OUTPUT_BYTES), outBytes);
+    if (failure) throw failure;
+    if (result!.exitCode !== 0 && !opts.allowFailure) {
+      throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${result!.exitCode}: ${command}`, {
+        command,
+        exitCode: result!.exitCode,
+        outputTail: tailLines(`${result!.stdout}\n${result!.stderr}`, 20),
+      });
+    }
+    return result!;
   }
 
   close(): void {
     this.client.end();
+  }
+
+  private async record(command: string, r: ExecResult | undefined, failure: Error | undefined, stdout: string, stdoutBytes: number): Promise<void> {
+    if (!this.transcript) return;
+    const cut = stdoutBytes > stdout.length ? `[... ${stdoutBytes - stdout.length} more bytes of stdout not kept here]\n` : '';
+    const body = r
+      ? `${stdout}${stdout && !stdout.endsWith('\n') ? '\n' : ''}${cut}${r.stderr ? `[stderr]\n${r.stderr}${r.stderr.endsWith('\n') ? '' : '\n'}` : ''}[exit ${r.exitCode}, ${r.durationMs} ms]\n`
+      : `!! ${failure!.message}\n`;
+    await appendFile(this.transcript, `$ ${command}\n${body}`).catch(() => undefined);
   }
 
   private channel(command: string): Promise<ClientChannel> {

@@ -41,8 +41,8 @@ export interface ImageOptions {
 
 const HOST_SOURCES = '/etc/apt/sources.list.d/debian.sources';
 
+/** The host's own apt sources when the host runs the recipe's suite, else mmdebstrap's default (''). */
 export async function defaultMirror(suite: string): Promise<string> {
-  if (process.env.LAB_IMAGE_MIRROR) return process.env.LAB_IMAGE_MIRROR;
   const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
   const codename = /^VERSION_CODENAME=(\w+)/m.exec(osRelease)?.[1];
   return codename === suite && existsSync(HOST_SOURCES) ? HOST_SOURCES : '';

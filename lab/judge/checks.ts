@@ -10,18 +10,20 @@
  * every scenario, about 120 order-1; other orders rarely differ at all. The
  * slack is twice the worst seen.
  */
+import { isProbed } from '../observe/hooks.ts';
 import type { Observations } from '../observe/observations.ts';
-import type { Expectation } from '../scenario/schema.ts';
+import { compileExpectation, type CompiledExpectation } from './judge.ts';
 
 export const WINDOW_SLACK_PAGES = 1024;
 
-export function labChecks(obs: Observations, opts: { allowMissed: boolean | number }): Expectation[] {
-  const checks: Expectation[] = [];
-  const probed = (event: string) => (obs.probes ?? []).some((p) => p.event === event && (p.status === 'probed' || p.status === 'renamed'));
+export function labChecks(obs: Observations, opts: { allowMissed: boolean | number; window?: number }): CompiledExpectation[] {
+  const slack = opts.window ?? WINDOW_SLACK_PAGES;
+  const checks: { expect: string }[] = [];
+  const probed = (event: string) => isProbed(obs.probes, event);
   if (obs.module && obs.bpf && probed('set')) {
     for (const row of obs.module.rows) {
       checks.push({ expect: `bpf.set[${row.order}] >= module.seen[${row.order}]` });
-      checks.push({ expect: `bpf.set[${row.order}] - module.seen[${row.order}] <= max(${WINDOW_SLACK_PAGES}, module.seen[${row.order}] / 20)` });
+      checks.push({ expect: `bpf.set[${row.order}] - module.seen[${row.order}] <= max(${slack}, module.seen[${row.order}] / 20)` });
     }
   }
   if (opts.allowMissed !== true) {
@@ -32,5 +34,5 @@ export function labChecks(obs: Observations, opts: { allowMissed: boolean | numb
   if (obs.bpf && probed('dump')) checks.push({ expect: 'bpf.dump == 0' });
   if (obs.debugfs) checks.push({ expect: 'debugfs.unparsed == 0' });
   if (obs.dmesg) checks.push({ expect: 'dmesg.kernel_errors == 0' });
-  return checks;
+  return checks.map((c) => compileExpectation(c.expect));
 }

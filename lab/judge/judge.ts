@@ -1,13 +1,30 @@
 /**
- * Judge a scenario's observations against its expectations. A failed
+ * Judge a scenario's observations against its compiled expectations. A failed
  * expectation explains itself with the numbers behind it; a metric that the
  * kernel did not provide makes that expectation an error, not a failure.
  */
+import { compare, comparisonRefs, evaluate, ExprError, kernelMatches, parseArithmetic, parseComparison, references, UnknownReferenceError, type Comparison, type Expr, type Lookup } from '../expr/expr.ts';
+import type { MetricRegistry } from '../metrics/registry.ts';
 import type { Observations } from '../observe/observations.ts';
-import { kernelMatches, type Expectation } from '../scenario/schema.ts';
-import { compare, comparisonRefs, evaluate, parseArithmetic, parseComparison, UnknownReferenceError, type Lookup } from './expr.ts';
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'skip';
+
+/** An expectation parsed once, with every metric and variable it names. */
+export interface CompiledExpectation {
+  source: string;
+  comparison: Comparison;
+  /** "kernel >= 6.9": only judged on matching kernels. */
+  when?: string;
+  refs: string[];
+}
+
+/** A derived variable: name = arithmetic over captured values, earlier variables and metrics. */
+export interface CompiledVar {
+  name: string;
+  source: string;
+  expr: Expr;
+  refs: string[];
+}
 
 export interface ExpectationResult {
   expect: string;
@@ -25,85 +42,50 @@ export interface Judgement {
   expectations: ExpectationResult[];
 }
 
-/** Metric names -> values from the observers. Counters absent from a per-order table are 0. */
-export function metricLookup(obs: Observations): Lookup {
-  const sum = (m: Record<string, number> | undefined) => Object.values(m ?? {}).reduce((a, b) => a + b, 0);
-  /** bpftrace events count only when their hook was probed in this kernel. */
-  const probed = (event: string) => obs.bpf !== undefined && (obs.probes ?? []).some((p) => p.event === event && (p.status === 'probed' || p.status === 'renamed'));
-  const bpfMap = (name: string) => obs.bpf?.maps[name] ?? {};
-  return (name) => {
-    let m: RegExpExecArray | null;
-    if ((m = /^module\.(seen|recorded|participation)\[(\d+)\]$/.exec(name))) {
-      const row = obs.module?.rows.find((r) => r.order === Number(m![2]));
-      return row ? row[m[1] as 'seen' | 'recorded' | 'participation'] : undefined;
-    }
-    if ((m = /^module\.(seen|recorded)$/.exec(name))) return obs.module?.rows.reduce((a, r) => a + r[m![1] as 'seen' | 'recorded'], 0);
-    if (name === 'module.nmissed') return obs.module?.nmissed;
-    if (name === 'module.other') return obs.module?.otherSeen;
-    if ((m = /^bpf\.((set|reset)(?:_lab|_comm)?)(?:\[(\d+)\])?$/.exec(name))) {
-      if (!probed(m[2]!)) return undefined;
-      return m[3] === undefined ? sum(bpfMap(m[1]!)) : (bpfMap(m[1]!)[m[3]] ?? 0);
-    }
-    if ((m = /^bpf\.migrate(?:\[(\w+)\])?$/.exec(name))) {
-      if (!probed('set migrate')) return undefined;
-      if (m[1] === undefined) return sum(bpfMap('migrate'));
-      const index = /^\d+$/.test(m[1]) ? Number(m[1]) : (obs.migrateReasons ?? []).indexOf(m[1]);
-      return index < 0 ? undefined : (bpfMap('migrate')[String(index)] ?? 0);
-    }
-    if ((m = /^bpf\.(split|split_pages|copy|dump|read)$/.exec(name))) {
-      return probed(m[1] === 'split_pages' ? 'split' : m[1]!) ? (bpfMap(m[1]!)[''] ?? 0) : undefined;
-    }
-    if (name === 'bpf.lost') return obs.bpf?.lostEvents;
-    if ((m = /^bpf\.traced\[(\w+)\]$/.exec(name))) return obs.bpf ? (obs.bpf.traced[m[1]!] ?? 0) : undefined;
-    if ((m = /^debugfs\.(\w+)(?:\[(\w+)\])?$/.exec(name))) {
-      const d = obs.debugfs;
-      if (!d) return undefined;
-      if (m[1] === 'records') return m[2] === undefined ? d.records : (d.byOrder[m[2]] ?? 0);
-      if (m[1] === 'migrated') return m[2] === undefined ? d.migrated : (d.migratedByReason[m[2]] ?? 0);
-      if (m[1] === 'pages') return d.pages;
-      if (m[1] === 'unparsed') return d.unparsed;
-      if (m[1] === 'stack_pages') return d.stackPages;
-      return undefined;
-    }
-    if (name === 'dmesg.page_ext_bytes') return obs.dmesg?.pageExtBytes;
-    if (name === 'dmesg.early_allocated_pages') return obs.dmesg?.earlyAllocatedPages;
-    if (name === 'dmesg.kernel_errors') return obs.dmesg?.kernelErrors.length;
-    if ((m = /^vmstat\.(\w+)\.(delta|before|after)$/.exec(name))) {
-      const before = obs.vmstatBefore?.[m[1]!];
-      const after = obs.vmstatAfter?.[m[1]!];
-      if (before === undefined || after === undefined) return undefined;
-      return m[2] === 'before' ? before : m[2] === 'after' ? after : after - before;
-    }
-    return undefined;
-  };
+/** Parse an expectation; throws ExprError (with a column) on bad syntax. */
+export function compileExpectation(source: string, when?: string): CompiledExpectation {
+  const comparison = parseComparison(source);
+  return { source, comparison, when, refs: comparisonRefs(comparison) };
+}
+
+export function compileVar(name: string, source: string): CompiledVar {
+  const expr = parseArithmetic(source);
+  return { name, source, expr, refs: references(expr) };
+}
+
+export { ExprError };
+
+/** Metric names -> values from the observers, through the registry. */
+export function metricLookup(registry: MetricRegistry, obs: Observations): Lookup {
+  return (name) => registry.read(name, obs);
 }
 
 export function judge(
-  spec: { vars: Record<string, string>; expect: Expectation[] },
+  spec: { vars: readonly CompiledVar[]; expect: readonly CompiledExpectation[] },
   obs: Observations,
   captured: Record<string, number>,
-  release?: string,
+  ctx: { registry: MetricRegistry; release?: string },
 ): Judgement {
-  const metrics = metricLookup(obs);
+  const metrics = metricLookup(ctx.registry, obs);
   const variables: Record<string, number> = { ...captured };
   const lookup: Lookup = (name) => (name in variables ? variables[name] : metrics(name));
   const expectations: ExpectationResult[] = [];
   const varErrors: string[] = [];
-  for (const [name, src] of Object.entries(spec.vars)) {
+  for (const v of spec.vars) {
     try {
-      variables[name] = evaluate(parseArithmetic(src), lookup);
+      variables[v.name] = evaluate(v.expr, lookup);
     } catch (e) {
-      varErrors.push(`${name}: ${(e as Error).message}`);
+      varErrors.push(`${v.name}: ${(e as Error).message}`);
     }
   }
-  for (const { expect: src, when } of spec.expect) {
+  const release = ctx.release;
+  for (const { source: src, comparison: c, when, refs } of spec.expect) {
     if (when && release && !kernelMatches(when, release)) {
       expectations.push({ expect: src, verdict: 'skip', values: {}, message: `${src}: skipped: ${release} does not match "${when}"` });
       continue;
     }
-    const c = parseComparison(src);
     const values: Record<string, number> = {};
-    for (const ref of comparisonRefs(c)) {
+    for (const ref of refs) {
       const v = lookup(ref);
       if (v !== undefined) values[ref] = v;
     }

@@ -35,6 +35,7 @@ export interface KernelBuild {
   sourceVersion: string;
   sourceTree: string;
   baseConfig: string;
+  flavor: string;
   buildSeconds: number;
   jobs: number;
   ccache: boolean;
@@ -50,6 +51,8 @@ export interface BuildResult {
 export interface BuildOptions {
   cacheDir: string;
   fragments: FragmentEntry[];
+  /** The flavor the fragments were chosen for: part of the key and of the metadata. */
+  flavor: string;
   reporter: Reporter;
   /** Build log (appended). */
   log: string;
@@ -65,12 +68,12 @@ export async function compilerIdentity(): Promise<string> {
   return r.stdout.split('\n')[0]!.trim();
 }
 
-export function entryKey(parts: { sourceId: string; configSha256: string; compiler: string; revision: number }): string {
-  return sha256(JSON.stringify([parts.sourceId, parts.configSha256, parts.compiler, parts.revision, ARCH]));
+export function entryKey(parts: { sourceId: string; configSha256: string; compiler: string; revision: number; flavor: string }): string {
+  return sha256(JSON.stringify([parts.sourceId, parts.configSha256, parts.compiler, parts.revision, ARCH, parts.flavor]));
 }
 
-export function inputsKey(parts: { sourceId: string; fragment: string; compiler: string; revision: number }): string {
-  return sha256(JSON.stringify([parts.sourceId, BASE_CONFIG, parts.fragment, parts.compiler, parts.revision, ARCH]));
+export function inputsKey(parts: { sourceId: string; fragment: string; compiler: string; revision: number; flavor: string }): string {
+  return sha256(JSON.stringify([parts.sourceId, BASE_CONFIG, parts.fragment, parts.compiler, parts.revision, ARCH, parts.flavor]));
 }
 
 /** A cache entry is valid when its metadata exists and the bzImage still has the hash it was stored with. */
@@ -88,7 +91,7 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
   const { reporter, cacheDir } = opts;
   const compiler = await compilerIdentity();
   const fragment = renderFragment(opts.fragments);
-  const inputs = inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION });
+  const inputs = inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
   const indexFile = join(cacheDir, 'kernels', 'index', `${inputs}.key`);
   return withLock(
     join(cacheDir, 'locks', `kernel-${inputs}.lock`),
@@ -108,7 +111,7 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
       await writeFile(indexFile, `${basename(build.build.buildDir)}\n`);
       return build;
     },
-    (pid) => reporter.stage('kernel', `waiting for process ${pid}, which is building the same kernel`),
+    () => reporter.stage('kernel', 'waiting for another lab process, which is building the same kernel'),
   );
 }
 
@@ -163,7 +166,8 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
   const jobs = opts.jobs ?? availableParallelism();
   const ccache = Boolean(await which('ccache'));
   // Same-depth temporary folders under the cache root keep ccache hits across builds (CCACHE_BASEDIR).
-  const tmp = join(cacheDir, 'tmp', `kbuild-${randomBytes(4).toString('hex')}`);
+  // the pid in the name lets `lab cache prune` remove what an interrupted build left behind
+  const tmp = join(cacheDir, 'tmp', `kbuild-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
   const { makeArgs, env } = makeEnvironment(tmp, { ccache, cacheDir });
   const make = (args: string[], extra: Partial<Parameters<typeof run>[2]> = {}) =>
@@ -172,8 +176,8 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
     reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
     const configText = await configureKernel(source, fragment, tmp, { log, signal: opts.signal, ccache, cacheDir });
     const configSha256 = sha256(configText);
-    const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION });
-    const entryDir = join(cacheDir, 'kernels', `${source.version}-${key.slice(0, 16)}`);
+    const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
+    const entryDir = join(cacheDir, 'kernels', `${source.version}-${opts.flavor}-${key.slice(0, 16)}`);
     const existing = await loadEntry(entryDir);
     if (existing) return { build: existing, cacheHit: true };
     await rm(entryDir, { recursive: true, force: true });
@@ -209,10 +213,11 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
       sourceVersion: source.version,
       sourceTree: source.tree,
       baseConfig: BASE_CONFIG,
+      flavor: opts.flavor,
       buildSeconds,
       jobs,
       ccache,
-      reproducer: reproducer(source, jobs),
+      reproducer: reproducer(source, { jobs, flavor: opts.flavor }),
       builtAt: new Date().toISOString(),
     };
     await writeFile(join(tmp, META), JSON.stringify(build, null, 2));
@@ -226,14 +231,37 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
   }
 }
 
-function reproducer(source: KernelSource, jobs: number): string[] {
-  const m = (args: string[]) => formatCommand('make', ['O=build', `ARCH=${ARCH}`, ...args]);
+const EMPTY_SHA256 = createHash('sha256').digest('hex').slice(0, 16);
+
+/**
+ * Commands that rebuild a kernel from its source, as printed, for every kind
+ * of source: a tarball, a git tree (commit, plus its uncommitted changes), a
+ * plain tree. They expect the merged fragment as kernel-fragment.config in the
+ * folder they run from (the results folder has it).
+ */
+export function reproducer(source: KernelSource, opts: { jobs: number; flavor: string; ccache?: boolean }): string[] {
+  const env = makeEnvironment('build', { ccache: false, cacheDir: '.' }).env;
+  const git = /^git:([0-9a-f]+):([0-9a-f]+)$/.exec(source.id);
+  const fetch = git
+    ? [
+        formatCommand('git', ['clone', '--quiet', '--no-checkout', source.origin, 'src']),
+        formatCommand('git', ['-C', 'src', 'checkout', '--quiet', git[1]!]),
+        ...(git[2] !== EMPTY_SHA256 ? [`git -C ${formatCommand(source.origin, [])} diff HEAD | git -C src apply   # the tree's uncommitted changes (hash ${git[2]})`] : []),
+      ]
+    : source.origin.endsWith('.tar.xz')
+      ? [`mkdir src && xz -dc ${formatCommand(source.origin, [])} | tar -x -C src --strip-components=1   # sha256 ${source.id}`]
+      : [formatCommand('cp', ['-a', source.origin, 'src'])];
+  const m = (args: string[]) => formatCommand('make', ['-C', 'src', 'O=../build', `ARCH=${ARCH}`, ...args]);
   return [
-    `# source: ${source.origin} (sha256 ${source.id}), version ${source.version}`,
-    `mkdir src && xz -dc ${source.origin} | tar -x -C src --strip-components=1 && cd src`,
+    `# Linux ${source.version}, flavor ${opts.flavor}: ${BASE_CONFIG} + kernel-fragment.config, built as the lab builds it`,
+    `export ${Object.entries(env)
+      .filter(([k]) => k.startsWith('KBUILD_'))
+      .map(([k, v]) => `${k}=${formatCommand(v, [])}`)
+      .join(' ')}`,
+    ...fetch,
     m([BASE_CONFIG]),
-    `scripts/kconfig/merge_config.sh -m -O build build/.config lab-fragment.config`,
+    formatCommand('src/scripts/kconfig/merge_config.sh', ['-m', '-O', 'build', 'build/.config', 'kernel-fragment.config']),
     m(['olddefconfig']),
-    m([`-j${jobs}`, 'bzImage', 'modules']),
+    m([`-j${opts.jobs}`, 'bzImage', 'modules']),
   ];
 }

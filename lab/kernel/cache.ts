@@ -6,7 +6,7 @@ import { run } from '../core/proc.ts';
 import type { KernelBuild } from './build.ts';
 
 export interface CacheEntry {
-  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool';
+  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'tmp';
   name: string;
   path: string;
   bytes: number;
@@ -59,11 +59,38 @@ export function parseAge(text: string): number {
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
 }
 
-/** Remove kernel builds: all but the newest `keep`, and/or those older than `olderThanMs`. Index files pointing at them go too. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temporary folders (tmp/kbuild-<pid>-*, tmp/kmod-<pid>-*) whose process is gone: an interrupted build's leftovers. */
+export async function orphanedTemporaries(cacheDir: string): Promise<CacheEntry[]> {
+  const dir = join(cacheDir, 'tmp');
+  const out: CacheEntry[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = Number(/^\w+-(\d+)-/.exec(name)?.[1]);
+    if (!pid || isAlive(pid)) continue;
+    const path = join(dir, name);
+    out.push({ kind: 'tmp', name, path, bytes: await du(path), createdAt: (await stat(path)).mtime.toISOString(), detail: `left by process ${pid}` });
+  }
+  return out;
+}
+
+/**
+ * Remove kernel builds: all but the newest `keep`, and/or those older than `olderThanMs`. Index files
+ * pointing at them go too, and so do the leftovers of interrupted builds.
+ */
 export async function pruneKernels(cacheDir: string, opts: { keep?: number; olderThanMs?: number; now?: number }): Promise<CacheEntry[]> {
   if (opts.keep === undefined && opts.olderThanMs === undefined) {
     throw new InputError('BAD_OPTION', 'cache prune: give --keep N and/or --older-than AGE');
   }
+  const orphans = await orphanedTemporaries(cacheDir);
+  for (const o of orphans) await rm(o.path, { recursive: true, force: true });
   const kernels = (await listCache(cacheDir)).filter((e) => e.kind === 'kernel').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const now = opts.now ?? Date.now();
   const doomed = kernels.filter(
@@ -77,7 +104,7 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
       if ((await readFile(join(indexDir, f), 'utf8').catch(() => '')).trim() === e.name) await rm(join(indexDir, f), { force: true });
     }
   }
-  return doomed;
+  return [...doomed, ...orphans];
 }
 
 export function formatBytes(n: number): string {

@@ -5,7 +5,7 @@
  * --kconfig options, in that order (later ones win, as in merge_config.sh).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
@@ -22,7 +22,11 @@ export interface KernelInput {
   kernelTarball?: string;
   configFragments?: string[];
   kconfig?: string[];
+  /** --flavor: kernels/flavors/<name>.config merged after the base (default: lab). */
+  flavor?: string;
 }
+
+export const DEFAULT_FLAVOR = 'lab';
 
 export const BASE_FRAGMENT = 'kernels/lab.config';
 
@@ -46,10 +50,25 @@ export async function userFragments(input: KernelInput): Promise<FragmentEntry[]
   return out;
 }
 
-/** Kernel fragments of the lab: the base, then kernels/<series>.config when present. */
-export async function labFragments(repo: string, series: string): Promise<FragmentEntry[]> {
+/** The flavors there are: one file each in kernels/flavors/. */
+export async function listFlavors(repo: string): Promise<string[]> {
+  const names = await readdir(join(repo, 'kernels', 'flavors')).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.config')).map((n) => n.slice(0, -'.config'.length)).sort();
+}
+
+/**
+ * Kernel fragments of the lab: the base, the flavor's (kernels/flavors/<flavor>.config,
+ * which must exist), then kernels/<series>.config when present.
+ */
+export async function labFragments(repo: string, series: string, flavor = DEFAULT_FLAVOR): Promise<FragmentEntry[]> {
+  const flavors = await listFlavors(repo);
+  if (!flavors.includes(flavor)) {
+    throw new InputError('UNKNOWN_FLAVOR', `--flavor ${JSON.stringify(flavor)}: no kernels/flavors/${flavor}.config; accepted: ${flavors.join(', ')}`, {
+      value: flavor,
+    });
+  }
   const out: FragmentEntry[] = [];
-  for (const f of [join(repo, BASE_FRAGMENT), join(repo, 'kernels', `${series}.config`)]) {
+  for (const f of [join(repo, BASE_FRAGMENT), join(repo, 'kernels', 'flavors', `${flavor}.config`), join(repo, 'kernels', `${series}.config`)]) {
     const text = await readFile(f, 'utf8').catch(() => undefined);
     if (text !== undefined) out.push(...parseFragment(text, relative(repo, f)));
   }

@@ -17,12 +17,6 @@ import { run, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import type { KernelSpec } from './spec.ts';
 
-export const DEFAULT_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
-
-export function mirrorBase(env: NodeJS.ProcessEnv = process.env): string {
-  return (env.LAB_KERNEL_MIRROR || DEFAULT_MIRROR).replace(/\/+$/, '');
-}
-
 export function seriesDir(base: string, series: string): string {
   return `${base}/v${series.split('.')[0]}.x`;
 }

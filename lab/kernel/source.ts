@@ -13,13 +13,14 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { x } from 'tar';
-import { InputError, InfraError, isLabError } from '../core/errors.ts';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { InputError, InfraError, InterruptedError, isLabError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
-import { downloadVerified, mirrorBase, resolveOnMirror } from './mirror.ts';
+import { downloadVerified, resolveOnMirror } from './mirror.ts';
 import { compareVersions, formatSpec, versionFromMakefile, type KernelSpec } from './spec.ts';
 
 export interface KernelSource {
@@ -38,9 +39,9 @@ export interface SourceOptions {
   /** Install Debian's linux-source-<series> when missing (needs root). */
   installPackages?: boolean;
   setupLog?: string;
-  /** Directories searched for tarballs besides /usr/src (default: LAB_TARBALL_DIR). */
+  /** Directories searched for tarballs besides /usr/src (the config's tarballDirs). */
   tarballDirs?: string[];
-  /** Mirror base URL (default: LAB_KERNEL_MIRROR or kernel.org); '' disables downloads. */
+  /** Mirror base URL (the config's kernelMirror); '' or absent disables downloads. */
   mirror?: string;
   mirrorTimeoutMs?: number;
   mirrorRetries?: number;
@@ -70,9 +71,23 @@ export async function cachedVersions(cacheDir: string): Promise<{ version: strin
   return out;
 }
 
-export async function offlineVersions(cacheDir: string): Promise<string[]> {
+/** linux-<version>.tar.xz files in the given folders, newest release first (the version is read from the name). */
+export async function localReleaseTarballs(dirs: readonly string[]): Promise<{ path: string; version: string }[]> {
+  const out: { path: string; version: string }[] = [];
+  for (const d of dirs) {
+    for (const name of await readdir(d).catch(() => [] as string[])) {
+      const m = /^linux-(\d+\.\d+(?:\.\d+)?)\.tar\.xz$/.exec(name);
+      if (m) out.push({ path: join(d, name), version: m[1]! });
+    }
+  }
+  return out.sort((a, b) => compareVersions(b.version, a.version));
+}
+
+/** What can be built without a network: Debian's series, extracted trees, and local release tarballs. */
+export async function offlineVersions(cacheDir: string, tarballDirs: readonly string[] = []): Promise<string[]> {
   const cached = (await cachedVersions(cacheDir)).map((c) => c.version);
-  return [...new Set([...debianSourceSeries, ...cached])].sort(compareVersions);
+  const local = (await localReleaseTarballs(tarballDirs)).map((t) => t.version);
+  return [...new Set([...debianSourceSeries, ...cached, ...local])].sort(compareVersions);
 }
 
 export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Promise<KernelSource> {
@@ -81,9 +96,13 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
   const wanted = formatSpec(spec);
   const matches = (version: string) => (spec.patch === undefined ? version.startsWith(`${spec.series}.`) || version === spec.series : version === wanted);
 
-  const dirs = ['/usr/src', ...(opts.tarballDirs ?? (process.env.LAB_TARBALL_DIR ? [process.env.LAB_TARBALL_DIR] : []))];
-  const candidates = dirs.flatMap((d) => [join(d, `${sourcePackage(spec.series)}.tar.xz`), ...(spec.patch !== undefined ? [join(d, `linux-${wanted}.tar.xz`)] : [])]);
-  const debianTarball = candidates[0]!;
+  const dirs = ['/usr/src', ...(opts.tarballDirs ?? [])];
+  const debianTarball = join('/usr/src', `${sourcePackage(spec.series)}.tar.xz`);
+  // every local tarball for this spec, newest release first: Debian's, then linux-<version>.tar.xz by name
+  const candidates = [
+    ...dirs.map((d) => join(d, `${sourcePackage(spec.series)}.tar.xz`)),
+    ...(await localReleaseTarballs(dirs.slice(1))).filter((t) => matches(t.version)).map((t) => t.path),
+  ];
 
   // 1. the cache; for a series with a local tarball, the tarball decides the version (its extraction is cached by hash)
   const cached = (await cachedVersions(opts.cacheDir)).filter((c) => matches(c.version)).sort((a, b) => compareVersions(b.version, a.version));
@@ -110,9 +129,12 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
     if (matches(src.version)) return src;
     tried.push(`${tarball}: holds ${src.version}, not ${wanted}`);
   }
+  if (!candidates.some((c) => /linux-\d/.test(c))) {
+    for (const d of dirs.slice(1)) tried.push(`${d}: no linux-${spec.patch === undefined ? `${spec.series}.*` : wanted}.tar.xz`);
+  }
 
   // 4. the mirror
-  const base = opts.mirror ?? mirrorBase();
+  const base = opts.mirror ?? '';
   if (base) {
     try {
       const mirrorOpts = {
@@ -135,7 +157,7 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
 
   throw new InputError(
     'KERNEL_NOT_AVAILABLE',
-    `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir)).join(', ')}`,
+    `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`,
     { value: spec.raw },
   );
 }
@@ -194,9 +216,9 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
   const tmp = join(sourcesDir, `.tmp-${id.slice(0, 12)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await extractTarXz(tarball, tmp);
+  await extractTarXz(tarball, tmp, opts.signal);
   const makefile = await readFile(join(tmp, 'Makefile'), 'utf8').catch(() => {
-    throw new InfraError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive`);
+    throw new InputError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive; expected a Linux source tarball`, { value: tarball });
   });
   const version = versionFromMakefile(makefile);
   await writeFile(join(tmp, STAMP), JSON.stringify({ id, version, origin: tarball }, null, 2));
@@ -209,18 +231,39 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
 /**
  * The npm tar package does not decompress xz: the system xz writes the plain
  * archive next to the destination, and the tar package extracts it in its
- * synchronous mode: on 6.12, 8 s + 11-33 s (the disk's writeback decides),
- * where streaming xz into its asynchronous extractor took 67-72 s and GNU tar
- * 14 s. The event loop is blocked meanwhile. The top folder is stripped.
+ * synchronous mode (on 6.12, 8 s + 11-33 s, where streaming xz into its
+ * asynchronous extractor took 67-72 s and GNU tar 14 s). The synchronous
+ * extractor runs in a worker thread, so progress lines and Ctrl-C are not held
+ * up meanwhile. The top folder is stripped.
  */
-export async function extractTarXz(tarball: string, dest: string): Promise<void> {
+export async function extractTarXz(tarball: string, dest: string, signal?: AbortSignal): Promise<void> {
   const plain = `${dest}.tar`;
   try {
-    await execa('xz', ['-dc', tarball], { stdout: { file: plain }, stdin: 'ignore', buffer: false });
-    x({ file: plain, cwd: dest, strip: 1, sync: true });
+    await execa('xz', ['-dc', tarball], { stdout: { file: plain }, stdin: 'ignore', buffer: false, cancelSignal: signal });
+    await extractInWorker(plain, dest, signal);
   } catch (e) {
+    if (signal?.aborted) throw new InterruptedError('SIGINT');
     throw new InfraError('EXTRACT_FAILED', `extracting ${tarball} failed: ${(e as Error).message}`, { tarball }, { cause: e });
   } finally {
     await rm(plain, { force: true });
   }
+}
+
+const EXTRACT_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { x } = require(workerData.tar);
+x({ file: workerData.file, cwd: workerData.cwd, strip: 1, sync: true });
+parentPort.postMessage('done');
+`;
+
+function extractInWorker(file: string, cwd: string, signal?: AbortSignal): Promise<void> {
+  const tar = createRequire(import.meta.url).resolve('tar');
+  const worker = new Worker(EXTRACT_WORKER, { eval: true, workerData: { tar, file, cwd } });
+  const abort = () => void worker.terminate();
+  signal?.addEventListener('abort', abort, { once: true });
+  return new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(signal?.aborted ? 'interrupted' : `extractor exited with ${code}`))));
+  }).finally(() => signal?.removeEventListener('abort', abort));
 }

@@ -1,5 +1,5 @@
 /** Facts from the guest's kernel log: the page_owner boot lines and kernel errors. */
-import { KERNEL_ERROR_PATTERNS } from '../guest/qemu.ts';
+import { KERNEL_ERROR_PATTERNS } from './kernel-errors.ts';
 
 export interface DmesgFacts {
   /** "allocated N bytes of page_ext": need_page_owner/page_ext ran at boot. */

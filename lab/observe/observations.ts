@@ -1,5 +1,5 @@
 /** Everything the observers saw during one scenario, as parsed values. */
-import type { ProbeMapEntry } from '../prepare/probes.ts';
+import type { ProbeMapEntry } from './hooks.ts';
 import type { BpftraceOutput } from './bpftrace.ts';
 import type { DebugfsSummary } from './debugfs.ts';
 import type { DmesgFacts } from './dmesg.ts';
@@ -11,8 +11,8 @@ export interface Observations {
   bpf?: BpftraceOutput;
   /** Which hooks bpftrace probed in this kernel; events not probed have no bpf.* value. */
   probes?: ProbeMapEntry[];
-  /** enum migrate_reason names, index = value (bpf/hooks.yaml). */
-  migrateReasons?: string[];
+  /** The workload's task name prefix (a scenario's bpftrace.comm), for the *_comm metrics. */
+  comm?: string;
   debugfs?: DebugfsSummary;
   dmesg?: DmesgFacts;
   vmstatBefore?: Vmstat;

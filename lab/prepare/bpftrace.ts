@@ -23,11 +23,16 @@ export async function startBpftrace(shell: GuestShell, script: string, attachTim
   let pid: number | undefined;
   let onAttached: () => void = () => {};
   const attached = new Promise<void>((resolve) => (onAttached = resolve));
-  const { done } = await shell.spawn(`echo "pid $$"; exec bpftrace ${guestPath} 2>&1`, (line) => {
-    const m = /^pid (\d+)$/.exec(line);
-    if (m && pid === undefined) pid = Number(m[1]);
-    if (line.includes(ATTACHED_MARKER)) onAttached();
+  // the subshell that runs bpftrace prints its pid, then becomes bpftrace (exec): SIGINT goes to that pid
+  const done = shell.exec(`sh -c 'echo "pid $$"; exec bpftrace ${guestPath} 2>&1'`, {
+    allowFailure: true,
+    onLine: (line) => {
+      const m = /^pid (\d+)$/.exec(line);
+      if (m && pid === undefined) pid = Number(m[1]);
+      if (line.includes(ATTACHED_MARKER)) onAttached();
+    },
   });
+  done.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
     attached.then(() => 'attached' as const),

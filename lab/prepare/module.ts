@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError } from '../core/errors.ts';
+import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import type { KernelBuild } from '../kernel/build.ts';
@@ -30,12 +31,17 @@ async function sourceHash(dir: string): Promise<string> {
 
 export async function buildModule(srcDir: string, kernel: KernelBuild, cacheDir: string, log: string): Promise<ModuleArtifact> {
   const key = createHash('sha256').update(`${kernel.key}:${await sourceHash(srcDir)}`).digest('hex').slice(0, 16);
+  // two runs of the same kernel build the module once
+  return withLock(join(cacheDir, 'locks', `module-${key}`), () => buildModuleUnlocked(srcDir, kernel, cacheDir, log, key));
+}
+
+async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir: string, log: string, key: string): Promise<ModuleArtifact> {
   const entry = join(cacheDir, 'modules', `page_order-${kernel.release}-${key}`);
   if (existsSync(join(entry, 'page_order.ko'))) {
     const warnings = JSON.parse(await readFile(join(entry, 'warnings.json'), 'utf8')) as string[];
     return { path: join(entry, 'page_order.ko'), warnings, cacheHit: true };
   }
-  const tmp = join(cacheDir, 'tmp', `kmod-${randomBytes(4).toString('hex')}`);
+  const tmp = join(cacheDir, 'tmp', `kmod-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
   try {
     await cp(srcDir, tmp, { recursive: true, filter: (s) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(s) });

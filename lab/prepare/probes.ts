@@ -1,76 +1,15 @@
 /**
- * The per-kernel probe map and the bpftrace script generated from it. Which
- * page_owner hooks exist differs between versions (bpf/hooks.yaml), and
- * bpftrace 0.17 aborts a whole script when one probe cannot attach, so the
- * script only ever names functions found in the running guest.
+ * The bpftrace script generated from the probe map (lab/observe/hooks.ts) for
+ * one guest. bpftrace 0.17 aborts a whole script when one probe cannot attach,
+ * so the script only ever names functions found in the running guest.
  */
-import { join } from 'node:path';
-import { z } from 'zod';
-import { loadYaml } from '../core/data.ts';
-import { compareVersions } from '../kernel/spec.ts';
-
-const HookSchema = z.strictObject({
-  event: z.string().min(1),
-  functions: z.array(z.string().regex(/^\w+$/)).min(1),
-  args: z.enum(['order', 'split', 'reason']).optional(),
-  init_only: z.boolean().default(false),
-  evidence: z.string().optional(),
-});
-export const HooksSchema = z.strictObject({
-  events: z.array(HookSchema).min(1),
-  migrate_reasons: z.array(z.string()).min(1),
-  split_orders_since: z.string().regex(/^\d+\.\d+$/),
-});
-export type Hooks = z.infer<typeof HooksSchema>;
-export type Hook = z.infer<typeof HookSchema>;
-
-export function loadHooks(repo: string): Promise<Hooks> {
-  return loadYaml(join(repo, 'bpf', 'hooks.yaml'), HooksSchema);
-}
-
-export type ProbeStatus = 'probed' | 'renamed' | 'init-only' | 'missing' | 'blacklisted';
-
-export interface ProbeMapEntry {
-  event: string;
-  /** The function probed (or that would be), when one exists. */
-  function?: string;
-  status: ProbeStatus;
-  note: string;
-}
+import { compareVersions } from '../core/version.ts';
+import { mapName, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 
 /** The guest command whose output `probeMap` reads: matching kallsyms text symbols, then the kprobe blacklist. */
 export function discoveryCommand(hooks: Hooks): string {
   const names = hooks.events.flatMap((h) => h.functions).join('|');
   return `grep -E ' [tT] (${names})$' /proc/kallsyms; echo '--- blacklist'; grep -E ' (${names})$' /sys/kernel/debug/kprobes/blacklist 2>/dev/null; true`;
-}
-
-export function probeMap(hooks: Hooks, discovery: string, dmesg: string): ProbeMapEntry[] {
-  const [symsPart = '', blacklistPart = ''] = discovery.split('--- blacklist');
-  const symbols = new Set(symsPart.split('\n').map((l) => l.trim().split(/\s+/)[2]).filter(Boolean));
-  const blacklisted = new Set(blacklistPart.split('\n').map((l) => l.trim().split(/\s+/).pop()).filter(Boolean));
-  return hooks.events.map((h) => {
-    const found = h.functions.find((f) => symbols.has(f));
-    if (h.init_only) {
-      const evidence = h.evidence ? new RegExp(h.evidence).exec(dmesg)?.[0] : undefined;
-      return {
-        event: h.event,
-        function: h.functions[0],
-        status: 'init-only',
-        note: `not probeable after boot (__init, text freed)${evidence ? `; it ran: dmesg "${evidence}"` : '; no dmesg evidence that it ran'}`,
-      };
-    }
-    if (!found) return { event: h.event, status: 'missing', note: `none of ${h.functions.join(', ')} in /proc/kallsyms` };
-    if (blacklisted.has(found)) return { event: h.event, function: found, status: 'blacklisted', note: `${found} is in the kprobe blacklist` };
-    if (found !== h.functions[0]) {
-      return { event: h.event, function: found, status: 'renamed', note: `${h.functions[0]} does not exist: probing ${found}` };
-    }
-    return { event: h.event, function: found, status: 'probed', note: '' };
-  });
-}
-
-/** bpftrace map name of an event ("set migrate" -> migrate). */
-export function mapName(event: string): string {
-  return event === 'set migrate' ? 'migrate' : event.replace(/\W+/g, '_');
 }
 
 export interface ScriptOptions {
@@ -80,6 +19,15 @@ export interface ScriptOptions {
   /** Count set/reset separately for tasks whose comm starts with this (the workload). */
   commPrefix?: string;
 }
+
+/**
+ * An int argument: only the low 32 bits of the register are the argument. A
+ * mask rather than a (int32) cast: bpftrace 0.17 resolves cast types through
+ * clang and the kernel headers, which the guest has not (the script then
+ * fails with "'linux/types.h' file not found"). The values masked here
+ * (orders, page counts, migrate reasons) are never negative.
+ */
+const INT_ARG = (arg: string) => `(${arg} & 0xffffffff)`;
 
 /** The lab's own processes in the guest, counted apart from the workload. */
 export const LAB_COMMS = ['bpftrace', 'dropbear'];
@@ -107,6 +55,7 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
       );
     }
     if (hook.args === 'order') {
+      // unsigned short: the upper bits of the register are not guaranteed
       body.push(`$order = arg1 & 0xffff;`, `@${name}[$order] = count();`);
       body.push(`if (${LAB_COMMS.map((c) => `comm == "${c}"`).join(' || ')}) { @${name}_lab[$order] = count(); }`);
       if (opts.commPrefix) {
@@ -114,9 +63,16 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
       }
     } else if (hook.args === 'split') {
       body.push(`@${name} = count();`);
-      body.push(splitOrders ? `@${name}_pages = sum(1 << (arg1 - arg2));` : `@${name}_pages = sum(arg1);`);
+      if (splitOrders) {
+        // (page, int old_order, int new_order): 1 << old pages become 1 << (old - new) folios
+        body.push(`$old = ${INT_ARG('arg1')};`, `$new = ${INT_ARG('arg2')};`);
+        body.push(`@${name}_pages = sum(1 << $old);`, `@${name}_folios = sum(1 << ($old - $new));`);
+      } else {
+        // (page, unsigned int nr): nr pages become nr order-0 pages
+        body.push(`$nr = ${INT_ARG('arg1')};`, `@${name}_pages = sum($nr);`, `@${name}_folios = sum($nr);`);
+      }
     } else if (hook.args === 'reason') {
-      body.push(`@${name}[arg1] = count();`);
+      body.push(`@${name}[${INT_ARG('arg1')}] = count();`);
     } else {
       body.push(`@${name} = count();`);
     }

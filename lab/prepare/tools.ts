@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 
@@ -23,12 +24,13 @@ export async function buildTools(srcDir: string, cacheDir: string, log: string):
     const src = join(srcDir, file);
     const key = createHash('sha256').update(`${compiler}\n`).update(await readFile(src)).digest('hex').slice(0, 16);
     const out = join(cacheDir, 'tools', `${name}-${key}`);
-    if (!existsSync(out)) {
+    await withLock(join(cacheDir, 'locks', `tool-${name}-${key}`), async () => {
+      if (existsSync(out)) return;
       await mkdir(join(cacheDir, 'tools'), { recursive: true });
       const tmp = `${out}.tmp-${process.pid}`;
       await run('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, src], { log, errorCode: 'TOOL_BUILD_FAILED' });
       await rename(tmp, out);
-    }
+    });
     tools.push({ name, path: out });
   }
   return tools;

@@ -4,9 +4,11 @@
  * and every metric the scenario's expectations and the lab's cross-checks
  * used, plus the per-order counts of the module and bpftrace, side by side.
  */
+import type { MetricRegistry } from '../metrics/registry.ts';
 import type { RunResult } from './result.ts';
 
-export type Change = 'regression' | 'fixed' | 'same' | 'new' | 'gone';
+/** regression: PASS became anything else (FAIL, ERROR, SKIP); fixed: became PASS; changed: any other move. */
+export type Change = 'regression' | 'fixed' | 'changed' | 'same' | 'new' | 'gone';
 
 export interface MetricRow {
   scenario: string;
@@ -37,23 +39,39 @@ export interface Comparison {
 
 type Scenario = RunResult['scenarios'][number];
 
-/** Every named value a scenario's verdicts used, and its per-order counters. */
-export function scenarioMetrics(s: Scenario): Map<string, number> {
+/**
+ * Every named value a scenario's verdicts used, and its per-order counters
+ * (module seen, bpftrace set and reset), read through the metric registry.
+ */
+export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
   const out = new Map<string, number>();
   for (const e of [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])]) {
     for (const [k, v] of Object.entries(e.values)) out.set(k, v);
   }
-  for (const row of s.observations.module?.rows ?? []) out.set(`module.seen[${row.order}]`, row.seen);
-  for (const [name, map] of Object.entries(s.observations.bpf?.maps ?? {})) {
-    if (!['set', 'reset'].includes(name)) continue;
-    for (const [order, v] of Object.entries(map)) out.set(`bpf.${name}[${order}]`, v);
+  const orders = new Set<string>([
+    ...(s.observations.module?.rows ?? []).map((r) => String(r.order)),
+    ...Object.keys(s.observations.bpf?.maps.set ?? {}),
+    ...Object.keys(s.observations.bpf?.maps.reset ?? {}),
+  ]);
+  for (const order of orders) {
+    for (const name of [`module.seen[${order}]`, `bpf.set[${order}]`, `bpf.reset[${order}]`]) {
+      const v = registry.read(name, s.observations);
+      if (v !== undefined && (!name.startsWith('module') || s.observations.module?.rows.some((r) => String(r.order) === order))) out.set(name, v);
+    }
   }
   return out;
 }
 
-const isPass = (s?: string) => s === 'PASS' || s === 'SKIP';
+export function verdictChange(x?: string, y?: string): Change {
+  if (!x) return 'new';
+  if (!y) return 'gone';
+  if (x === y) return 'same';
+  if (x === 'PASS') return 'regression';
+  if (y === 'PASS') return 'fixed';
+  return 'changed';
+}
 
-export function compareRuns(a: RunResult, b: RunResult, thresholdPct = 10): Comparison {
+export function compareRuns(a: RunResult, b: RunResult, registry: MetricRegistry, thresholdPct = 10): Comparison {
   const byName = (r: RunResult) => new Map(r.scenarios.map((s) => [s.name, s]));
   const sa = byName(a);
   const sb = byName(b);
@@ -61,16 +79,15 @@ export function compareRuns(a: RunResult, b: RunResult, thresholdPct = 10): Comp
   const scenarios: ScenarioRow[] = names.map((name) => {
     const x = sa.get(name)?.status;
     const y = sb.get(name)?.status;
-    const change: Change = !x ? 'new' : !y ? 'gone' : x === y ? 'same' : isPass(x) && !isPass(y) ? 'regression' : !isPass(x) && isPass(y) ? 'fixed' : 'same';
-    return { scenario: name, a: x, b: y, change };
+    return { scenario: name, a: x, b: y, change: verdictChange(x, y) };
   });
   const metrics: MetricRow[] = [];
   for (const name of names) {
     const x = sa.get(name);
     const y = sb.get(name);
     if (!x || !y) continue;
-    const ma = scenarioMetrics(x);
-    const mb = scenarioMetrics(y);
+    const ma = scenarioMetrics(x, registry);
+    const mb = scenarioMetrics(y, registry);
     for (const metric of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
       const va = ma.get(metric);
       const vb = mb.get(metric);

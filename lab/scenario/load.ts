@@ -1,22 +1,36 @@
 /**
- * Find and validate scenarios: the YAML schema, then what the schema cannot
- * see (expressions parse, every name they use is a known metric or a
- * variable, capture patterns have one group). All before any VM boots.
+ * Find, validate and compile scenarios: the YAML schema, then what the schema
+ * cannot see (expressions parse, every name they use is a known metric or a
+ * variable, capture patterns have one group). The result is a compiled
+ * scenario: parsed expressions, every metric they reference (expectations,
+ * variables and conditions alike) and the observers those need. All before
+ * any VM boots.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError, didYouMean } from '../core/errors.ts';
 import { displayPath, parseYamlWithLines } from '../core/data.ts';
-import { ExprError, parseArithmetic, parseComparison, references, type Expr } from '../judge/expr.ts';
-import { isKnownMetric, metricSuggestions } from './metrics.ts';
-import { ScenarioSchema, type Scenario } from './schema.ts';
+import { compileExpectation, compileVar, ExprError, type CompiledExpectation, type CompiledVar } from '../judge/judge.ts';
+import type { MetricRegistry, Observer } from '../metrics/registry.ts';
+import { ScenarioSchema, type ScenarioData } from './schema.ts';
+
+export interface Scenario extends Omit<ScenarioData, 'vars' | 'expect'> {
+  name: string;
+  file: string;
+  vars: CompiledVar[];
+  expect: CompiledExpectation[];
+  /** Every metric named anywhere (expect, vars), for the observers and the reports. */
+  metrics: string[];
+  /** The observers the runner must read for this scenario. */
+  observers: Observer[];
+}
 
 export async function listScenarios(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
 }
 
-export async function loadScenario(dir: string, name: string): Promise<Scenario> {
+export async function loadScenario(dir: string, name: string, registry: MetricRegistry): Promise<Scenario> {
   const file = name.includes('/') || name.endsWith('.yaml') ? name : join(dir, `${name}.yaml`);
   if (!existsSync(file)) {
     const known = await listScenarios(dir);
@@ -27,10 +41,10 @@ export async function loadScenario(dir: string, name: string): Promise<Scenario>
       { value: name },
     );
   }
-  return parseScenario(await readFile(file, 'utf8'), file);
+  return parseScenario(await readFile(file, 'utf8'), file, registry);
 }
 
-export function parseScenario(text: string, file: string): Scenario {
+export function parseScenario(text: string, file: string, registry: MetricRegistry): Scenario {
   const { data, lineOf } = parseYamlWithLines(text, file, ScenarioSchema);
   const shown = displayPath(file);
   const fail = (path: (string | number)[], key: string, message: string): never => {
@@ -53,16 +67,21 @@ export function parseScenario(text: string, file: string): Scenario {
     }
   });
 
-  const checkRefs = (expr: Expr, path: (string | number)[], key: string, known: Set<string>) => {
-    for (const ref of references(expr)) {
-      if (known.has(ref) || isKnownMetric(ref)) continue;
-      const hint = didYouMean(ref, [...known, ...metricSuggestions(ref)]);
+  const metrics = new Set<string>();
+  const checkRefs = (refs: string[], path: (string | number)[], key: string, known: Set<string>) => {
+    for (const ref of refs) {
+      if (known.has(ref)) continue;
+      if (registry.isKnown(ref)) {
+        metrics.add(ref);
+        continue;
+      }
+      const hint = didYouMean(ref, [...known, ...registry.suggestions(ref)]);
       fail(path, key, `unknown metric "${ref}"${hint ? `; did you mean "${hint}"?` : ''}`);
     }
   };
-  const parse = <T>(parser: (src: string) => T, src: string, path: (string | number)[], key: string): T => {
+  const compile = <T>(build: () => T, src: string, path: (string | number)[], key: string): T => {
     try {
-      return parser(src);
+      return build();
     } catch (e) {
       if (e instanceof ExprError) return fail(path, key, `${e.message} at column ${e.column} of ${JSON.stringify(src)}`);
       throw e;
@@ -70,19 +89,29 @@ export function parseScenario(text: string, file: string): Scenario {
   };
 
   const variables = new Set(captured);
+  const vars: CompiledVar[] = [];
   for (const [name, src] of Object.entries(data.vars)) {
     const key = `vars.${name}`;
     if (variables.has(name)) fail(['vars', name], key, `"${name}" is already a captured variable`);
-    const expr = parse(parseArithmetic, src, ['vars', name], key);
-    checkRefs(expr, ['vars', name], key, variables);
+    const v = compile(() => compileVar(name, src), src, ['vars', name], key);
+    checkRefs(v.refs, ['vars', name], key, variables);
     variables.add(name);
+    vars.push(v);
   }
-  const expectations = data.expect.map((e) => (typeof e === 'string' ? { expect: e } : e));
-  expectations.forEach((e, i) => {
-    const path = typeof data.expect[i] === 'string' ? ['expect', i] : ['expect', i, 'expect'];
-    const c = parse(parseComparison, e.expect, path, `expect[${i}]`);
-    checkRefs(c.left, path, `expect[${i}]`, variables);
-    checkRefs(c.right, path, `expect[${i}]`, variables);
+  const expect = data.expect.map((raw, i) => {
+    const e = typeof raw === 'string' ? { expect: raw, when: undefined } : raw;
+    const path = typeof raw === 'string' ? ['expect', i] : ['expect', i, 'expect'];
+    const c = compile(() => compileExpectation(e.expect, e.when), e.expect, path, `expect[${i}]`);
+    checkRefs(c.refs, path, `expect[${i}]`, variables);
+    return c;
   });
-  return { ...data, expect: expectations, name: basename(file, '.yaml'), file };
+  return {
+    ...data,
+    vars,
+    expect,
+    name: basename(file, '.yaml'),
+    file,
+    metrics: [...metrics].sort(),
+    observers: registry.observersOf(metrics),
+  };
 }

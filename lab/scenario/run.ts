@@ -1,34 +1,38 @@
 /**
  * Run one scenario in a booted guest: preconditions (else SKIP), a verified
  * clean state, set-up, module and generated probes, vmstat before, the steps
- * (values captured from their output), vmstat after, the observers read,
- * teardown. Everything the guest said goes to the scenario's results folder;
- * verdicts come from the judge, for the scenario's expectations and the lab's
- * own cross-checks.
+ * (values captured from their output), vmstat after, the observers the
+ * scenario's references need, teardown, and the guest's knobs given back.
+ * Every guest command goes to the scenario's transcript; verdicts come from
+ * the judge, for the scenario's expectations and the lab's cross-checks.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, isLabError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
+import { kernelMatches } from '../expr/expr.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import { labChecks } from '../judge/checks.ts';
-import { comparisonRefs, parseComparison } from '../judge/expr.ts';
 import { judge, type Judgement } from '../judge/judge.ts';
+import type { MetricRegistry } from '../metrics/registry.ts';
 import { DebugfsParser, sumStackPages } from '../observe/debugfs.ts';
 import { parseDmesg } from '../observe/dmesg.ts';
+import { isProbed, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import type { Observations } from '../observe/observations.ts';
 import { parsePageOrder } from '../observe/page-order.ts';
 import { parseVmstat } from '../observe/vmstat.ts';
 import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
 import { loadModule, unloadModule } from '../prepare/module.ts';
-import { generateScript, type Hooks, type ProbeMapEntry } from '../prepare/probes.ts';
-import { usesDebugfs } from './metrics.ts';
-import { kernelMatches, type Scenario } from './schema.ts';
+import { generateScript } from '../prepare/probes.ts';
+import type { Scenario } from './load.ts';
+import { GUEST_KNOBS, knobDiff, readKnobs, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
 
 export type ScenarioStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
 
 export interface ScenarioResult {
   name: string;
+  /** 1..N with `--repeat N`, absent for a single run. */
+  repetition?: number;
   status: ScenarioStatus;
   durationMs: number;
   captured: Record<string, number>;
@@ -37,6 +41,10 @@ export interface ScenarioResult {
   checks?: Judgement;
   skipReason?: string;
   observations: Observations;
+  /** Knobs the scenario left changed, written back after its teardown. */
+  restored?: string[];
+  /** The kernel's own report (Oops, BUG, KASAN, panic: lines and frames) when the console showed one during the scenario. */
+  kernelReport?: string[];
   error?: { code: string; message: string; context?: Record<string, unknown> };
   resultsDir: string;
 }
@@ -47,6 +55,10 @@ export interface GuestContext {
   release: string;
   hooks: Hooks;
   probes: ProbeMapEntry[];
+  registry: MetricRegistry;
+  /** The guest's knobs as booted and prepared: every scenario starts from these. */
+  baseline: KnobValues;
+  memoryMb: number;
   resultsDir: string;
   reporter: Reporter;
 }
@@ -58,9 +70,10 @@ const STACKS = '/sys/kernel/debug/page_owner_stacks/show_stacks';
 async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: Record<string, number>): Promise<string | undefined> {
   const r = scenario.requires;
   if (r.kernel && !kernelMatches(r.kernel, ctx.release)) return `kernel ${ctx.release} does not match "${r.kernel}"`;
+  if (r.memory_mb && ctx.memoryMb < r.memory_mb) return `needs a guest of ${r.memory_mb} MiB, this one has ${ctx.memoryMb} MiB (--memory ${r.memory_mb})`;
   for (const event of r.hooks) {
     const p = ctx.probes.find((e) => e.event === event);
-    if (!p || (p.status !== 'probed' && p.status !== 'renamed')) return `hook "${event}" is not probeable here: ${p?.note ?? 'unknown event'}`;
+    if (!isProbed(ctx.probes, event)) return `hook "${event}" is not probeable here: ${p?.note ?? 'unknown event'}`;
   }
   for (const counter of r.vmstat) if (!(counter in vmstat)) return `/proc/vmstat has no ${counter} in this kernel`;
   for (const file of r.files) {
@@ -69,24 +82,19 @@ async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: R
   return undefined;
 }
 
-export async function runScenario(scenario: Scenario, ctx: GuestContext): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, ctx: GuestContext, repetition?: number): Promise<ScenarioResult> {
   const started = Date.now();
-  const dir = join(ctx.resultsDir, 'scenarios', scenario.name);
+  const dir = join(ctx.resultsDir, 'scenarios', repetition ? `${scenario.name}.${repetition}` : scenario.name);
   await mkdir(dir, { recursive: true });
-  const transcript = join(dir, 'guest-commands.log');
   const { shell, reporter } = ctx;
-  const exec = async (command: string, timeoutMs = 60_000, allowFailure = false) => {
-    const r = await shell.exec(command, { timeoutMs, allowFailure }).catch(async (e: unknown) => {
-      await appendFile(transcript, `$ ${command}\n!! ${(e as Error).message}\n`);
-      throw e;
-    });
-    await appendFile(transcript, `$ ${command}\n${r.stdout}${r.stderr ? `[stderr]\n${r.stderr}` : ''}[exit ${r.exitCode}, ${r.durationMs} ms]\n`);
-    return r;
-  };
-  const observations: Observations = { probes: ctx.probes, migrateReasons: ctx.hooks.migrate_reasons };
+  const previousTranscript = shell.transcript;
+  shell.transcript = join(dir, 'guest-commands.log');
+  const exec = (command: string, timeoutMs = 60_000, allowFailure = false) => shell.exec(command, { timeoutMs, allowFailure });
+  const observations: Observations = { probes: ctx.probes, comm: scenario.bpftrace.comm };
   const captured: Record<string, number> = {};
   const result = (status: ScenarioStatus, extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
     name: scenario.name,
+    ...(repetition ? { repetition } : {}),
     status,
     durationMs: Date.now() - started,
     captured,
@@ -96,21 +104,26 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext): Promis
   });
   let bpf: RunningBpftrace | undefined;
   let moduleLoaded = false;
-  let ran = false;
+  let before: KnobValues | undefined;
+  let outcome: ScenarioResult | undefined;
   try {
     reporter.stage(scenario.name, scenario.description.split('\n')[0]!);
     const unmet = await unmetRequirement(scenario, ctx, parseVmstat((await exec('cat /proc/vmstat')).stdout));
     if (unmet) {
       reporter.stage(scenario.name, `SKIP: ${unmet}`);
-      return result('SKIP', { skipReason: unmet });
+      return (outcome = result('SKIP', { skipReason: unmet }));
     }
-    ran = true;
-    // a clean state, verified: no module left loaded, an empty hugetlb pool
-    await exec('rmmod page_order 2>/dev/null; echo 0 > /proc/sys/vm/nr_hugepages; true');
-    const state = await exec('test -e /proc/page_order && echo module-loaded; cat /proc/sys/vm/nr_hugepages');
-    if (state.stdout.trim() !== '0') throw new InfraError('DIRTY_GUEST', `the guest is not clean before ${scenario.name}: ${state.stdout.trim()}`);
+    // a clean state, verified: no module left loaded, every knob at its boot-time value
+    const loaded = await exec('test -e /proc/page_order', 10_000, true);
+    const dirty = knobDiff(ctx.baseline, await readKnobs(shell, Object.keys(ctx.baseline)));
+    if (loaded.exitCode === 0 || dirty.length) {
+      const what = [...(loaded.exitCode === 0 ? ['page_order is still loaded'] : []), ...dirty.map((d) => `${d.file} is ${d.got}, booted with ${d.want}`)];
+      throw new InfraError('DIRTY_GUEST', `the guest is not clean before ${scenario.name}: ${what.join('; ')}`);
+    }
+    const knobs = [...new Set([...GUEST_KNOBS, ...writtenKnobs([...scenario.setup, ...scenario.steps.map((s) => s.run), ...scenario.teardown])])];
+    before = await readKnobs(shell, knobs);
 
-    for (const cmd of scenario.setup) await exec(cmd);
+    for (const cmd of scenario.setup) await exec(cmd, 120_000);
     await loadModule(shell, scenario.module);
     moduleLoaded = true;
     const script = generateScript(ctx.hooks, ctx.probes, { mode: scenario.bpftrace.mode, release: ctx.release, commPrefix: scenario.bpftrace.comm });
@@ -138,9 +151,8 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext): Promis
     const vmstatAfter = (await exec('cat /proc/vmstat')).stdout;
     observations.vmstatAfter = parseVmstat(vmstatAfter);
     await writeFile(join(dir, 'vmstat-after.txt'), vmstatAfter);
-    const refs = scenario.expect.flatMap((e) => comparisonRefs(parseComparison(e.expect)));
     // the dump is read inside both observers' windows, the module table last before bpftrace stops
-    if (usesDebugfs(refs)) observations.debugfs = await readDebugfs(shell, join(dir, 'page_owner-sample.txt'), reporter, scenario.name);
+    if (scenario.observers.includes('debugfs')) observations.debugfs = await readDebugfs(shell, dir, reporter, scenario.name);
     const table = await exec('cat /proc/page_order');
     observations.module = parsePageOrder(table.stdout);
     await writeFile(join(dir, 'page_order.txt'), table.stdout);
@@ -154,36 +166,46 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext): Promis
     observations.dmesg = parseDmesg(dmesg.stdout);
     await writeFile(join(dir, 'dmesg.txt'), dmesg.stdout);
 
-    const judgement = judge(scenario, observations, captured, ctx.release);
-    const checks = judge({ vars: {}, expect: labChecks(observations, { allowMissed: scenario.allow.missed }) }, observations, {}, ctx.release);
+    const judged = { registry: ctx.registry, release: ctx.release };
+    const judgement = judge(scenario, observations, captured, judged);
+    const checks = judge({ vars: [], expect: labChecks(observations, { allowMissed: scenario.allow.missed, window: scenario.allow.window }) }, observations, {}, judged);
     const verdicts = [judgement.verdict, checks.verdict];
     const status: ScenarioStatus = verdicts.includes('error') ? 'ERROR' : verdicts.includes('fail') ? 'FAIL' : 'PASS';
-    return result(status, { judgement, checks });
+    return (outcome = result(status, { judgement, checks }));
   } catch (e) {
     if (!isLabError(e)) throw e;
-    return result('ERROR', { error: { code: e.code, message: e.message, context: e.context } });
+    return (outcome = result('ERROR', { error: { code: e.code, message: e.message, context: e.context } }));
   } finally {
     // Best effort: the guest may be gone; the VM is discarded after an error anyway.
     if (bpf) await bpf.stop().catch(() => undefined);
     if (moduleLoaded) await shell.exec('rmmod page_order', { allowFailure: true, timeoutMs: 10_000 }).catch(() => undefined);
-    if (ran) for (const cmd of scenario.teardown) await exec(cmd, 60_000, true).catch(() => undefined);
+    if (before) {
+      for (const cmd of scenario.teardown) await exec(cmd, 120_000, true).catch(() => undefined);
+      const restored = await restoreKnobs(shell, before).catch(() => undefined);
+      if (outcome && restored?.length) outcome.restored = restored;
+    }
+    shell.transcript = previousTranscript;
   }
 }
 
-/** Stream the page_owner dump through the parser; keep its first lines as a sample. */
-async function readDebugfs(shell: GuestShell, sampleFile: string, reporter: Reporter, name: string) {
+/** Stream the page_owner dump through the parser; keep a sample of whole records. */
+async function readDebugfs(shell: GuestShell, dir: string, reporter: Reporter, name: string) {
   reporter.stage(name, `reading ${DEBUGFS}`);
   const parser = new DebugfsParser();
   // a sample of whole records: the first 20, then every 100th (up to 400 in all)
   const sample: string[] = [];
   let record = -1;
-  const { done } = await shell.spawn(`cat ${DEBUGFS}`, (line) => {
-    parser.push(line);
-    if (line.startsWith('Page allocated via order ')) record++;
-    if (record >= 0 && (record < 20 || record % 100 === 0) && record < 20 + 400 * 100) sample.push(line);
+  const r = await shell.exec(`cat ${DEBUGFS}`, {
+    keepStdout: false,
+    allowFailure: true,
+    timeoutMs: 600_000,
+    onLine: (line) => {
+      parser.push(line);
+      if (line.startsWith('Page allocated via order ')) record++;
+      if (record >= 0 && (record < 20 || record % 100 === 0) && record < 20 + 400 * 100) sample.push(line);
+    },
   });
-  const r = await done;
-  await writeFile(sampleFile, `${sample.join('\n')}\n`);
+  await writeFile(join(dir, 'page_owner-sample.txt'), `${sample.join('\n')}\n`);
   if (r.exitCode !== 0) throw new InfraError('DEBUGFS_READ_FAILED', `cat ${DEBUGFS} exited with ${r.exitCode}: ${r.stderr.trim()}`);
   const summary = parser.summary();
   // 6.9+: the kernel's own per-stack totals

@@ -3,11 +3,7 @@
  * run, what to capture from its output and what must hold afterwards.
  */
 import { z } from 'zod';
-import { compare, type CompareOp } from '../judge/expr.ts';
-import { compareVersions } from '../kernel/spec.ts';
-
-/** ">= 6.9", "< 6.12.5" */
-export const KERNEL_CONDITION = /^(>=|<=|==|!=|>|<)\s*(\d+\.\d+(?:\.\d+)?)$/;
+import { KERNEL_CONDITION } from '../expr/expr.ts';
 
 const command = z.string().min(1, 'a shell command run in the guest');
 const variableName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and underscores');
@@ -38,7 +34,7 @@ export const ScenarioSchema = z.strictObject({
   bpftrace: z
     .strictObject({
       mode: z.enum(['summary', 'trace']).default('summary'),
-      /** Count set/reset of tasks whose comm starts with this apart (bpf.set_comm[N]). */
+      /** The workload's task name prefix: its set/reset events (bpf.set_comm[N]) and dump records (debugfs.records_comm[N]) apart. */
       comm: z.string().regex(/^[\w.-]{1,15}$/, 'a task name prefix (comm, at most 15 characters)').optional(),
     })
     .default({ mode: 'summary' }),
@@ -49,13 +45,24 @@ export const ScenarioSchema = z.strictObject({
       hooks: z.array(z.string()).default([]),
       vmstat: z.array(z.string().regex(/^\w+$/)).default([]),
       files: z.array(z.string().startsWith('/')).default([]),
+      /** Guest memory the scenario needs (MiB): a smaller guest SKIPs it, naming --memory. */
+      memory_mb: z.number().int().positive().optional(),
     })
     .default({ hooks: [], vmstat: [], files: [] }),
   /**
    * Kprobe misses (module.nmissed) and lost bpftrace events fail a scenario
    * unless allowed: true for any number, or how many misses are acceptable.
    */
-  allow: z.strictObject({ missed: z.union([z.boolean(), z.number().int().min(0)]).default(false) }).default({ missed: false }),
+  allow: z
+    .strictObject({
+      missed: z.union([z.boolean(), z.number().int().min(0)]).default(false),
+      /**
+       * How many more pages bpftrace may see than the module (the window check): a workload that
+       * goes on after the module's table is read (module-filter's load) is counted by bpftrace alone.
+       */
+      window: z.number().int().min(0).optional(),
+    })
+    .default({ missed: false }),
   steps: z.array(StepSchema).min(1),
   /** Derived variables: name -> arithmetic over captured variables. */
   vars: z.record(variableName, z.string().min(1)).default({}),
@@ -75,15 +82,4 @@ export const ScenarioSchema = z.strictObject({
   teardown: z.array(command).default([]),
 });
 
-export interface Expectation {
-  expect: string;
-  when?: string;
-}
-
-export type Scenario = Omit<z.infer<typeof ScenarioSchema>, 'expect'> & { expect: Expectation[]; name: string; file: string };
-
-/** Does `release` satisfy a condition such as ">= 6.9" (or "kernel >= 6.9")? */
-export function kernelMatches(condition: string, release: string): boolean {
-  const m = KERNEL_CONDITION.exec(condition.replace(/^kernel\s*/, '').trim());
-  return m ? compare(compareVersions(release, m[2]!), m[1] as CompareOp, 0) : false;
-}
+export type ScenarioData = z.infer<typeof ScenarioSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compare, evaluate, ExprError, parseComparison, references, UnknownReferenceError } from '../../lab/judge/expr.ts';
+import { compare, evaluate, ExprError, parseComparison, references, UnknownReferenceError } from '../../lab/expr/expr.ts';
 
 const values: Record<string, number> = { 'module.seen[9]': 32, 'bpf.set[9]': 30, grown: 32, 'vmstat.htlb_buddy_alloc_success.delta': 32 };
 const lookup = (n: string) => values[n];

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KERNEL_ERROR_PATTERNS, probeAccel, qemuArgs, type QemuConfig } from '../../lab/guest/qemu.ts';
+import { probeAccel, qemuArgs, type QemuConfig } from '../../lab/guest/qemu.ts';
+import { KERNEL_ERROR_PATTERNS } from '../../lab/observe/kernel-errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const config: QemuConfig = {
@@ -44,9 +45,10 @@ describe('probeAccel', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cpuinfo-'));
     const cpuinfo = join(dir, 'cpuinfo');
     writeFileSync(cpuinfo, 'processor\t: 0\nflags\t\t: fpu vme de pse tsc msr pae\n');
-    const r = await probeAccel(cpuinfo);
+    const r = await probeAccel('auto', cpuinfo);
     expect(r.accel).toBe('tcg');
-    expect(r.reason).toMatch(/does not exist|no vmx\/svm flag|LAB_ACCEL/);
+    expect(r.reason).toMatch(/does not exist|no vmx\/svm flag/);
+    expect(await probeAccel('tcg', cpuinfo)).toEqual({ accel: 'tcg', reason: 'configured: accel tcg' });
   });
 });
 

@@ -5,6 +5,7 @@ import { parseBpftrace } from '../../lab/observe/bpftrace.ts';
 import type { Observations } from '../../lab/observe/observations.ts';
 import { parsePageOrder } from '../../lab/observe/page-order.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { registry } from '../helpers/registry.ts';
 
 const probes: Observations['probes'] = [
   { event: 'set', function: '__set_page_owner', status: 'probed', note: '' },
@@ -20,7 +21,7 @@ describe.each(['6.1.192', '6.12.117'])('lab cross-checks on a recorded %s hugetl
 
   it('the module window lies inside bpftrace window, within the slack', () => {
     const checks = labChecks(obs, { allowMissed: false });
-    expect(checks.map((c) => c.expect)).toEqual([
+    expect(checks.map((c) => c.source)).toEqual([
       'bpf.set[0] >= module.seen[0]',
       `bpf.set[0] - module.seen[0] <= max(${WINDOW_SLACK_PAGES}, module.seen[0] / 20)`,
       'bpf.set[9] >= module.seen[9]',
@@ -29,20 +30,26 @@ describe.each(['6.1.192', '6.12.117'])('lab cross-checks on a recorded %s hugetl
       'bpf.lost == 0',
       'bpf.dump == 0',
     ]);
-    expect(judge({ vars: {}, expect: checks }, obs, {}).verdict).toBe('pass');
+    expect(judge({ vars: [], expect: checks }, obs, {}, { registry }).verdict).toBe('pass');
   });
 
   it('kprobe misses fail unless the scenario allows them, or a budget of them', () => {
     const missed = { ...obs, module: { ...obs.module!, nmissed: 3 } };
-    expect(judge({ vars: {}, expect: labChecks(missed, { allowMissed: false }) }, missed, {}).verdict).toBe('fail');
-    expect(judge({ vars: {}, expect: labChecks(missed, { allowMissed: 5 }) }, missed, {}).verdict).toBe('pass');
-    expect(labChecks(missed, { allowMissed: true }).some((c) => c.expect.includes('nmissed'))).toBe(false);
+    expect(judge({ vars: [], expect: labChecks(missed, { allowMissed: false }) }, missed, {}, { registry }).verdict).toBe('fail');
+    expect(judge({ vars: [], expect: labChecks(missed, { allowMissed: 5 }) }, missed, {}, { registry }).verdict).toBe('pass');
+    expect(labChecks(missed, { allowMissed: true }).some((c) => c.source.includes('nmissed'))).toBe(false);
   });
 
   it('a module that saw more than bpftrace fails the containment check', () => {
     const rows = obs.module!.rows.map((r) => (r.order === 9 ? { ...r, seen: r.seen + 1 } : r));
     const skewed = { ...obs, module: { ...obs.module!, rows } };
-    const j = judge({ vars: {}, expect: labChecks(skewed, { allowMissed: false }) }, skewed, {});
+    const j = judge({ vars: [], expect: labChecks(skewed, { allowMissed: false }) }, skewed, {}, { registry });
     expect(j.expectations.find((e) => e.verdict === 'fail')!.message).toMatch(/^bpf\.set\[9\] >= module\.seen\[9\]: 32 >= 33 is false/);
+  });
+
+  it('a scenario whose workload outlives the module read widens the window, never the containment', () => {
+    const checks = labChecks(obs, { allowMissed: false, window: 100000 }).map((c) => c.source);
+    expect(checks).toContain('bpf.set[0] - module.seen[0] <= max(100000, module.seen[0] / 20)');
+    expect(checks).toContain('bpf.set[0] >= module.seen[0]');
   });
 });

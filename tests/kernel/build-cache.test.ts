@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ const reporter = { ...consoleReporter({ quiet: true }), warn: (_s: string, m: st
 const setup = () => {
   const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
   const source = fakeKernelTree();
-  const build = (fragments = fragment) => buildKernel(source, { cacheDir, fragments, reporter, log: join(cacheDir, 'build.log') });
+  const build = (fragments = fragment, flavor = 'lab') => buildKernel(source, { cacheDir, fragments, flavor, reporter, log: join(cacheDir, 'build.log') });
   return { cacheDir, source, build };
 };
 afterEach(() => {
@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 describe('cache keys', () => {
-  const base = { sourceId: 'a', configSha256: 'b', compiler: 'gcc 12', revision: 1 };
+  const base = { sourceId: 'a', configSha256: 'b', compiler: 'gcc 12', revision: 1, flavor: 'lab' };
   it('same inputs, same key; any one input changed, another key', () => {
     expect(entryKey(base)).toBe(entryKey({ ...base }));
     const keys = new Set([
@@ -33,9 +33,10 @@ describe('cache keys', () => {
       entryKey({ ...base, configSha256: 'x' }),
       entryKey({ ...base, compiler: 'gcc 13' }),
       entryKey({ ...base, revision: 2 }),
+      entryKey({ ...base, flavor: 'debug' }),
     ]);
-    expect(keys.size).toBe(5);
-    const ins = { sourceId: 'a', fragment: 'CONFIG_A=y\n', compiler: 'gcc 12', revision: 1 };
+    expect(keys.size).toBe(6);
+    const ins = { sourceId: 'a', fragment: 'CONFIG_A=y\n', compiler: 'gcc 12', revision: 1, flavor: 'lab' };
     expect(inputsKey(ins)).not.toBe(inputsKey({ ...ins, fragment: 'CONFIG_A=n\n' }));
   });
 });
@@ -52,7 +53,17 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(second.build.key).toBe(first.build.key);
     expect(readFileSync(join(first.build.buildDir, 'build-count'), 'utf8')).toBe('built\n');
     expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([]);
-    expect(first.build.reproducer.join('\n')).toMatch(/merge_config\.sh -m -O build build\/\.config lab-fragment\.config/);
+    expect(first.build.flavor).toBe('lab');
+    expect(first.build.buildDir).toMatch(/kernels\/6\.99\.1-lab-[0-9a-f]{16}$/);
+  });
+
+  it('the same config under another flavor is another entry', async () => {
+    const { build } = setup();
+    const a = await build();
+    const b = await build(fragment, 'debug');
+    expect(b.cacheHit).toBe(false);
+    expect(b.build.flavor).toBe('debug');
+    expect(b.build.key).not.toBe(a.build.key);
   });
 
   it('a different fragment is a different build', async () => {
@@ -102,6 +113,17 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(removed.map((e) => e.path)).toEqual([b.buildDir]);
     expect(readdirSync(join(cacheDir, 'kernels', 'index'))).toEqual([]);
     expect((await build()).cacheHit).toBe(false);
+  });
+
+  it('prune removes what an interrupted build left in tmp/, and nothing a live process owns', async () => {
+    const { cacheDir, build } = setup();
+    await build();
+    // a pid that cannot be alive (above pid_max), and this process's own
+    mkdirSync(join(cacheDir, 'tmp', 'kbuild-4999999-dead'), { recursive: true });
+    mkdirSync(join(cacheDir, 'tmp', `kbuild-${process.pid}-live`), { recursive: true });
+    const removed = await pruneKernels(cacheDir, { keep: 1 });
+    expect(removed.map((e) => e.name)).toEqual(['kbuild-4999999-dead']);
+    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([`kbuild-${process.pid}-live`]);
   });
 
   it('parseAge', () => {

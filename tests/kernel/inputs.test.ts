@@ -12,6 +12,9 @@ describe('the fragments a build merges, in order', () => {
     mkdirSync(join(repo, 'kernels'));
     writeFileSync(join(repo, 'kernels', 'lab.config'), 'CONFIG_PAGE_OWNER=y\nCONFIG_NR_CPUS=2\n');
     writeFileSync(join(repo, 'kernels', '6.1.config'), '# only in 6.1\nCONFIG_NR_CPUS=8\n');
+    mkdirSync(join(repo, 'kernels', 'flavors'));
+    writeFileSync(join(repo, 'kernels', 'flavors', 'lab.config'), '# the default: nothing more\n');
+    writeFileSync(join(repo, 'kernels', 'flavors', 'debug.config'), 'CONFIG_KASAN=y\nCONFIG_NR_CPUS=4\n');
     const on61 = await labFragments(repo, '6.1');
     expect(on61.map((e) => `${e.file}:${e.name}=${e.value}`)).toEqual([
       'kernels/lab.config:CONFIG_PAGE_OWNER=y',
@@ -20,6 +23,16 @@ describe('the fragments a build merges, in order', () => {
     ]);
     expect(mergeRequests(on61).get('CONFIG_NR_CPUS')!.value).toBe('8');
     expect((await labFragments(repo, '6.12')).map((e) => e.file)).toEqual(['kernels/lab.config', 'kernels/lab.config']);
+    // a flavor comes after the base and before the series
+    const debug = await labFragments(repo, '6.1', 'debug');
+    expect(debug.map((e) => `${e.file}:${e.name}=${e.value}`)).toEqual([
+      'kernels/lab.config:CONFIG_PAGE_OWNER=y',
+      'kernels/lab.config:CONFIG_NR_CPUS=2',
+      'kernels/flavors/debug.config:CONFIG_KASAN=y',
+      'kernels/flavors/debug.config:CONFIG_NR_CPUS=4',
+      'kernels/6.1.config:CONFIG_NR_CPUS=8',
+    ]);
+    await expect(labFragments(repo, '6.1', 'fast')).rejects.toThrow('--flavor "fast": no kernels/flavors/fast.config; accepted: debug, lab');
   });
 
   it("the repository's own base fragment asks for page_owner and what it needs", async () => {
@@ -27,6 +40,27 @@ describe('the fragments a build merges, in order', () => {
     for (const n of ['CONFIG_PAGE_OWNER', 'CONFIG_DEBUG_KERNEL', 'CONFIG_KPROBES', 'CONFIG_BPF_EVENTS', 'CONFIG_VM_EVENT_COUNTERS', 'CONFIG_VIRTIO_MENU']) {
       expect(names).toContain(n);
     }
+  });
+
+  it('pins what the observers depend on: no function tracer, uprobes, kallsyms data, memory cgroups', async () => {
+    const wanted = mergeRequests(await labFragments(repoRoot, '6.12'));
+    // ftrace-based kprobes run handlers with interrupts on and ignore kprobes-optimization: misses would come back
+    expect(wanted.get('CONFIG_FUNCTION_TRACER')?.value).toBe('n');
+    // bpftrace's BEGIN and END are uprobes
+    expect(wanted.get('CONFIG_UPROBE_EVENTS')?.value).toBe('y');
+    // the module finds page_owner_inited (data) through kallsyms
+    expect(wanted.get('CONFIG_KALLSYMS_ALL')?.value).toBe('y');
+    // real kernels have MEMCG, and the dump then prints memcg lines
+    expect(wanted.get('CONFIG_MEMCG')?.value).toBe('y');
+    // 1 GiB pages at run time need alloc_contig_range
+    expect(wanted.get('CONFIG_CMA')?.value).toBe('y');
+  });
+
+  it('the debug flavor adds the kernel\'s memory debugging on top', async () => {
+    const wanted = mergeRequests(await labFragments(repoRoot, '6.12', 'debug'));
+    for (const n of ['CONFIG_KASAN', 'CONFIG_KASAN_GENERIC', 'CONFIG_DEBUG_VM', 'CONFIG_DEBUG_PAGEALLOC', 'CONFIG_PAGE_POISONING']) expect(wanted.get(n)?.value, n).toBe('y');
+    expect(wanted.get('CONFIG_SLUB_TINY')?.value).toBe('n');
+    expect(wanted.get('CONFIG_PAGE_OWNER')?.value).toBe('y');
   });
 
   it('then --config-fragment files and --kconfig options, validated before any source is touched', async () => {

@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { fromTree } from '../../lab/kernel/source.ts';
+import { fromTree, offlineVersions, resolveSource } from '../../lab/kernel/source.ts';
 import { compareVersions, parseKernelSpec, versionFromMakefile } from '../../lab/kernel/spec.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+import { fakeKernelTarball } from '../helpers/mirror.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const quiet = consoleReporter({ quiet: true });
 
@@ -52,5 +55,31 @@ describe('--kernel-src: a local tree', () => {
 
   it('a folder that is not a kernel tree', async () => {
     await expect(fromTree('/tmp', quiet)).rejects.toThrow(/--kernel-src \/tmp: no Makefile there/);
+  });
+});
+
+describe('local release tarballs (LAB_TARBALL_DIR)', () => {
+  const setup = async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-tarballs-'));
+    writeFileSync(join(dir, 'linux-6.6.5.tar.xz'), await fakeKernelTarball('6.6.5'));
+    writeFileSync(join(dir, 'linux-6.6.87.tar.xz'), await fakeKernelTarball('6.6.87'));
+    writeFileSync(join(dir, 'notes.txt'), 'not a tarball');
+    return { dir, cacheDir: mkdtempSync(join(tmpdir(), 'lab-cache-')) };
+  };
+
+  it('a series finds the newest linux-<version>.tar.xz there; an exact release finds its own', async () => {
+    const { dir, cacheDir } = await setup();
+    const opts = { cacheDir, reporter: quiet, tarballDirs: [dir] };
+    expect((await resolveSource(parseKernelSpec('6.6'), opts)).version).toBe('6.6.87');
+    expect((await resolveSource(parseKernelSpec('6.6.5'), opts)).version).toBe('6.6.5');
+  });
+
+  it('lists them as available offline, and names the folder it searched when nothing matches', async () => {
+    const { dir, cacheDir } = await setup();
+    expect(await offlineVersions(cacheDir, [dir])).toEqual(['6.1', '6.6.5', '6.6.87', '6.12']);
+    const e = await resolveSource(parseKernelSpec('6.7'), { cacheDir, reporter: quiet, tarballDirs: [dir] }).catch((x: unknown) => x as InputError);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as InputError).message).toContain(`${dir}: no linux-6.7.*.tar.xz`);
+    expect((e as InputError).message).toMatch(/available offline: 6\.1, 6\.6\.5, 6\.6\.87, 6\.12$/);
   });
 });

@@ -5,11 +5,12 @@ import { repoRoot } from '../../lab/core/paths.ts';
 import { compareRuns } from '../../lab/report/compare.ts';
 import { barChart, renderHtml } from '../../lab/report/html.ts';
 import type { RunResult } from '../../lab/report/result.ts';
+import { registry } from '../helpers/registry.ts';
 
 const run = (k: string) => JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'runs', `suite-${k}.json`), 'utf8')) as RunResult;
 
 describe('the HTML comparison of real 6.1 and 6.12 suite runs', () => {
-  const c = compareRuns(run('6.1.192'), run('6.12.117'));
+  const c = compareRuns(run('6.1.192'), run('6.12.117'), registry);
   const html = renderHtml(c);
 
   it('is one self-contained page: no script, nothing fetched', () => {

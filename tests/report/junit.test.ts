@@ -8,13 +8,14 @@ import { verdictTable } from '../../lab/report/table.ts';
 import type { ScenarioResult } from '../../lab/scenario/run.ts';
 import type { Observations } from '../../lab/observe/observations.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { registry, spec } from '../helpers/registry.ts';
 
 const observations: Observations = {
   probes: [{ event: 'set', function: '__set_page_owner', status: 'probed', note: '' }],
   module: parsePageOrder(fixture('6.12.117', 'hugetlb', 'page_order.txt')),
   bpf: parseBpftrace(fixture('6.12.117', 'hugetlb', 'bpftrace.txt')),
 };
-const judged = judge({ vars: {}, expect: [{ expect: 'bpf.set[9] >= 32' }, { expect: 'module.seen[9] > 1000' }] }, observations, {});
+const judged = judge(spec({}, 'bpf.set[9] >= 32', 'module.seen[9] > 1000'), observations, {}, { registry });
 const scenario = (over: Partial<ScenarioResult>): ScenarioResult => ({
   name: 'hugetlb',
   status: 'FAIL',
@@ -26,8 +27,9 @@ const scenario = (over: Partial<ScenarioResult>): ScenarioResult => ({
   ...over,
 });
 const run = (scenarios: ScenarioResult[], error?: RunResult['error']): RunResult => ({
-  schemaVersion: 1,
+  schemaVersion: 2,
   runId: 'r1',
+  flavor: 'lab',
   status: runStatus({ scenarios, error }),
   startedAt: '2026-11-26T00:00:00.000Z',
   kernelSpec: '6.12',

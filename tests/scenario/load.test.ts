@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { listScenarios, loadScenario, parseScenario } from '../../lab/scenario/load.ts';
+import { registry } from '../helpers/registry.ts';
 
 const dir = join(repoRoot, 'scenarios');
 const base = `description: test
@@ -16,7 +17,7 @@ expect:
 `;
 const errorOf = (text: string): InputError => {
   try {
-    parseScenario(text, join(dir, 'broken.yaml'));
+    parseScenario(text, join(dir, 'broken.yaml'), registry);
   } catch (e) {
     return e as InputError;
   }
@@ -27,11 +28,11 @@ describe('scenario files', () => {
   it('every scenario in scenarios/ is valid', async () => {
     const names = await listScenarios(dir);
     expect(names).toContain('hugetlb');
-    for (const n of names) await expect(loadScenario(dir, n)).resolves.toMatchObject({ name: n });
+    for (const n of names) await expect(loadScenario(dir, n, registry)).resolves.toMatchObject({ name: n });
   });
 
   it('fills defaults', () => {
-    const s = parseScenario(base, 'x.yaml');
+    const s = parseScenario(base, 'x.yaml', registry);
     expect(s.steps[0]!.timeout_s).toBe(60);
     expect(s.module.orders).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(s.setup).toEqual([]);
@@ -79,6 +80,39 @@ describe('scenario files', () => {
   });
 
   it('an unknown scenario name lists what exists', async () => {
-    await expect(loadScenario(dir, 'hugetbl')).rejects.toThrow(/no such scenario; did you mean "hugetlb"\? \(available: .*hugetlb/);
+    await expect(loadScenario(dir, 'hugetbl', registry)).rejects.toThrow(/no such scenario; did you mean "hugetlb"\? \(available: .*hugetlb/);
+  });
+
+  it('compiles once: parsed expectations, the metrics every part names, and the observers they need', () => {
+    const s = parseScenario(
+      `${base}vars:\n  held9: debugfs.records[9]\n  twice: held9 * 2\n`.replace('module.seen[9] >= n', 'held9 >= n'),
+      'x.yaml',
+      registry,
+    );
+    expect(s.expect[0]!.comparison.op).toBe('>=');
+    expect(s.expect[0]!.refs).toEqual(['held9', 'n']);
+    // the metric is named only by a variable: it still counts, and the dump is read for it
+    expect(s.metrics).toEqual(['debugfs.records[9]']);
+    expect(s.observers).toEqual(['debugfs']);
+    expect(s.vars.map((v) => v.name)).toEqual(['held9', 'twice']);
+  });
+
+  it('the registry is the one list: what validation accepts, the judge can read, and nothing else', () => {
+    for (const ok of ['debugfs.records_comm[0]', 'bpf.split_folios', 'bpf.set_pages', 'module.pages', 'vmstat.pgalloc_sum.delta', 'debugfs.memcg_charged']) {
+      expect(errorOfOrNone(base.replace('module.seen[9] >= n', `${ok} >= n`)), ok).toBeUndefined();
+    }
+    // the judge once accepted these and ignored the index; validation must reject them
+    for (const bad of ['debugfs.pages[3]', 'bpf.traced[anything]', 'bpf.copy[2]']) {
+      expect(errorOf(base.replace('module.seen[9] >= n', `${bad} >= n`)).message, bad).toMatch(/unknown metric/);
+    }
   });
 });
+
+function errorOfOrNone(text: string): InputError | undefined {
+  try {
+    parseScenario(text, join(dir, 'broken.yaml'), registry);
+    return undefined;
+  } catch (e) {
+    return e as InputError;
+  }
+}

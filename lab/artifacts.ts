@@ -1,0 +1,83 @@
+/**
+ * The kernel and the guest image a run boots, and what `lab build` prints:
+ * source (first, so an unavailable kernel fails in seconds, before any package
+ * is installed), host set-up, kernel build or cache hit, image build or cache
+ * hit. Logs go to the run's folder.
+ */
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabConfig } from './core/config.ts';
+import { untimed, type Reporter, type Stage } from './core/reporter.ts';
+import { ensurePackages, labPackages } from './host/setup.ts';
+import { buildImage, type GuestImage } from './image/build.ts';
+import { loadRecipe } from './image/recipe.ts';
+import { buildKernel, reproducer, type BuildResult } from './kernel/build.ts';
+import { renderFragment, type FragmentEntry } from './kernel/config.ts';
+import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, seriesOf, type KernelInput } from './kernel/inputs.ts';
+import type { KernelSource } from './kernel/source.ts';
+
+export interface ArtifactContext {
+  config: LabConfig;
+  reporter: Reporter;
+  /** The folder logs and the kernel's config, fragment and reproducer go to. */
+  dir: string;
+  signal?: AbortSignal;
+  stage?: Stage;
+}
+
+export interface KernelArtifacts {
+  source: KernelSource;
+  built: BuildResult;
+  fragments: FragmentEntry[];
+  reproducer: string[];
+}
+
+/** Source, host packages, kernel build: what `lab build` does, and the first half of a run. */
+export async function prepareKernel(input: KernelInput, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<KernelArtifacts> {
+  const { config, reporter, dir, signal } = ctx;
+  const stage = ctx.stage ?? untimed;
+  const { source } = await stage('source', () =>
+    resolveKernelInput(input, {
+      cacheDir: config.paths.cache,
+      reporter,
+      installPackages: true,
+      setupLog: join(dir, 'setup.log'),
+      signal,
+      tarballDirs: config.tarballDirs,
+      mirror: config.kernelMirror,
+    }),
+  );
+  const flavor = input.flavor ?? DEFAULT_FLAVOR;
+  const fragments = [...(await labFragments(config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
+  await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
+  const built = await stage('kernel', () =>
+    buildKernel(source, { cacheDir: config.paths.cache, fragments, flavor, reporter, log: join(dir, 'build.log'), signal }),
+  );
+  const k = built.build;
+  if (built.cacheHit) {
+    reporter.stage('kernel', `cache hit: ${k.release} (${k.buildDir})`);
+    await copyFile(join(k.buildDir, 'build.log'), join(dir, 'build.log')).catch(() => undefined);
+  }
+  // what was booted, and how to rebuild it from here: the reproducer expects the fragment beside it
+  const lines = reproducer(source, { jobs: k.jobs, flavor });
+  await writeFile(join(dir, 'kernel.config'), await readFile(join(k.buildDir, '.config')));
+  await writeFile(join(dir, 'kernel-fragment.config'), renderFragment(fragments));
+  await writeFile(join(dir, 'reproducer.sh'), `#!/bin/sh\n# Run in a folder holding kernel-fragment.config (this results folder has it).\nset -e\n${lines.join('\n')}\n`);
+  return { source, built, fragments, reproducer: lines };
+}
+
+/** The kernel, then the guest image. */
+export async function prepareArtifacts(
+  input: KernelInput & { image?: string },
+  extraFragments: FragmentEntry[],
+  ctx: ArtifactContext,
+): Promise<KernelArtifacts & { img: { image: GuestImage; cacheHit: boolean } }> {
+  const kernel = await prepareKernel(input, extraFragments, ctx);
+  const stage = ctx.stage ?? untimed;
+  const recipe = await loadRecipe(input.image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
+  const img = await stage('image', () =>
+    buildImage(recipe, { cacheDir: ctx.config.paths.cache, reporter: ctx.reporter, log: join(ctx.dir, 'image.log'), signal: ctx.signal, mirror: ctx.config.imageMirror }),
+  );
+  if (img.cacheHit) ctx.reporter.stage('image', `cache hit: ${img.image.path}`);
+  return { ...kernel, img };
+}

@@ -1,0 +1,30 @@
+/** `lab setup` and `lab doctor`: the host's packages and what the lab finds on this machine. */
+import type { Command } from 'commander';
+import { ExitCode } from '../../core/errors.ts';
+import { consoleReporter } from '../../core/reporter.ts';
+import { doctor } from '../../doctor.ts';
+import { ensurePackages, labPackages } from '../../host/setup.ts';
+import { configFrom } from '../options.ts';
+
+export function setupCommand(program: Command): void {
+  program
+    .command('setup')
+    .description('install the Debian packages the lab needs (as root), or print the command to run')
+    .action(async () => {
+      const r = await ensurePackages(labPackages(), consoleReporter());
+      process.stdout.write(r.installed.length ? `installed: ${r.installed.join(' ')}\n` : `nothing to install: all ${r.alreadyPresent.length} packages present\n`);
+    });
+}
+
+export function doctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('check this host for what the lab needs, and print the resolved configuration (reads only)')
+    .option('--json', 'print JSON for scripts')
+    .action(async (o: { json?: boolean }) => {
+      const checks = await doctor(configFrom());
+      if (o.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
+      else for (const c of checks) process.stdout.write(`${c.level.padEnd(4)}  ${c.name.padEnd(15)} ${c.detail}\n`);
+      process.exitCode = checks.some((c) => c.level === 'fail') ? ExitCode.setupNeeded : ExitCode.ok;
+    });
+}

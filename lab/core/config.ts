@@ -1,0 +1,159 @@
+/**
+ * The lab's configuration, resolved once and passed down: command-line flags,
+ * then the environment, then an optional lab.config.json or lab.config.yaml
+ * in the working directory, then defaults. Every value is validated here and
+ * an error names the key and where it came from; stages never read
+ * process.env themselves.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseYamlText } from 'yaml';
+import { z } from 'zod';
+import { InputError } from './errors.ts';
+import { repoRoot, type LabPaths } from './paths.ts';
+
+export type AccelSetting = 'auto' | 'tcg' | 'kvm';
+export type Source = 'flag' | 'env' | 'file' | 'default';
+
+export const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
+
+export interface LabConfig {
+  paths: LabPaths;
+  /** Folders searched for linux-<version>.tar.xz besides /usr/src. */
+  tarballDirs: string[];
+  /** A kernel.org-layout mirror; '' disables downloads. */
+  kernelMirror: string;
+  /** mmdebstrap mirror argument; undefined: the host's own apt sources when the suite matches. */
+  imageMirror?: string;
+  accel: AccelSetting;
+  /** How long a boot may take to print its readiness marker (undefined: 60 s with KVM, 180 s under TCG). */
+  readyTimeoutS?: number;
+  memoryMb: number;
+  cpus: number;
+  /** Where each key's value came from, for `lab doctor` and error messages. */
+  sources: Record<ConfigKey, Source>;
+}
+
+/** The keys, their environment variables and defaults: one table that help, doctor and the docs read. */
+export const CONFIG_KEYS = {
+  cacheDir: { env: 'LAB_CACHE_DIR', flag: undefined, help: 'kernel sources, builds, ccache, images, modules, SSH key', default: '~/.cache/page-owner-lab' },
+  resultsDir: { env: 'LAB_RESULTS_DIR', flag: undefined, help: 'where results/<run-id>/ folders go', default: './results' },
+  tarballDirs: { env: 'LAB_TARBALL_DIR', flag: undefined, help: 'folders (":"-separated) searched for linux-<version>.tar.xz', default: '(none)' },
+  kernelMirror: { env: 'LAB_KERNEL_MIRROR', flag: undefined, help: 'kernel.org-layout mirror for source downloads ("" disables)', default: DEFAULT_KERNEL_MIRROR },
+  imageMirror: { env: 'LAB_IMAGE_MIRROR', flag: undefined, help: 'mmdebstrap mirror argument for the guest image', default: "the host's apt sources" },
+  accel: { env: 'LAB_ACCEL', flag: undefined, help: 'auto, tcg or kvm', default: 'auto' },
+  readyTimeoutS: { env: 'LAB_READY_TIMEOUT_S', flag: undefined, help: 'seconds a boot may take to reach readiness', default: '60 (KVM) / 180 (TCG)' },
+  memoryMb: { env: 'LAB_MEMORY_MB', flag: '--memory', help: 'guest memory in MiB', default: '1024' },
+  cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
+} as const;
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+
+const FileSchema = z.strictObject({
+  cacheDir: z.string().min(1).optional(),
+  resultsDir: z.string().min(1).optional(),
+  tarballDirs: z.array(z.string().min(1)).optional(),
+  kernelMirror: z.string().optional(),
+  imageMirror: z.string().optional(),
+  accel: z.enum(['auto', 'tcg', 'kvm']).optional(),
+  readyTimeoutS: z.number().positive().optional(),
+  memoryMb: z.number().int().positive().optional(),
+  cpus: z.number().int().positive().optional(),
+});
+type FileConfig = z.infer<typeof FileSchema>;
+
+export const CONFIG_FILES = ['lab.config.json', 'lab.config.yaml'];
+
+function readConfigFile(cwd: string): { data: FileConfig; file?: string } {
+  const file = CONFIG_FILES.map((f) => join(cwd, f)).find((f) => existsSync(f));
+  if (!file) return { data: {} };
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYamlText(text);
+  } catch (e) {
+    throw new InputError('BAD_CONFIG_FILE', `${file}: cannot parse: ${(e as Error).message}`, { file });
+  }
+  const r = FileSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.join('.');
+    const accepted = issue.code === 'unrecognized_keys' ? `; keys: ${Object.keys(CONFIG_KEYS).join(', ')}` : '';
+    throw new InputError('BAD_CONFIG_FILE', `${file}: ${key}: ${issue.message}${accepted}`, { file, key });
+  }
+  return { data: r.data, file };
+}
+
+export interface ConfigInput {
+  flags?: { memoryMb?: number; cpus?: number };
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function resolveConfig(input: ConfigInput = {}): LabConfig {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const { data: file } = readConfigFile(cwd);
+  const sources = {} as Record<ConfigKey, Source>;
+  const pick = <T>(key: ConfigKey, fromFlag: T | undefined, fromEnv: (v: string) => T, fallback: T): T => {
+    const envName = CONFIG_KEYS[key].env;
+    const envValue = env[envName];
+    if (fromFlag !== undefined) {
+      sources[key] = 'flag';
+      return fromFlag;
+    }
+    if (envValue !== undefined && (envValue !== '' || key === 'kernelMirror')) {
+      sources[key] = 'env';
+      return fromEnv(envValue);
+    }
+    const fromFile = file[key as keyof FileConfig] as T | undefined;
+    if (fromFile !== undefined) {
+      sources[key] = 'file';
+      return fromFile;
+    }
+    sources[key] = 'default';
+    return fallback;
+  };
+  const positive = (key: ConfigKey, integer: boolean) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new InputError('BAD_CONFIG', `${CONFIG_KEYS[key].env}=${JSON.stringify(v)}: expected a positive ${integer ? 'whole ' : ''}number`, { key });
+    }
+    return n;
+  };
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const cacheDir = pick('cacheDir', undefined, (v) => v, join(xdg, 'page-owner-lab'));
+  const resultsDir = pick('resultsDir', undefined, (v) => v, join(repoRoot, 'results'));
+  const accel = pick<AccelSetting>('accel', undefined, (v) => {
+    if (!['auto', 'tcg', 'kvm'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_ACCEL=${JSON.stringify(v)}: accepted: auto, tcg, kvm`, { key: 'accel' });
+    return v as AccelSetting;
+  }, 'auto');
+  const imageMirror = pick<string | undefined>('imageMirror', undefined, (v) => v, undefined);
+  return {
+    paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },
+    tarballDirs: pick('tarballDirs', undefined, (v) => v.split(':').filter(Boolean), [] as string[]).map((d) => resolve(cwd, d)),
+    kernelMirror: pick('kernelMirror', undefined, (v) => v, DEFAULT_KERNEL_MIRROR).replace(/\/+$/, ''),
+    imageMirror,
+    accel,
+    readyTimeoutS: pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined),
+    memoryMb: pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024),
+    cpus: pick('cpus', input.flags?.cpus, positive('cpus', true), 2),
+    sources,
+  };
+}
+
+/** The resolved configuration as lines for `lab doctor`: key, value, where it came from. */
+export function describeConfig(c: LabConfig): string[] {
+  const value: Record<ConfigKey, string> = {
+    cacheDir: c.paths.cache,
+    resultsDir: c.paths.results,
+    tarballDirs: c.tarballDirs.join(':') || '(none)',
+    kernelMirror: c.kernelMirror || '(disabled)',
+    imageMirror: c.imageMirror ?? "(the host's apt sources when the suite matches)",
+    accel: c.accel,
+    readyTimeoutS: c.readyTimeoutS === undefined ? '(60 KVM / 180 TCG)' : String(c.readyTimeoutS),
+    memoryMb: String(c.memoryMb),
+    cpus: String(c.cpus),
+  };
+  return (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((k) => `${k} = ${value[k]} (${c.sources[k]}${c.sources[k] === 'env' ? ` ${CONFIG_KEYS[k].env}` : ''})`);
+}

@@ -1,0 +1,110 @@
+/**
+ * Prepare a booted guest for scenarios: kprobe optimization off, the
+ * page_order module and the workload tools copied in, the probe map read from
+ * the guest (kallsyms, kprobe blacklist, dmesg), and the guest's knobs
+ * recorded as the baseline every scenario starts from.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LabConfig } from '../core/config.ts';
+import { formatCommand } from '../core/proc.ts';
+import type { Reporter, Stage } from '../core/reporter.ts';
+import type { LabKey } from '../guest/keys.ts';
+import { qemuArgs, type Accel } from '../guest/qemu.ts';
+import { startSession, type GuestSession } from '../guest/session.ts';
+import type { GuestShell } from '../guest/ssh.ts';
+import { probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
+import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
+import { uploadModule, type ModuleArtifact } from './module.ts';
+import { discoveryCommand } from './probes.ts';
+import { uploadTools, type Tool } from './tools.ts';
+
+/** What every guest of a run gets: built once on the host. */
+export interface GuestKit {
+  module: ModuleArtifact;
+  tools: Tool[];
+  hooks: Hooks;
+}
+
+export interface PreparedGuest {
+  probes: ProbeMapEntry[];
+  baseline: KnobValues;
+}
+
+export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string): Promise<PreparedGuest> {
+  // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
+  // a page while a handler runs is missed by every probe on __set_page_owner. int3 kprobes are exact.
+  await shell.exec('echo 0 > /proc/sys/debug/kprobes-optimization');
+  await uploadModule(shell, kit.module.path);
+  await uploadTools(shell, kit.tools);
+  const discovery = await shell.exec(discoveryCommand(kit.hooks));
+  await writeFile(join(resultsDir, 'probe-discovery.txt'), discovery.stdout);
+  const probes = probeMap(kit.hooks, discovery.stdout, (await shell.exec('dmesg')).stdout);
+  return { probes, baseline: await readKnobs(shell, GUEST_KNOBS) };
+}
+
+export interface BootOptions {
+  config: LabConfig;
+  bzImage: string;
+  image: string;
+  accel: { accel: Accel; reason: string };
+  key: LabKey;
+  kit: GuestKit;
+  append: string[];
+  /** The run's results folder: console-N.log, guest-commands.log, probe-discovery.txt. */
+  dir: string;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  stage: Stage;
+}
+
+/** A booted and prepared guest, with what the run records about it. */
+export interface ReadyGuest extends PreparedGuest {
+  session: GuestSession;
+  boot: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[] };
+  guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; unameR: string; probeMap: ProbeMapEntry[] };
+  /** What a scenario needs from this guest. */
+  context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues };
+}
+
+/** Boot guest number n of a run (console.log, then console-2.log ...) and prepare it. */
+export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> {
+  const consoleLog = join(o.dir, n === 1 ? 'console.log' : `console-${n}.log`);
+  const session = await startSession({
+    bzImage: o.bzImage,
+    image: o.image,
+    accel: o.accel,
+    key: o.key,
+    consoleLog,
+    memoryMb: o.config.memoryMb,
+    cpus: o.config.cpus,
+    append: o.append,
+    readyTimeoutS: o.config.readyTimeoutS,
+    reporter: o.reporter,
+    signal: o.signal,
+    stage: o.stage,
+  });
+  try {
+    session.shell.transcript = join(o.dir, 'guest-commands.log');
+    const prepared = await o.stage('prepare', () => prepareGuest(session.shell, o.kit, o.dir));
+    return {
+      ...prepared,
+      session,
+      boot: { token: session.token, sshPort: session.sshPort, consoleLog, accel: o.accel.accel, qemu: [formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config))] },
+      guestInfo: {
+        accel: o.accel.accel,
+        accelReason: o.accel.reason,
+        memoryMb: o.config.memoryMb,
+        cpus: o.config.cpus,
+        bootToReadyMs: session.readyMs,
+        sshReadyMs: session.sshReadyMs,
+        unameR: session.release,
+        probeMap: prepared.probes,
+      },
+      context: { shell: session.shell, release: session.release, hooks: o.kit.hooks, probes: prepared.probes, baseline: prepared.baseline },
+    };
+  } catch (e) {
+    await session.close();
+    throw e;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Result writers as reporters (Playwright's sense): each receives the same
+ * events and writes its own file. They are isolated from each other: one that
+ * throws is logged and recorded in result.json, and the others still write.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Reporter } from '../core/reporter.ts';
+import { toJUnit } from './junit.ts';
+import { toKcidb } from './kcidb.ts';
+import type { RunResult } from './result.ts';
+import { verdictTable } from './table.ts';
+
+export interface RunReporter {
+  name: string;
+  /** After each scenario: the run so far (result.json stays current if the process dies). */
+  onScenarioEnd?(run: RunResult, dir: string): Promise<void>;
+  /** Once, whatever happened. */
+  onEnd(run: RunResult, dir: string): Promise<void>;
+}
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+export const resultJsonReporter: RunReporter = {
+  name: 'result.json',
+  onScenarioEnd: (run, dir) => writeFile(join(dir, 'result.json'), json(run)),
+  onEnd: (run, dir) => writeFile(join(dir, 'result.json'), json(run)),
+};
+
+export const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };
+
+export const kcidbReporter: RunReporter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
+
+export const summaryReporter: RunReporter = {
+  name: 'summary.md',
+  onEnd: (run, dir) =>
+    writeFile(
+      join(dir, 'summary.md'),
+      `# ${run.status}: ${run.kernel?.release ?? run.kernelSpec} (${run.flavor})\n\n\`\`\`\n${verdictTable(run)}\n\`\`\`\n${run.error ? `\nerror in stage ${run.error.stage}: ${run.error.code}: ${run.error.message}\n` : ''}`,
+    ),
+};
+
+export const defaultReporters: readonly RunReporter[] = [resultJsonReporter, junitReporter, kcidbReporter, summaryReporter];
+
+/** Call one hook on every reporter; a failing one is logged and named in the run, the rest go on. */
+export async function report(
+  reporters: readonly RunReporter[],
+  hook: 'onScenarioEnd' | 'onEnd',
+  run: RunResult,
+  dir: string,
+  progress: Reporter,
+): Promise<void> {
+  for (const r of reporters) {
+    try {
+      await r[hook]?.(run, dir);
+    } catch (e) {
+      const message = `${r.name}: ${(e as Error).message}`;
+      progress.warn('report', `writer failed: ${message}`);
+      run.reporterErrors = [...(run.reporterErrors ?? []), message];
+    }
+  }
+  // a writer that failed at the end is named in result.json when result.json itself could still be written
+  if (hook === 'onEnd' && run.reporterErrors?.length && reporters.includes(resultJsonReporter)) {
+    await resultJsonReporter.onEnd(run, dir).catch(() => undefined);
+  }
+}

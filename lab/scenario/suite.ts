@@ -1,0 +1,30 @@
+/** Which scenarios a run gets: the whole default suite, names, globs of names, or files; compiled before any boot. */
+import { InputError } from '../core/errors.ts';
+import type { MetricRegistry } from '../metrics/registry.ts';
+import { listScenarios, loadScenario, type Scenario } from './load.ts';
+
+/** No selection: the whole default suite (every scenario in scenarios/). Globs (*, ?) match scenario names. */
+export async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
+  const all = await listScenarios(dir);
+  if (selection.length === 0) return all;
+  const out: string[] = [];
+  for (const sel of selection) {
+    if (!/[*?]/.test(sel)) {
+      out.push(sel);
+      continue;
+    }
+    const re = new RegExp(`^${sel.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const matched = all.filter((n) => re.test(n));
+    if (matched.length === 0) {
+      throw new InputError('UNKNOWN_SCENARIO', `--scenario ${JSON.stringify(sel)}: matches no scenario (available: ${all.join(', ')})`, { value: sel });
+    }
+    out.push(...matched);
+  }
+  return [...new Set(out)];
+}
+
+export async function loadSuite(dir: string, selection: string[], registry: MetricRegistry): Promise<Scenario[]> {
+  const out: Scenario[] = [];
+  for (const name of await selectScenarios(dir, selection)) out.push(await loadScenario(dir, name, registry));
+  return out;
+}

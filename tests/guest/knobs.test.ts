@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { knobDiff, knobValue, parseKnobs, readKnobsCommand, writtenKnobs } from '../../lab/guest/knobs.ts';
+import { registry } from '../helpers/registry.ts';
+import { loadSuite } from '../../lab/scenario/suite.ts';
+import { join } from 'node:path';
+import { repoRoot } from '../../lab/core/paths.ts';
+
+describe('guest knobs: what scenarios change and must give back', () => {
+  it('finds the /proc/sys and /sys files a command writes', () => {
+    expect(writtenKnobs(['echo 0 > /proc/sys/vm/compaction_proactiveness', 'echo never >/sys/kernel/mm/transparent_hugepage/enabled; true', 'cat /proc/vmstat > /tmp/x'])).toEqual([
+      '/proc/sys/vm/compaction_proactiveness',
+      '/sys/kernel/mm/transparent_hugepage/enabled',
+    ]);
+  });
+
+  it('every knob the default suite writes is read before and restored after', async () => {
+    const suite = await loadSuite(join(repoRoot, 'scenarios'), [], registry);
+    const written = writtenKnobs(suite.flatMap((s) => [...s.setup, ...s.steps.map((x) => x.run), ...s.teardown]));
+    expect(written).toContain('/sys/kernel/mm/transparent_hugepage/enabled');
+    expect(written).toContain('/proc/sys/vm/nr_hugepages');
+  });
+
+  it('reads THP modes as the selected word, and the rest as written', () => {
+    expect(knobValue('always madvise [never]\n')).toBe('never');
+    expect(knobValue('always defer defer+madvise [madvise] never')).toBe('madvise');
+    expect(knobValue('20\n')).toBe('20');
+  });
+
+  it('parses what the guest printed, skipping write-only files it could not read', () => {
+    // recorded from a 6.12.117 guest (drop_caches is write-only: no line)
+    const text = '/proc/sys/vm/compaction_proactiveness\t0\n/sys/kernel/mm/transparent_hugepage/enabled\talways madvise [never]\n';
+    const got = parseKnobs(text);
+    expect(got).toEqual({ '/proc/sys/vm/compaction_proactiveness': '0', '/sys/kernel/mm/transparent_hugepage/enabled': 'never' });
+    expect(knobDiff({ '/proc/sys/vm/compaction_proactiveness': '20', '/sys/kernel/mm/transparent_hugepage/enabled': 'never', '/gone': '1' }, got)).toEqual([
+      { file: '/proc/sys/vm/compaction_proactiveness', want: '20', got: '0' },
+    ]);
+    expect(readKnobsCommand(['/a', '/b'])).toContain('for f in /a /b;');
+  });
+});

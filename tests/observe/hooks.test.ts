@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { isProbed, mapName, probeMap } from '../../lab/observe/hooks.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { hooks } from '../helpers/registry.ts';
+
+describe.each([
+  ['6.1.192', 'page owner found early allocated \\d+ pages'],
+  ['6.6.87', 'page owner found early allocated \\d+ pages'],
+  ['6.12.117', 'page owner found early allocated \\d+ pages'],
+])('the probe map from a real %s guest', (kernel, early) => {
+  const map = probeMap(hooks, fixture(kernel, 'probe-discovery.txt'), fixture(kernel, 'hugetlb', 'dmesg.txt'));
+  const entry = (event: string) => map.find((m) => m.event === event)!;
+
+  it('covers the nine seed events', () => {
+    expect(map.map((m) => m.event)).toEqual(['set', 'reset', 'split', 'copy', 'set migrate', 'dump', 'read', 'init', 'need']);
+  });
+
+  it('probes copy as __folio_copy_owner, its current name, and the rest under their own names', () => {
+    expect(entry('copy')).toMatchObject({ function: '__folio_copy_owner', status: 'probed' });
+    for (const e of ['set', 'reset', 'split', 'set migrate', 'dump', 'read']) expect(entry(e).status, e).toBe('probed');
+    expect(isProbed(map, 'copy')).toBe(true);
+    expect(isProbed(map, 'init')).toBe(false);
+  });
+
+  it('reports init and need as not probeable after boot, with the dmesg evidence that they ran', () => {
+    expect(entry('init')).toMatchObject({ status: 'init-only', function: 'init_page_owner' });
+    expect(entry('init').note).toMatch(new RegExp(`not probeable after boot .*dmesg "${early}"`));
+    expect(entry('need').note).toMatch(/dmesg "allocated \d+ bytes of page_ext"/);
+  });
+});
+
+describe('the probe map on kernels unlike the supported ones', () => {
+  it('reports a missing hook and a blacklisted one instead of failing', () => {
+    const m = probeMap(hooks, 'ffff T __set_page_owner\nffff T __reset_page_owner\n--- blacklist\n0x1-0x2 __reset_page_owner\n', '');
+    expect(m.find((e) => e.event === 'reset')).toMatchObject({ status: 'blacklisted' });
+    expect(m.find((e) => e.event === 'copy')).toMatchObject({ status: 'missing', note: 'none of __folio_copy_owner, __copy_page_owner in /proc/kallsyms' });
+    expect(m.find((e) => e.event === 'init')!.note).toMatch(/no dmesg evidence/);
+  });
+
+  it('a kernel that only has the seed\'s old name reports the event as renamed', () => {
+    const m = probeMap(hooks, 'ffff T __set_page_owner\nffff t __copy_page_owner\n--- blacklist\n', '');
+    expect(m.find((e) => e.event === 'copy')).toMatchObject({ status: 'renamed', function: '__copy_page_owner' });
+  });
+
+  it('names bpftrace maps after events', () => {
+    expect(mapName('set migrate')).toBe('migrate');
+    expect(mapName('set')).toBe('set');
+  });
+});

@@ -1,0 +1,35 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { InfraError } from '../../lab/core/errors.ts';
+import { RunRecorder } from '../../lab/report/recorder.ts';
+import { defaultReporters, report, type RunReporter } from '../../lab/report/reporters.ts';
+
+const quiet = consoleReporter({ quiet: true });
+
+describe('reporters', () => {
+  it('one writer that throws is logged and named in result.json; the others still write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-reporters-'));
+    const rec = new RunRecorder({ runId: 'r1', kernelSpec: '6.12', flavor: 'lab', startedAt: new Date() });
+    const broken: RunReporter = { name: 'broken.xml', onEnd: () => Promise.reject(new Error('disk full')) };
+    await report([broken, ...defaultReporters], 'onEnd', rec.finish([]), dir, quiet);
+    for (const f of ['result.json', 'junit.xml', 'kcidb.json', 'summary.md']) expect(existsSync(join(dir, f)), f).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')).reporterErrors).toEqual(['broken.xml: disk full']);
+  });
+});
+
+describe('the recorder', () => {
+  it('sums stage times, names the innermost failing stage, and the run ends as ERROR', async () => {
+    const rec = new RunRecorder({ runId: 'r1', kernelSpec: '6.12', flavor: 'debug', startedAt: new Date() });
+    await rec.stage('boot', async () => undefined);
+    await rec.stage('boot', async () => undefined);
+    const err = new InfraError('SSH_CONNECT_FAILED', 'no ssh');
+    await rec.stage('scenarios', () => rec.stage('ssh', () => Promise.reject(err))).catch(() => undefined);
+    expect(rec.fail(err)).toBe('ssh');
+    const r = rec.finish([]);
+    expect(Object.keys(r.stages)).toEqual(['boot', 'ssh', 'scenarios']);
+    expect(r).toMatchObject({ status: 'ERROR', flavor: 'debug', schemaVersion: 2, error: { code: 'SSH_CONNECT_FAILED', stage: 'ssh' } });
+  });
+});
