@@ -33,8 +33,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	size_t pages = 0;
+	/*
+	 * Non-zero data in every page: since 6.12, splitting a THP maps its
+	 * zero-filled subpages to the shared zero page and frees them, and the
+	 * split pages would be gone before the dump is read.
+	 */
 	for (size_t off = 0; off < len; off += 4096, pages++)
-		p[off] = (char)off;
+		p[off] = (char)(1 + pages % 255);
 	printf("touched %zu pages\n", pages);
 	fflush(stdout);
 	sleep(hold);

@@ -75,6 +75,9 @@ describe('failure modes', () => {
     expect(r.scenarios[0]!.error!.code).toMatch(/^GUEST_LOST|GUEST_COMMAND_TIMEOUT$/);
     expect(r.guest!.boots).toBe(2);
     expect(r.guest!.kernelErrors.join('\n')).toMatch(/Kernel panic - not syncing: sysrq triggered crash/);
+    // the scenario carries the kernel's report, also in its folder
+    expect(r.scenarios[0]!.kernelReport!.join('\n')).toMatch(/sysrq triggered crash/);
+    expect(existsSync(join(r.scenarios[0]!.resultsDir, 'kernel-report.txt'))).toBe(true);
   });
 
   it('--isolate boots a guest per scenario; a scenario whose precondition is absent is skipped', async () => {

@@ -1,0 +1,44 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../lab/core/paths.ts';
+import type { RunResult } from '../../lab/report/result.ts';
+import { lab } from '../helpers/cli.ts';
+
+const MEMCG_DUMP = join(repoRoot, 'scenarios', 'kernel-bugs', 'memcg-dump.yaml');
+const SHARED_KERNELS = join(repoRoot, '..', 'shared', 'kernels');
+
+function resultOf(stdout: string): RunResult {
+  const dir = /results in (\S+)/.exec(stdout)?.[1];
+  expect(dir, stdout).toBeDefined();
+  return JSON.parse(readFileSync(join(dir!, 'result.json'), 'utf8')) as RunResult;
+}
+
+/**
+ * A page_owner bug the lab found: reading the dump while user pages are
+ * charged to a memory cgroup of their own oopses Debian's 6.12.117 in
+ * print_page_owner; 6.6.87 prints "Charged to memcg lab_memcg" on each record.
+ */
+describe('scenarios/kernel-bugs/memcg-dump.yaml', () => {
+  it('6.6: every page of the workload is a record charged to its cgroup, and every line of the dump parses', async () => {
+    const r = await lab(['--kernel', '6.6', '-q', '--scenario', MEMCG_DUMP], { LAB_TARBALL_DIR: SHARED_KERNELS });
+    const result = resultOf(r.stdout);
+    expect(r.exitCode, r.stdout).toBe(0);
+    const dump = result.scenarios[0]!.observations.debugfs!;
+    expect(dump.byMemcg.lab_memcg).toBeGreaterThanOrEqual(4096);
+    expect(dump.unparsed).toBe(0);
+  });
+
+  it('6.12.117: the guest oopses in print_page_owner, and the result carries the report and its frames', async () => {
+    const r = await lab(['--kernel', '6.12', '-q', '--scenario', MEMCG_DUMP]);
+    expect(r.exitCode).toBe(3);
+    const s = resultOf(r.stdout).scenarios[0]!;
+    expect(s.status).toBe('ERROR');
+    expect(s.error!.message).toMatch(/cat \/sys\/kernel\/debug\/page_owner/);
+    const report = s.kernelReport!.join('\n');
+    expect(report).toMatch(/BUG: unable to handle page fault/);
+    expect(report).toMatch(/RIP: 0010:print_page_owner\+/);
+    expect(report).toMatch(/read_page_owner\+/);
+    expect(r.stdout).toMatch(/memcg-dump: the kernel reported/);
+  });
+});
