@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import { z } from 'zod';
 import type { ImageRecipe } from './recipe.ts';
 
 export const IMAGE_REVISION = 1;
@@ -18,17 +19,20 @@ export const IMAGE_REVISION = 1;
 const SOURCE_DATE_EPOCH = '1700000000';
 const FS_UUID = '5f0c6b2a-1d3e-4c7a-9b8e-0a1b2c3d4e5f';
 
-export interface GuestImage {
-  key: string;
-  path: string;
-  name: string;
-  suite: string;
+/** image.json, read back with this schema: an entry that fails it is built again. */
+export const GuestImageSchema = z.object({
+  schemaVersion: z.literal(1).default(1),
+  key: z.string(),
+  path: z.string(),
+  name: z.string(),
+  suite: z.string(),
   /** Package=version lines of the built tree, for reproducers and reports. */
-  packages: string[];
-  buildSeconds: number;
-  mirror: string;
-  builtAt: string;
-}
+  packages: z.array(z.string()),
+  buildSeconds: z.number(),
+  mirror: z.string(),
+  builtAt: z.string(),
+});
+export type GuestImage = z.infer<typeof GuestImageSchema>;
 
 export interface ImageOptions {
   cacheDir: string;
@@ -62,9 +66,11 @@ export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promi
   const key = await imageKey(recipe, mirror);
   const entry = join(opts.cacheDir, 'images', `${recipe.name}-${key.slice(0, 16)}`);
   return withLock(join(opts.cacheDir, 'locks', `image-${key}.lock`), async () => {
-    const meta = await readFile(join(entry, 'image.json'), 'utf8').catch(() => undefined);
-    if (meta && existsSync(join(entry, 'rootfs.ext4'))) return { image: JSON.parse(meta) as GuestImage, cacheHit: true };
-    const tmp = join(opts.cacheDir, 'tmp', `image-${randomBytes(4).toString('hex')}`);
+    const meta = await readFile(join(entry, 'image.json'), 'utf8')
+      .then((t) => GuestImageSchema.safeParse(JSON.parse(t)).data)
+      .catch(() => undefined);
+    if (meta && existsSync(join(entry, 'rootfs.ext4'))) return { image: meta, cacheHit: true };
+    const tmp = join(opts.cacheDir, 'tmp', `image-${process.pid}-${randomBytes(4).toString('hex')}`);
     const tree = join(tmp, 'tree');
     await mkdir(tmp, { recursive: true });
     try {
@@ -95,6 +101,7 @@ export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promi
       );
       await rm(tree, { recursive: true, force: true });
       const image: GuestImage = {
+        schemaVersion: 1,
         key,
         path: join(entry, 'rootfs.ext4'),
         name: recipe.name,

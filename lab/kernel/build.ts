@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
+import { z } from 'zod';
 import { basename, join } from 'node:path';
 import { withLock } from '../core/lock.ts';
 import { formatCommand, run, which } from '../core/proc.ts';
@@ -21,27 +22,31 @@ export const KBUILD_REVISION = 1;
 const ARCH = 'x86_64';
 const BASE_CONFIG = 'tinyconfig';
 
-export interface KernelBuild {
-  key: string;
+/** lab-build.json, written with every entry and read back with this schema (an entry that fails it is rebuilt). */
+export const KernelBuildSchema = z.object({
+  /** Entries written before the field existed are version 1. */
+  schemaVersion: z.literal(1).default(1),
+  key: z.string().regex(/^[0-9a-f]{64}$/),
   /** The O= build tree: bzImage, .config, Module.symvers, scripts (what M= module builds need). */
-  buildDir: string;
-  bzImage: string;
-  bzImageSha256: string;
+  buildDir: z.string(),
+  bzImage: z.string(),
+  bzImageSha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** `make kernelrelease`, e.g. 6.12.117. */
-  release: string;
-  configSha256: string;
-  compiler: string;
-  sourceId: string;
-  sourceVersion: string;
-  sourceTree: string;
-  baseConfig: string;
-  flavor: string;
-  buildSeconds: number;
-  jobs: number;
-  ccache: boolean;
-  reproducer: string[];
-  builtAt: string;
-}
+  release: z.string(),
+  configSha256: z.string(),
+  compiler: z.string(),
+  sourceId: z.string(),
+  sourceVersion: z.string(),
+  sourceTree: z.string(),
+  baseConfig: z.string(),
+  flavor: z.string(),
+  buildSeconds: z.number(),
+  jobs: z.number().int().positive(),
+  ccache: z.boolean(),
+  reproducer: z.array(z.string()),
+  builtAt: z.string(),
+});
+export type KernelBuild = z.infer<typeof KernelBuildSchema>;
 
 export interface BuildResult {
   build: KernelBuild;
@@ -76,10 +81,10 @@ export function inputsKey(parts: { sourceId: string; fragment: string; compiler:
   return sha256(JSON.stringify([parts.sourceId, BASE_CONFIG, parts.fragment, parts.compiler, parts.revision, ARCH, parts.flavor]));
 }
 
-/** A cache entry is valid when its metadata exists and the bzImage still has the hash it was stored with. */
+/** A cache entry is valid when its metadata exists, passes its schema, and the bzImage still has the hash it was stored with. */
 export async function loadEntry(dir: string): Promise<KernelBuild | undefined> {
   try {
-    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as KernelBuild;
+    const meta = KernelBuildSchema.parse(JSON.parse(await readFile(join(dir, META), 'utf8')));
     if (!existsSync(meta.bzImage) || (await sha256File(meta.bzImage)) !== meta.bzImageSha256) return undefined;
     return meta;
   } catch {
@@ -202,6 +207,7 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
     const buildDir = entryDir;
     const bzImageTmp = join(tmp, 'arch/x86/boot/bzImage');
     const build: KernelBuild = {
+      schemaVersion: 1,
       key,
       buildDir,
       bzImage: join(buildDir, 'arch/x86/boot/bzImage'),

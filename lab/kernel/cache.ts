@@ -3,7 +3,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
-import type { KernelBuild } from './build.ts';
+import { KernelBuildSchema } from './build.ts';
 
 export interface CacheEntry {
   kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'tmp';
@@ -39,7 +39,7 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
       let createdAt = (await stat(path)).mtime.toISOString();
       let detail = '';
       if (kind === 'kernel') {
-        const meta = await readFile(join(path, 'lab-build.json'), 'utf8').then((t) => JSON.parse(t) as KernelBuild, () => undefined);
+        const meta = await readFile(join(path, 'lab-build.json'), 'utf8').then((t) => KernelBuildSchema.parse(JSON.parse(t)), () => undefined);
         if (!meta) detail = 'incomplete (no lab-build.json)';
         else {
           createdAt = meta.builtAt;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { buildKernel, entryKey, inputsKey, loadEntry } from '../../lab/kernel/build.ts';
+import { buildKernel, entryKey, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
@@ -130,5 +130,43 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(parseAge('7d')).toBe(7 * 86_400_000);
     expect(parseAge('30m')).toBe(1_800_000);
     expect(() => parseAge('soon')).toThrow(/--older-than "soon": expected a number with d, h or m/);
+  });
+});
+
+describe('the reproducer, for every kind of source', () => {
+  const base = { version: '6.12.117', tree: '/cache/sources/x' };
+  it('a tarball: extract it, then the lab\'s make and merge steps with its KBUILD_* environment', () => {
+    const lines = reproducer({ ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' }, { jobs: 2, flavor: 'lab' });
+    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab");
+    expect(lines[2]).toMatch(/^mkdir src && xz -dc \/usr\/src\/linux-source-6\.12\.tar\.xz \| tar -x -C src --strip-components=1/);
+    expect(lines.slice(3)).toEqual([
+      'make -C src O=../build ARCH=x86_64 tinyconfig',
+      'src/scripts/kconfig/merge_config.sh -m -O build build/.config kernel-fragment.config',
+      'make -C src O=../build ARCH=x86_64 olddefconfig',
+      'make -C src O=../build ARCH=x86_64 -j2 bzImage modules',
+    ]);
+  });
+
+  it('a git tree: its commit, and its uncommitted changes when there were any', () => {
+    const clean = reproducer({ ...base, id: `git:${'c'.repeat(40)}:e3b0c44298fc1c14`, origin: '/src/linux' }, { jobs: 2, flavor: 'debug' });
+    expect(clean.slice(2, 4)).toEqual(['git clone --quiet --no-checkout /src/linux src', `git -C src checkout --quiet ${'c'.repeat(40)}`]);
+    expect(clean.join('\n')).not.toMatch(/git apply/);
+    expect(clean[0]).toMatch(/flavor debug/);
+    const dirty = reproducer({ ...base, id: `git:${'c'.repeat(40)}:0123456789abcdef`, origin: '/src/linux' }, { jobs: 2, flavor: 'lab' });
+    expect(dirty[4]).toMatch(/^git -C \/src\/linux diff HEAD \| git -C src apply/);
+  });
+
+  it('a plain tree: a copy of it', () => {
+    expect(reproducer({ ...base, id: `tree:${'d'.repeat(64)}`, origin: '/src/linux' }, { jobs: 4, flavor: 'lab' })[2]).toBe('cp -a /src/linux src');
+  });
+});
+
+describe('lab-build.json is read back through its schema', () => {
+  it('an entry whose metadata is not a build record is rebuilt, not trusted', async () => {
+    const { build } = setup();
+    const first = await build();
+    writeFileSync(join(first.build.buildDir, 'lab-build.json'), JSON.stringify({ key: first.build.key, release: '6.99.1' }));
+    expect(await loadEntry(first.build.buildDir)).toBeUndefined();
+    expect((await build()).cacheHit).toBe(false);
   });
 });
