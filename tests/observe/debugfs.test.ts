@@ -26,13 +26,42 @@ describe('parseDebugfs', () => {
     expect(s.pages).toBeGreaterThanOrEqual(s.records);
   });
 
-  it('6.6: hex PFN with free_ts (a 6.12 record given the 6.6 header, as 6.6 prints it)', () => {
-    const rec12 = fixture('6.12.117', 'page-owner-dump', 'page_owner-sample.txt').split('\n\n')[0]!;
-    const rec66 = rec12.replace(/^(Page allocated via order .* ns)$/m, '$1, free_ts 0 ns');
-    const s = parseDebugfs(`${rec66}\n\n${rec66}\n`);
+  it('6.6: hex PFN with free_ts, and the memcg lines after the stack', () => {
+    const s = parseDebugfs(fixture('6.6.87', 'page-owner-dump', 'page_owner-sample.txt'));
     expect(s.format).toEqual({ pfn: 'hex', freeTs: true });
-    expect(s.records).toBe(2);
     expect(s.unparsed).toBe(0);
+    expect(s.records).toBeGreaterThan(200);
+    // MEMCG: user pages of the root cgroup end with "Charged to memcg /"
+    expect(s.byMemcg['/']).toBeGreaterThan(0);
+    expect(s.memcgCharged).toBe(s.byMemcg['/']);
+  });
+
+  it('6.6: records of a workload in a memory cgroup of its own name that cgroup', () => {
+    const s = parseDebugfs(fixture('6.6.87', 'memcg-dump', 'page_owner-sample.txt'));
+    expect(s.unparsed).toBe(0);
+    expect(s.byMemcg.lab_memcg).toBeGreaterThan(40);
+    const workload = Object.entries(s.byCommOrder).filter(([comm]) => comm.startsWith('stress-ng'));
+    expect(workload.reduce((a, [, byOrder]) => a + (byOrder['0'] ?? 0), 0)).toBeGreaterThan(40);
+  });
+
+  it('names both memcg line forms, and an offline cgroup, without counting them as unparsed', () => {
+    const p = new DebugfsParser();
+    for (const l of [
+      'Page allocated via order 0, mask 0xcc0(GFP_KERNEL), pid 1, tgid 1 (init), ts 5 ns',
+      'PFN 0x2000 type Unmovable Block 16 type Unmovable Flags 0x0()',
+      ' alloc_pages+0x1/0x2',
+      'Slab cache page',
+      '',
+      'Page allocated via order 0, mask 0xcc0(GFP_KERNEL), pid 1, tgid 1 (init), ts 6 ns',
+      'PFN 0x2001 type Unmovable Block 16 type Unmovable Flags 0x0()',
+      ' alloc_pages+0x1/0x2',
+      'Charged (via objcg) to offline memcg gone',
+      '',
+    ]) {
+      p.push(l);
+    }
+    const s = p.summary();
+    expect(s).toMatchObject({ unparsed: 0, slabPages: 1, memcgCharged: 1, byMemcg: { gone: 1 } });
   });
 
   it('counts pages by order and keeps comms with spaces and parentheses', () => {
