@@ -21,7 +21,7 @@ import { DEFAULT_FLAVOR, userFragments, type KernelInput } from './kernel/inputs
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
 import { kernelReport } from './observe/kernel-errors.ts';
-import { bootGuest, type ReadyGuest } from './prepare/guest.ts';
+import { bootGuest, guestConsoleLog, type ReadyGuest } from './prepare/guest.ts';
 import { buildModule } from './prepare/module.ts';
 import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
@@ -97,7 +97,14 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     };
     pool = new GuestPool(
       async (n) => {
-        const g = await bootGuest(n, guestOptions);
+        const g = await bootGuest(n, guestOptions).catch((e: unknown) => {
+          // a guest that never came up is on record too: its token (to find its QEMU), port, console
+          const c = isLabError(e) ? e.context : {};
+          if (typeof c.token === 'string') {
+            rec.boot({ token: c.token, sshPort: Number(c.sshPort), consoleLog: guestConsoleLog(dir, n), accel: guestOptions.accel.accel, qemu: [String(c.qemu)] });
+          }
+          throw e;
+        });
         rec.boot(g.boot, g.guestInfo);
         return g;
       },

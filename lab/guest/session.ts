@@ -4,10 +4,12 @@
  * booted. Shared by the scenario runs and by `lab exec`.
  */
 import { randomBytes } from 'node:crypto';
+import { isLabError } from '../core/errors.ts';
+import { formatCommand } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { LabKey } from './keys.ts';
-import { boot, freePort, type Accel, type Guest } from './qemu.ts';
+import { boot, freePort, qemuArgs, type Accel, type Guest } from './qemu.ts';
 import { GuestShell } from './ssh.ts';
 
 export interface SessionOptions {
@@ -62,7 +64,16 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
   };
   o.reporter.stage('boot', `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`);
   const started = Date.now();
-  const guest = await stage('boot', () => boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS), signal: o.signal }));
+  // a guest that fails to boot is still on record: its errors carry what identifies it
+  const identify = (e: unknown) => {
+    if (isLabError(e)) Object.assign(e.context, { token, sshPort, qemu: formatCommand('qemu-system-x86_64', qemuArgs(config)) });
+    return e;
+  };
+  const guest = await stage('boot', () =>
+    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS), signal: o.signal }),
+  ).catch((e: unknown) => {
+    throw identify(e);
+  });
   try {
     const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
     const release = (await shell.exec('uname -r')).stdout.trim();
@@ -84,6 +95,6 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     };
   } catch (e) {
     await guest.stop();
-    throw e;
+    throw identify(e);
   }
 }

@@ -67,9 +67,11 @@ export interface ReadyGuest extends PreparedGuest {
   context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues };
 }
 
+export const guestConsoleLog = (dir: string, n: number) => join(dir, n === 1 ? 'console.log' : `console-${n}.log`);
+
 /** Boot guest number n of a run (console.log, then console-2.log ...) and prepare it. */
 export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> {
-  const consoleLog = join(o.dir, n === 1 ? 'console.log' : `console-${n}.log`);
+  const consoleLog = guestConsoleLog(o.dir, n);
   const session = await startSession({
     bzImage: o.bzImage,
     image: o.image,

@@ -62,9 +62,10 @@ export class RunRecorder {
     this.result.image = { name: image.name, key: image.key, cacheHit, buildSeconds: image.buildSeconds, packages: image.packages.length };
   }
 
-  boot(boot: RunResult['boots'][number], guest: Omit<NonNullable<RunResult['guest']>, 'boots' | 'kernelErrors'>): void {
+  /** A guest booted (with what it reported), or one that never came up (without). */
+  boot(boot: RunResult['boots'][number], guest?: Omit<NonNullable<RunResult['guest']>, 'boots' | 'kernelErrors'>): void {
     this.result.boots.push(boot);
-    this.result.guest ??= { ...guest, boots: 0, kernelErrors: [] };
+    if (guest) this.result.guest ??= { ...guest, boots: 0, kernelErrors: [] };
   }
 
   fail(err: LabError): string {
