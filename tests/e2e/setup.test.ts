@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CONFIG_KEYS } from '../../lab/core/config.ts';
 import { SetupNeededError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { ensurePackages, missingPackages } from '../../lab/host/setup.ts';
@@ -17,7 +18,10 @@ describe('host set-up', () => {
     const r = await lab(['doctor', '--json']);
     expect(r.exitCode, r.stdout).toBe(0);
     const checks = JSON.parse(r.stdout) as { name: string; level: string; detail: string }[];
-    expect(checks.map((c) => c.name)).toEqual(['node', 'user', 'host packages', 'kernel sources', 'accelerator', 'disk', 'cache', 'ccache', 'ssh key']);
+    // the resolved configuration first, every key with its source, then the host checks
+    expect(checks.filter((c) => c.name === 'config').map((c) => c.detail.split(' = ')[0])).toEqual(Object.keys(CONFIG_KEYS));
+    expect(checks.find((c) => c.detail.startsWith('cacheDir = '))!.detail).toMatch(/\((default|env LAB_CACHE_DIR|file)\)$/);
+    expect(checks.filter((c) => c.name !== 'config').map((c) => c.name)).toEqual(['node', 'user', 'host packages', 'kernel sources', 'accelerator', 'disk', 'cache', 'ccache', 'ssh key']);
     expect(checks.find((c) => c.name === 'host packages')!.level).toBe('ok');
     expect(checks.find((c) => c.name === 'accelerator')!.detail).toMatch(/^(KVM|TCG): /);
   });
