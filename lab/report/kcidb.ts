@@ -41,16 +41,18 @@ export function toKcidb(run: RunResult): Record<string, unknown> {
     origin: KCIDB_ORIGIN,
     checkout_id: checkoutId,
     architecture: 'x86_64',
-    config_name: 'tinyconfig+kernels/lab.config',
+    config_name: `tinyconfig+kernels/lab.config+flavors/${run.flavor ?? 'lab'}`,
     start_time: run.startedAt,
     status: run.kernel ? 'PASS' : 'ERROR',
-    ...(run.kernel ? { compiler: run.kernel.compiler, duration: run.kernel.buildSeconds, misc: { release: run.kernel.release, config_sha256: run.kernel.configSha256, cache_hit: run.kernel.cacheHit } } : {}),
+    ...(run.kernel ? { compiler: run.kernel.compiler, duration: run.kernel.buildSeconds, misc: { release: run.kernel.release, flavor: run.kernel.flavor, config_sha256: run.kernel.configSha256, cache_hit: run.kernel.cacheHit } } : {}),
   };
   const tests: KcidbTest[] = [];
   for (const s of run.scenarios) {
     const base = `page_owner.${slug(s.name)}`;
+    // --repeat N: one test per repetition, each with its own id
+    const rep = s.repetition ? `-${s.repetition}` : '';
     tests.push({
-      id: id('test', `${run.runId}-${slug(s.name)}`),
+      id: id('test', `${run.runId}-${slug(s.name)}${rep}`),
       origin: KCIDB_ORIGIN,
       build_id: buildId,
       path: base,
@@ -65,7 +67,7 @@ export function toKcidb(run: RunResult): Record<string, unknown> {
     ];
     for (const { e, path } of expectations) {
       tests.push({
-        id: id('test', `${run.runId}-${path}`),
+        id: id('test', `${run.runId}-${path}${rep}`),
         origin: KCIDB_ORIGIN,
         build_id: buildId,
         path,

@@ -17,7 +17,7 @@ describe('KCIDB export of a real 6.1 suite run', () => {
   const doc = toKcidb(run) as {
     version: { major: number };
     checkouts: { id: string; origin: string }[];
-    builds: { id: string; checkout_id: string; status: string; misc: { release: string } }[];
+    builds: { id: string; checkout_id: string; status: string; config_name: string; misc: { release: string; flavor: string } }[];
     tests: { id: string; origin: string; build_id: string; path: string; status: string }[];
   };
 
@@ -26,6 +26,9 @@ describe('KCIDB export of a real 6.1 suite run', () => {
     expect(doc.checkouts).toHaveLength(1);
     expect(doc.builds[0]!.checkout_id).toBe(doc.checkouts[0]!.id);
     expect(doc.builds[0]!.misc.release).toBe('6.1.192');
+    // the flavor is part of the build record
+    expect(doc.builds[0]!.misc.flavor).toBe('lab');
+    expect(doc.builds[0]!.config_name).toBe('tinyconfig+kernels/lab.config+flavors/lab');
     expect(doc.tests.every((t) => t.build_id === doc.builds[0]!.id && t.origin === KCIDB_ORIGIN)).toBe(true);
   });
 
@@ -42,5 +45,13 @@ describe('KCIDB export of a real 6.1 suite run', () => {
     expect(doc.tests.filter((t) => t.path.startsWith('page_owner.hugetlb.expect_')).length).toBe(8);
     expect(doc.tests.every((t) => /^page_owner(\.[a-z0-9_]+)+$/.test(t.path))).toBe(true);
     expect(doc.tests.every((t) => ['FAIL', 'ERROR', 'MISS', 'PASS', 'DONE', 'SKIP'].includes(t.status))).toBe(true);
+  });
+
+  it('--repeat: every repetition is a test of its own, ids still unique', () => {
+    const hugetlb = run.scenarios.find((s) => s.name === 'hugetlb')!;
+    const repeated = { ...run, scenarios: [1, 2, 3].map((repetition) => ({ ...hugetlb, repetition })) };
+    const ids = (toKcidb(repeated) as typeof doc).tests.map((t) => t.id);
+    expect(ids.length).toBe(3 * (1 + 8 + hugetlb.checks!.expectations.length));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
