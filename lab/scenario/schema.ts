@@ -78,7 +78,7 @@ export const ScenarioSchema = z.strictObject({
       ]),
     )
     .min(1),
-  /** Commands run after observation, also when a step failed. */
+  /** Commands run after observation (bpftrace stopped, before the module is unloaded), also when a step failed. */
   teardown: z.array(command).default([]),
 });
 
