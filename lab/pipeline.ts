@@ -117,13 +117,12 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
         for (const scenario of scenarios) {
           if (signal?.aborted) throw new InterruptedError('SIGINT');
           const g = await pool!.acquire();
-          const errorsBefore = g.session.guest.kernelErrors.length;
           const r = await runScenario(
             scenario,
             { ...g.context, registry, memoryMb: config.memoryMb, resultsDir: dir, reporter },
             repeat > 1 ? rep : undefined,
           );
-          const newErrors = g.session.guest.kernelErrors.slice(errorsBefore);
+          const newErrors = pool!.newKernelErrors();
           if (newErrors.length) {
             r.kernelReport = kernelReport(g.session.guest.console, newErrors[0]!.line);
             await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${r.kernelReport.join('\n')}\n`);

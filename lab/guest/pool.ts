@@ -39,11 +39,16 @@ export class GuestPool<G extends PooledGuest> {
     return this.live;
   }
 
+  /** Kernel error lines the live guest's console showed since it was last acquired. */
+  newKernelErrors(): { line: string }[] {
+    return this.live ? this.live.session.guest.kernelErrors.slice(this.errorsAtAcquire) : [];
+  }
+
   /** Hand the guest back after a scenario; returns whether it was discarded. */
   async release(outcome: Outcome): Promise<{ discarded: boolean; tainted: boolean }> {
     const g = this.live;
     if (!g) return { discarded: false, tainted: false };
-    const tainted = g.session.guest.kernelErrors.length > this.errorsAtAcquire || outcome.dmesgErrors > 0 || outcome.error;
+    const tainted = this.newKernelErrors().length > 0 || outcome.dmesgErrors > 0 || outcome.error;
     if (tainted || this.opts.isolate) {
       await this.retire();
       return { discarded: true, tainted };

@@ -115,14 +115,16 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
       return (outcome = result('SKIP', { skipReason: unmet }));
     }
     // a clean state, verified: no module left loaded, every knob at its boot-time value
+    // one read of the knobs serves both the clean-state check and what to give back after teardown
+    const knobs = [...new Set([...GUEST_KNOBS, ...writtenKnobs([...scenario.setup, ...scenario.steps.map((s) => s.run), ...scenario.teardown])])];
+    const current = await readKnobs(shell, knobs);
     const loaded = await exec('test -e /proc/page_order', 10_000, true);
-    const dirty = knobDiff(ctx.baseline, await readKnobs(shell, Object.keys(ctx.baseline)));
+    const dirty = knobDiff(ctx.baseline, current);
     if (loaded.exitCode === 0 || dirty.length) {
       const what = [...(loaded.exitCode === 0 ? ['page_order is still loaded'] : []), ...dirty.map((d) => `${d.file} is ${d.got}, booted with ${d.want}`)];
       throw new InfraError('DIRTY_GUEST', `the guest is not clean before ${scenario.name}: ${what.join('; ')}`);
     }
-    const knobs = [...new Set([...GUEST_KNOBS, ...writtenKnobs([...scenario.setup, ...scenario.steps.map((s) => s.run), ...scenario.teardown])])];
-    before = await readKnobs(shell, knobs);
+    before = current;
 
     for (const cmd of scenario.setup) await exec(cmd, 120_000);
     await loadModule(shell, scenario.module);
