@@ -27,7 +27,7 @@ import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
-import { loadSuite } from './scenario/suite.ts';
+import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
 
 export interface LabOptions extends KernelInput {
@@ -51,13 +51,15 @@ export interface LabRun {
 }
 
 export async function runLab(opts: LabOptions): Promise<LabRun> {
-  const { config, reporter, signal } = opts;
-  const paths = config.paths;
+  const { reporter, signal } = opts;
+  const paths = opts.config.paths;
   // Input first: bad scenarios and kernel specs fail before anything is built or booted.
   const extraFragments = await userFragments(opts);
   const hooks = await loadHooks(paths.repo);
   const registry = new MetricRegistry(hooks);
   const scenarios = await loadSuite(join(paths.repo, 'scenarios'), opts.scenarios, registry);
+  const memoryMb = suiteMemoryMb(scenarios, opts.config.memoryMb, opts.config.sources.memoryMb !== 'default');
+  const config: LabConfig = { ...opts.config, memoryMb };
 
   const startedAt = new Date();
   const id = runId(kernelLabel(opts), startedAt);
@@ -65,6 +67,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   await mkdir(dir, { recursive: true });
   reporter.attachLog(join(dir, 'lab.log'));
   reporter.stage('run', `results: ${dir}`);
+  if (memoryMb !== opts.config.memoryMb) reporter.stage('run', `guest memory ${memoryMb} MiB: the largest requires.memory_mb of the selected scenarios`);
   const rec = new RunRecorder(
     { runId: id, kernelSpec: opts.kernelSrc ?? opts.kernelTarball ?? opts.kernel, flavor: opts.flavor ?? DEFAULT_FLAVOR, startedAt, repeat: opts.repeat },
     signal,

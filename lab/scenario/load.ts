@@ -26,14 +26,30 @@ export interface Scenario extends Omit<ScenarioData, 'vars' | 'expect'> {
   observers: Observer[];
 }
 
+/** The default suite: scenarios/*.yaml. */
 export async function listScenarios(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith('.yaml')).map((f) => basename(f, '.yaml')).sort();
 }
 
+/**
+ * Opt-in scenarios: scenarios/<group>/*.yaml (kernel-bugs/, gigantic/), run by
+ * name but never part of the default suite: they take a kernel down on purpose
+ * or need a bigger guest. Name -> file.
+ */
+export async function optInScenarios(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    for (const f of (await readdir(join(dir, e.name))).filter((f) => f.endsWith('.yaml')).sort()) out.set(basename(f, '.yaml'), join(dir, e.name, f));
+  }
+  return out;
+}
+
 export async function loadScenario(dir: string, name: string, registry: MetricRegistry): Promise<Scenario> {
-  const file = name.includes('/') || name.endsWith('.yaml') ? name : join(dir, `${name}.yaml`);
+  const optIn = await optInScenarios(dir);
+  const file = name.includes('/') || name.endsWith('.yaml') ? name : existsSync(join(dir, `${name}.yaml`)) ? join(dir, `${name}.yaml`) : (optIn.get(name) ?? join(dir, `${name}.yaml`));
   if (!existsSync(file)) {
-    const known = await listScenarios(dir);
+    const known = [...(await listScenarios(dir)), ...optIn.keys()];
     const hint = didYouMean(name, known);
     throw new InputError(
       'UNKNOWN_SCENARIO',

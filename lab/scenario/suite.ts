@@ -28,3 +28,15 @@ export async function loadSuite(dir: string, selection: string[], registry: Metr
   for (const name of await selectScenarios(dir, selection)) out.push(await loadScenario(dir, name, registry));
   return out;
 }
+
+/**
+ * The guest memory a suite runs with: the configured size when the user chose one
+ * (flag, environment or config file), else the default raised to the largest
+ * `requires.memory_mb` of the selected scenarios, so a scenario that needs a big
+ * guest (gigantic pages) runs instead of being skipped. A size the user chose is
+ * kept: a scenario that needs more is skipped with the reason.
+ */
+export function suiteMemoryMb(scenarios: readonly Pick<Scenario, 'requires'>[], configured: number, chosenByUser: boolean): number {
+  if (chosenByUser) return configured;
+  return Math.max(configured, ...scenarios.map((s) => s.requires.memory_mb ?? 0));
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
-import { listScenarios, loadScenario, parseScenario } from '../../lab/scenario/load.ts';
+import { listScenarios, loadScenario, optInScenarios, parseScenario } from '../../lab/scenario/load.ts';
 import { registry } from '../helpers/registry.ts';
 
 const dir = join(repoRoot, 'scenarios');
@@ -29,6 +29,21 @@ describe('scenario files', () => {
     const names = await listScenarios(dir);
     expect(names).toContain('hugetlb');
     for (const n of names) await expect(loadScenario(dir, n, registry)).resolves.toMatchObject({ name: n });
+  });
+
+  it('opt-in scenarios (scenarios/<group>/) load by name and stay out of the default suite', async () => {
+    const optIn = await optInScenarios(dir);
+    expect([...optIn.keys()]).toEqual(expect.arrayContaining(['gigantic', 'memcg-dump']));
+    const suite = await listScenarios(dir);
+    for (const [n, file] of optIn) {
+      expect(suite).not.toContain(n);
+      await expect(loadScenario(dir, n, registry)).resolves.toMatchObject({ name: n, file });
+    }
+    const g = await loadScenario(dir, 'gigantic', registry);
+    expect(g.requires.memory_mb).toBe(4096);
+    expect(g.observers).toEqual(expect.arrayContaining(['module', 'bpf']));
+    expect(g.observers).not.toContain('debugfs');
+    await expect(loadScenario(dir, 'gigantc', registry)).rejects.toThrow(/did you mean "gigantic"\?.*memcg-dump/);
   });
 
   it('fills defaults', () => {
