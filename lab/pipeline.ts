@@ -27,6 +27,7 @@ import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
+import { matchKnownIssue } from './scenario/known-issues.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
 
@@ -128,7 +129,10 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           const newErrors = pool!.newKernelErrors();
           if (newErrors.length) {
             r.kernelReport = kernelReport(g.session.guest.console, newErrors[0]!.line);
-            await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${r.kernelReport.join('\n')}\n`);
+            const known = matchKnownIssue(scenario.known_issues, r.kernelReport, g.context.release);
+            if (known) r.knownIssue = known;
+            const header = known ? [`# known issue: ${known.title}`, `# upstream fix: ${known.fix}${known.fixes ? ` (Fixes: ${known.fixes})` : ''}`, ''] : [];
+            await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${[...header, ...r.kernelReport].join('\n')}\n`);
           }
           result.scenarios.push(r);
           const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;

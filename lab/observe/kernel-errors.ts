@@ -4,6 +4,8 @@
 export const KERNEL_ERROR_PATTERNS: readonly RegExp[] = [
   /Kernel panic - not syncing/,
   /\bBUG: /,
+  // VM_BUG_ON / BUG_ON (DEBUG_VM): "kernel BUG at mm/...!"
+  /\bkernel BUG at /,
   /\bOops: /,
   /\bWARNING: CPU: /,
   /general protection fault/,
@@ -24,7 +26,8 @@ export function kernelReport(consoleLines: readonly string[], firstErrorLine: st
   const out: string[] = [];
   for (const line of consoleLines.slice(start, start + max)) {
     out.push(line);
-    if (/---\[ end (trace|Kernel panic)/.test(line)) break;
+    // oopses and panics end with a marker; KASAN and KFENCE reports with a rule of '='
+    if (/---\[ end (trace|Kernel panic)/.test(line) || (out.length > 1 && /^(\[\s*[\d.]+\] )?={40,}$/.test(line))) break;
   }
   return out;
 }

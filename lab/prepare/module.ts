@@ -1,12 +1,14 @@
 /**
  * The page_order module: built on the host against the cached kernel build
  * (make -C <build> M=<copy of kmod/page_order> W=1 modules), cached per
- * kernel and module source, then copied into the guest and loaded.
+ * kernel and module source, then copied into the guest and loaded. Any
+ * out-of-tree module folder builds the same way (<folder name>.ko): the
+ * tests build their test-only modules with it.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { InfraError } from '../core/errors.ts';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
@@ -36,10 +38,12 @@ export async function buildModule(srcDir: string, kernel: KernelBuild, cacheDir:
 }
 
 async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir: string, log: string, key: string): Promise<ModuleArtifact> {
-  const entry = join(cacheDir, 'modules', `page_order-${kernel.release}-${key}`);
-  if (existsSync(join(entry, 'page_order.ko'))) {
+  const name = basename(srcDir);
+  const ko = `${name}.ko`;
+  const entry = join(cacheDir, 'modules', `${name}-${kernel.release}-${key}`);
+  if (existsSync(join(entry, ko))) {
     const warnings = JSON.parse(await readFile(join(entry, 'warnings.json'), 'utf8')) as string[];
-    return { path: join(entry, 'page_order.ko'), warnings, cacheHit: true };
+    return { path: join(entry, ko), warnings, cacheHit: true };
   }
   const tmp = join(cacheDir, 'tmp', `kmod-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
@@ -53,12 +57,12 @@ async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir
     await writeFile(join(tmp, 'warnings.json'), JSON.stringify(warnings));
     const out = join(tmp, 'out');
     await mkdir(out);
-    await copyFile(join(tmp, 'page_order.ko'), join(out, 'page_order.ko'));
+    await copyFile(join(tmp, ko), join(out, ko));
     await copyFile(join(tmp, 'warnings.json'), join(out, 'warnings.json'));
     await mkdir(join(cacheDir, 'modules'), { recursive: true });
     await rm(entry, { recursive: true, force: true });
     await rename(out, entry);
-    return { path: join(entry, 'page_order.ko'), warnings, cacheHit: false };
+    return { path: join(entry, ko), warnings, cacheHit: false };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

@@ -31,12 +31,23 @@ export const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir)
 
 export const kcidbReporter: RunReporter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
 
+/** Every scenario's kernel report (first lines) and the known issue it matched. */
+function kernelReports(run: RunResult): string {
+  return run.scenarios
+    .filter((s) => s.kernelReport)
+    .map((s) => {
+      const known = s.knownIssue ? `known issue: **${s.knownIssue.title}**; upstream fix: "${s.knownIssue.fix}"${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}\n\n` : '';
+      return `\n## ${s.name}: the kernel reported\n\n${known}\`\`\`\n${s.kernelReport!.slice(0, 40).join('\n')}\n\`\`\`\n`;
+    })
+    .join('');
+}
+
 export const summaryReporter: RunReporter = {
   name: 'summary.md',
   onEnd: (run, dir) =>
     writeFile(
       join(dir, 'summary.md'),
-      `# ${run.status}: ${run.kernel?.release ?? run.kernelSpec} (${run.flavor})\n\n\`\`\`\n${verdictTable(run)}\n\`\`\`\n${run.error ? `\nerror in stage ${run.error.stage}: ${run.error.code}: ${run.error.message}\n` : ''}`,
+      `# ${run.status}: ${run.kernel?.release ?? run.kernelSpec} (${run.flavor})\n\n\`\`\`\n${verdictTable(run)}\n\`\`\`\n${run.error ? `\nerror in stage ${run.error.stage}: ${run.error.code}: ${run.error.message}\n` : ''}${kernelReports(run)}`,
     ),
 };
 

@@ -67,6 +67,14 @@ export function parseScenario(text: string, file: string, registry: MetricRegist
     throw new InputError('BAD_SCENARIO', `${shown}:${lineOf(path)}: ${key}: ${message}`, { file, key, line: lineOf(path) });
   };
 
+  data.known_issues.forEach((k, i) => {
+    try {
+      new RegExp(k.report, 'm');
+    } catch (e) {
+      fail(['known_issues', i, 'report'], `known_issues[${i}].report`, `bad regular expression: ${(e as Error).message}`);
+    }
+  });
+
   const captured = new Set<string>();
   data.steps.forEach((step, i) => {
     for (const [name, pattern] of Object.entries(step.capture)) {

@@ -24,6 +24,7 @@ import { parseVmstat } from '../observe/vmstat.ts';
 import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
 import { loadModule, unloadModule } from '../prepare/module.ts';
 import { generateScript } from '../prepare/probes.ts';
+import type { KnownIssue } from './known-issues.ts';
 import type { Scenario } from './load.ts';
 import { GUEST_KNOBS, knobDiff, readKnobs, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
 
@@ -45,6 +46,8 @@ export interface ScenarioResult {
   restored?: string[];
   /** The kernel's own report (Oops, BUG, KASAN, panic: lines and frames) when the console showed one during the scenario. */
   kernelReport?: string[];
+  /** The scenario's known_issues entry the kernel report matched: the bug and its upstream fix. */
+  knownIssue?: KnownIssue;
   error?: { code: string; message: string; context?: Record<string, unknown> };
   resultsDir: string;
 }
@@ -177,6 +180,13 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     const judgement = judge(scenario, observations, captured, judged);
     const checks = judge({ vars: [], expect: labChecks(observations, { allowMissed: scenario.allow.missed, window: scenario.allow.window }) }, observations, {}, judged);
     const verdicts = [judgement.verdict, checks.verdict];
+    // A kernel that reported an error (KASAN, Bad page state, VM_BUG_ON, a WARNING) while the
+    // scenario ran is broken, whatever the counts say: ERROR, with the verdicts kept beside it.
+    const kernelErrors = observations.dmesg.kernelErrors;
+    if (kernelErrors.length) {
+      const error = { code: 'KERNEL_ERROR', message: `the kernel reported ${kernelErrors.length} error line(s) during the scenario, first: ${kernelErrors[0]}`, context: { lines: kernelErrors.slice(0, 10) } };
+      return (outcome = result('ERROR', { judgement, checks, error }));
+    }
     const status: ScenarioStatus = verdicts.includes('error') ? 'ERROR' : verdicts.includes('fail') ? 'FAIL' : 'PASS';
     return (outcome = result(status, { judgement, checks }));
   } catch (e) {

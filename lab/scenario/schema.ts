@@ -63,6 +63,26 @@ export const ScenarioSchema = z.strictObject({
       window: z.number().int().min(0).optional(),
     })
     .default({ missed: false }),
+  /**
+   * Kernel bugs this scenario is known to hit: when a kernel report during the scenario
+   * matches `report` (a regular expression over its lines) on a matching kernel, the
+   * result names the bug and its upstream fix next to the report.
+   */
+  known_issues: z
+    .array(
+      z.strictObject({
+        title: z.string().min(1),
+        report: z.string().min(1),
+        kernel: z.string().regex(KERNEL_CONDITION, 'a condition such as ">= 6.10"').optional(),
+        /** The upstream fix: subject line (and commit when known). */
+        fix: z.string().min(1),
+        /** The commit that introduced the bug, as the fix's Fixes: tag names it. */
+        fixes: z.string().optional(),
+        /** Why: the evidence in a sentence or two. */
+        details: z.string().optional(),
+      }),
+    )
+    .default([]),
   steps: z.array(StepSchema).min(1),
   /** Derived variables: name -> arithmetic over captured variables. */
   vars: z.record(variableName, z.string().min(1)).default({}),

@@ -40,7 +40,7 @@ describe('scenario files', () => {
       await expect(loadScenario(dir, n, registry)).resolves.toMatchObject({ name: n, file });
     }
     const g = await loadScenario(dir, 'gigantic', registry);
-    expect(g.requires.memory_mb).toBe(4096);
+    expect(g.requires.memory_mb).toBe(6144);
     expect(g.observers).toEqual(expect.arrayContaining(['module', 'bpf']));
     expect(g.observers).not.toContain('debugfs');
     await expect(loadScenario(dir, 'gigantc', registry)).rejects.toThrow(/did you mean "gigantic"\?.*memcg-dump/);

@@ -36,6 +36,7 @@ export function runCommand(program: Command): void {
         for (const e of notPassed) process.stdout.write(`${label}: ${e.message}\n`);
         if (s.error) process.stdout.write(`${label}: ${s.error.code}: ${s.error.message}\n`);
         if (s.kernelReport) process.stdout.write(`${label}: the kernel reported (${s.resultsDir}/kernel-report.txt):\n${s.kernelReport.slice(0, 12).map((l) => `    ${l}`).join('\n')}\n`);
+        if (s.knownIssue) process.stdout.write(`${label}: known issue: ${s.knownIssue.title}\n    upstream fix: ${s.knownIssue.fix}${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}\n`);
         if (s.skipReason) process.stdout.write(`${label}: skipped: ${s.skipReason}\n`);
       }
       if (result.repeat) {

@@ -1,0 +1,22 @@
+/** A kernel report against the bugs a scenario knows: which one it is, and its upstream fix. */
+import { kernelMatches } from '../expr/expr.ts';
+import type { Scenario } from './load.ts';
+
+export interface KnownIssue {
+  title: string;
+  fix: string;
+  fixes?: string;
+  details?: string;
+  /** The report line that matched. */
+  matched: string;
+}
+
+export function matchKnownIssue(known: Scenario['known_issues'], report: readonly string[], release: string): KnownIssue | undefined {
+  for (const k of known) {
+    if (k.kernel && !kernelMatches(k.kernel, release)) continue;
+    const re = new RegExp(k.report);
+    const line = report.find((l) => re.test(l));
+    if (line) return { title: k.title, fix: k.fix, ...(k.fixes ? { fixes: k.fixes } : {}), ...(k.details ? { details: k.details } : {}), matched: line.trim() };
+  }
+  return undefined;
+}
