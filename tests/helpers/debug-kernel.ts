@@ -1,0 +1,17 @@
+import { execaSync } from 'execa';
+import { join } from 'node:path';
+import { repoRoot } from '../../lab/core/paths.ts';
+
+/**
+ * The debug flavor (KASAN, DEBUG_VM, DEBUG_PAGEALLOC) takes 30-40 min to build
+ * on two cores: its end-to-end tests run when the lab cache already holds the
+ * build (`lab build --flavor debug` made it), or when LAB_E2E_DEBUG=1 asks
+ * for it, building it if needed. Never a rebuild the test does not need.
+ */
+export function debugKernelCached(series: string): boolean {
+  if (process.env.LAB_E2E_DEBUG === '1') return true;
+  const r = execaSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), 'cache', 'ls', '--json'], { cwd: repoRoot, reject: false });
+  if (r.exitCode !== 0) return false;
+  const entries = JSON.parse(String(r.stdout)) as { kind: string; name: string }[];
+  return entries.some((e) => e.kind === 'kernel' && e.name.startsWith(series) && e.name.includes('-debug-'));
+}
