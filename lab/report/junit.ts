@@ -6,10 +6,11 @@ const esc = (s: string) =>
     // characters XML 1.0 cannot carry (console output may have them)
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
-/** The kernel's report and the known issue it matched, as an error's body. */
-function kernelReportText(s: RunResult['scenarios'][number]): string {
+/** The end of an error element: its body is the kernel's report and the known issue it matched, when there is one. */
+function errorBody(s: RunResult['scenarios'][number]): string {
+  if (!s.kernelReport) return '/>';
   const known = s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${s.knownIssue.fix}${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}`] : [];
-  return [...known, ...(s.kernelReport ?? [])].join('\n');
+  return `>${esc([...known, ...s.kernelReport].join('\n'))}</error>`;
 }
 
 export function toJUnit(run: RunResult): string {
@@ -30,7 +31,7 @@ export function toJUnit(run: RunResult): string {
       errors++;
       cases.push(
         `    <testcase classname="${classname}" name="scenario" time="${time}">\n` +
-          `      <error type="${esc(s.error?.code ?? 'ERROR')}" message="${esc(s.error?.message ?? 'no verdict')}">${esc(kernelReportText(s))}</error>\n` +
+          `      <error type="${esc(s.error?.code ?? 'ERROR')}" message="${esc(s.error?.message ?? 'no verdict')}"${errorBody(s)}\n` +
           `    </testcase>`,
       );
       continue;

@@ -58,6 +58,18 @@ describe('JUnit and the verdict table', () => {
     const xml = toJUnit(r);
     expect(xml).toContain('failures="0" errors="2"');
     expect(xml).toContain('<error type="GUEST_LOST" message="lost &lt;guest&gt;"/>');
+    const reported = toJUnit(
+      run([
+        scenario({
+          status: 'ERROR',
+          judgement: undefined,
+          error: { code: 'GUEST_LOST', message: 'lost' },
+          kernelReport: ['BUG: unable to handle page fault', 'RIP: 0010:__update_page_owner_handle+0x4d/0x9f'],
+          knownIssue: { title: 'page_ext walk', fix: 'mm: page_owner: use new iteration API', matched: 'RIP: 0010:__update_page_owner_handle+0x4d/0x9f' },
+        }),
+      ]),
+    );
+    expect(reported).toContain('<error type="GUEST_LOST" message="lost">known issue: page_ext walk\nupstream fix: mm: page_owner: use new iteration API\nBUG: unable to handle page fault\nRIP: 0010:__update_page_owner_handle+0x4d/0x9f</error>');
     expect(xml).toContain('name="infrastructure"');
   });
 
