@@ -37,7 +37,7 @@ export type MatrixFormat = (typeof MATRIX_FORMATS)[number];
 
 const globRe = (g: string) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 
-/** Names or globs against the scenarios there are; each must match one. */
+/** Names or globs against the scenarios there are; each must match one. Sorted, so the split does not depend on the order given. */
 function selectNamed(all: string[], selection: string[]): string[] {
   if (selection.length === 0) return all;
   const out: string[] = [];
@@ -53,7 +53,7 @@ function selectNamed(all: string[], selection: string[]): string[] {
     }
     out.push(...matched);
   }
-  return [...new Set(out)];
+  return [...new Set(out)].sort();
 }
 
 /**
