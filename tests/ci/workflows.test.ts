@@ -1,12 +1,11 @@
 import { validateWorkflow } from '@action-validator/core';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
+import { schemaValidator } from '../helpers/schema.ts';
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
 
@@ -32,10 +31,7 @@ describe('.github/workflows/nightly.yml, checked by action-validator', () => {
 });
 
 describe('the GitLab pipeline, checked against GitLab\'s CI schema', () => {
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats(ajv);
-  const validate = ajv.compile(JSON.parse(read('tests/fixtures/ci/gitlab-ci.schema.json')) as object);
-  const errors = () => (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+  const { validate, errors } = schemaValidator(join(repoRoot, 'tests', 'fixtures', 'ci', 'gitlab-ci.schema.json'));
 
   it.each(['.gitlab-ci.yml', '.ci/gitlab-nightly.yml'])('%s is valid', (file) => {
     expect(validate(parse(read(file))), errors().join('\n')).toBe(true);

@@ -1,5 +1,3 @@
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,13 +6,10 @@ import { repoRoot } from '../../lab/core/paths.ts';
 import { toKcidb } from '../../lab/report/kcidb.ts';
 import { kcidbReporter } from '../../lab/report/reporters.ts';
 import type { RunResult } from '../../lab/report/result.ts';
+import { schemaValidator } from '../helpers/schema.ts';
 
 const fixtures = join(repoRoot, 'tests', 'fixtures');
-const schema = JSON.parse(readFileSync(join(fixtures, 'kcidb', 'kcidb-io.schema.v5.3.json'), 'utf8')) as object;
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv);
-const validate = ajv.compile(schema);
-const errors = () => (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
+const { validate, errors } = schemaValidator(join(fixtures, 'kcidb', 'kcidb-io.schema.v5.3.json'));
 
 const run = (release: string) => JSON.parse(readFileSync(join(fixtures, 'runs', `suite-${release}.json`), 'utf8')) as RunResult;
 
