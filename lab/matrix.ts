@@ -9,6 +9,7 @@ import { didYouMean, InputError } from './core/errors.ts';
 import { listFlavors } from './kernel/inputs.ts';
 import { formatSpec, parseKernelSpec } from './kernel/spec.ts';
 import { listScenarios } from './scenario/load.ts';
+import { globPattern } from './scenario/suite.ts';
 
 export interface MatrixInput {
   kernels: string[];
@@ -35,14 +36,12 @@ export interface MatrixCell {
 export const MATRIX_FORMATS = ['github', 'gitlab', 'json'] as const;
 export type MatrixFormat = (typeof MATRIX_FORMATS)[number];
 
-const globRe = (g: string) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-
 /** Names or globs against the scenarios there are; each must match one. Sorted, so the split does not depend on the order given. */
 function selectNamed(all: string[], selection: string[]): string[] {
   if (selection.length === 0) return all;
   const out: string[] = [];
   for (const sel of selection) {
-    const matched = all.filter((n) => globRe(sel).test(n));
+    const matched = all.filter((n) => globPattern(sel).test(n));
     if (matched.length === 0) {
       const hint = didYouMean(sel, all);
       throw new InputError(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { lab } from '../helpers/cli.ts';
+import { schemaValidator } from '../helpers/schema.ts';
 
 /** lab matrix and lab merge through the real CLI: what the CI workflows call. */
 describe('lab matrix', () => {
@@ -45,6 +46,8 @@ describe('lab merge', () => {
     expect(r.stdout).toBe(`PASS: 6.12.117 (lab), 2 runs, 3 scenarios merged into ${out}`);
     expect(readdirSync(out).sort()).toEqual(['junit.xml', 'kcidb.json', 'result.json', 'scenarios', 'summary.md']);
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).toContain('classname="page-owner-lab.6.12.117.idle-baseline"');
+    const kcidb = schemaValidator(join(repoRoot, 'tests', 'fixtures', 'kcidb', 'kcidb-io.schema.v5.3.json'));
+    expect(kcidb.validate(JSON.parse(readFileSync(join(out, 'kcidb.json'), 'utf8'))), kcidb.errors().join('\n')).toBe(true);
   });
 
   it('refuses two kernels with exit 2, naming both', async () => {
