@@ -5,6 +5,8 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // the CI helper scripts are plain Node ESM (zx), outside the TypeScript project
+  { files: ['.ci/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   {
     rules: {
       'no-control-regex': 'off',

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { LabConfig } from './core/config.ts';
 import { untimed, type Reporter, type Stage } from './core/reporter.ts';
 import { ensurePackages, labPackages } from './host/setup.ts';
-import { buildImage, type GuestImage } from './image/build.ts';
+import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
-import { buildKernel, reproducer, type BuildResult } from './kernel/build.ts';
+import { buildInputs, buildKernel, reproducer, type BuildResult } from './kernel/build.ts';
 import { renderFragment, type FragmentEntry } from './kernel/config.ts';
 import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, seriesOf, type KernelInput } from './kernel/inputs.ts';
 import type { KernelSource } from './kernel/source.ts';
@@ -32,21 +32,22 @@ export interface KernelArtifacts {
   reproducer: string[];
 }
 
+const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }: ArtifactContext) =>
+  resolveKernelInput(input, {
+    cacheDir: config.paths.cache,
+    reporter,
+    installPackages: true,
+    setupLog: join(dir, 'setup.log'),
+    signal,
+    tarballDirs: config.tarballDirs,
+    mirror: config.kernelMirror,
+  });
+
 /** Source, host packages, kernel build: what `lab build` does, and the first half of a run. */
 export async function prepareKernel(input: KernelInput, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<KernelArtifacts> {
   const { config, reporter, dir, signal } = ctx;
   const stage = ctx.stage ?? untimed;
-  const { source } = await stage('source', () =>
-    resolveKernelInput(input, {
-      cacheDir: config.paths.cache,
-      reporter,
-      installPackages: true,
-      setupLog: join(dir, 'setup.log'),
-      signal,
-      tarballDirs: config.tarballDirs,
-      mirror: config.kernelMirror,
-    }),
-  );
+  const { source } = await stage('source', () => resolveSourceFor(input, ctx));
   const flavor = input.flavor ?? DEFAULT_FLAVOR;
   const fragments = [...(await labFragments(config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
   await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
@@ -80,4 +81,23 @@ export async function prepareArtifacts(
   );
   if (img.cacheHit) ctx.reporter.stage('image', `cache hit: ${img.image.path}`);
   return { ...kernel, img };
+}
+
+/** The keys the lab's cache finds a kernel build and an image by, without building either (CI caches key on them). */
+export interface CacheKeys {
+  kernel: { version: string; flavor: string; sourceId: string; inputsKey: string; compiler: string };
+  image: { name: string; key: string };
+}
+
+/** Resolves the kernel source (installing or extracting it when needed, as a run would) and hashes the build and image inputs. */
+export async function cacheKeys(input: KernelInput & { image?: string }, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<CacheKeys> {
+  const { source } = await resolveSourceFor(input, ctx);
+  const flavor = input.flavor ?? DEFAULT_FLAVOR;
+  const fragments = [...(await labFragments(ctx.config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
+  const inputs = await buildInputs(source, fragments, flavor);
+  const recipe = await loadRecipe(input.image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
+  return {
+    kernel: { version: source.version, flavor, sourceId: source.id, inputsKey: inputs.key, compiler: inputs.compiler },
+    image: { name: recipe.name, key: await imageKey(recipe, ctx.config.imageMirror ?? (await defaultMirror(recipe.suite))) },
+  };
 }

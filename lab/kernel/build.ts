@@ -92,11 +92,16 @@ export async function loadEntry(dir: string): Promise<KernelBuild | undefined> {
   }
 }
 
+/** The key of the cache index: what a build is found again by, known before Kconfig runs (so CI can key its cache on it). */
+export async function buildInputs(source: KernelSource, fragments: FragmentEntry[], flavor: string): Promise<{ key: string; fragment: string; compiler: string }> {
+  const compiler = await compilerIdentity();
+  const fragment = renderFragment(fragments);
+  return { key: inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION, flavor }), fragment, compiler };
+}
+
 export async function buildKernel(source: KernelSource, opts: BuildOptions): Promise<BuildResult> {
   const { reporter, cacheDir } = opts;
-  const compiler = await compilerIdentity();
-  const fragment = renderFragment(opts.fragments);
-  const inputs = inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
+  const { key: inputs, fragment, compiler } = await buildInputs(source, opts.fragments, opts.flavor);
   const indexFile = join(cacheDir, 'kernels', 'index', `${inputs}.key`);
   return withLock(
     join(cacheDir, 'locks', `kernel-${inputs}.lock`),

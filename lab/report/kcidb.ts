@@ -22,6 +22,10 @@ interface KcidbTest {
   misc?: Record<string, unknown>;
 }
 
+/** The schema caps log_excerpt at 16384 characters and refuses NUL (console output can carry one). */
+const LOG_EXCERPT_MAX = 16_384;
+const excerpt = (s: string) => [...s.replace(/\0/g, '')].slice(0, LOG_EXCERPT_MAX).join('');
+
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_|_$/g, '');
 
 export function toKcidb(run: RunResult): Record<string, unknown> {
@@ -59,7 +63,7 @@ export function toKcidb(run: RunResult): Record<string, unknown> {
       status: s.status,
       start_time: run.startedAt,
       duration: s.durationMs / 1000,
-      ...(s.error || s.skipReason ? { log_excerpt: (s.error?.message ?? s.skipReason ?? '').slice(0, 16_000) } : {}),
+      ...(s.error || s.skipReason ? { log_excerpt: excerpt(s.error?.message ?? s.skipReason ?? '') } : {}),
     });
     const expectations = [
       ...(s.judgement?.expectations ?? []).map((e, i) => ({ e, path: `${base}.expect_${i}` })),
@@ -73,8 +77,8 @@ export function toKcidb(run: RunResult): Record<string, unknown> {
         path,
         status: e.verdict === 'pass' ? 'PASS' : e.verdict === 'fail' ? 'FAIL' : e.verdict === 'skip' ? 'SKIP' : 'ERROR',
         start_time: run.startedAt,
-        log_excerpt: e.message,
-        ...(e.left !== undefined ? { number: { value: e.left, unit: 'events' } } : {}),
+        log_excerpt: excerpt(e.message),
+        ...(Number.isFinite(e.left) ? { number: { value: e.left!, unit: 'events' } } : {}),
         misc: { expect: e.expect, values: e.values },
       });
     }

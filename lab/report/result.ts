@@ -59,6 +59,8 @@ export interface RunResult {
   error?: { code: string; message: string; stage: string; context?: Record<string, unknown> };
   /** Result writers that failed (the others still wrote). */
   reporterErrors?: string[];
+  /** lab merge: the shards this run was combined from. */
+  mergedFrom?: { runId: string; path: string }[];
 }
 
 /** ERROR beats FAIL beats PASS; skipped scenarios do not count, but a run that skipped everything did not pass. */

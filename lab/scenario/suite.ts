@@ -3,6 +3,9 @@ import { InputError } from '../core/errors.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import { listScenarios, loadScenario, type Scenario } from './load.ts';
 
+/** A glob of scenario names (*, ?) as a regular expression; a plain name matches only itself. */
+export const globPattern = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
 /** No selection: the whole default suite (every scenario in scenarios/). Globs (*, ?) match scenario names. */
 export async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
   const all = await listScenarios(dir);
@@ -13,8 +16,7 @@ export async function selectScenarios(dir: string, selection: string[]): Promise
       out.push(sel);
       continue;
     }
-    const re = new RegExp(`^${sel.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    const matched = all.filter((n) => re.test(n));
+    const matched = all.filter((n) => globPattern(sel).test(n));
     if (matched.length === 0) {
       throw new InputError('UNKNOWN_SCENARIO', `--scenario ${JSON.stringify(sel)}: matches no scenario (available: ${all.join(', ')})`, { value: sel });
     }
