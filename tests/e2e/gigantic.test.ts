@@ -52,6 +52,14 @@ describe('gigantic pages', () => {
     expect(run.stdout).toMatch(/gigantic: known issue: page_owner walks the page_ext entries/);
   });
 
+  it('6.1: demoting a boot-time 1 GiB page gives 512 2 MiB pages and tells page_owner nothing', async () => {
+    const run = await lab(['--kernel', '6.1', '-q', '--scenario', 'gigantic-demote', '--append', 'hugepagesz=1G', '--append', 'hugepages=1']);
+    expect(run.exitCode, run.stdout).toBe(0);
+    const s = resultOf(run.stdout).r.scenarios[0]!;
+    expect(s.captured.huge_from_demote).toBe(512);
+    expect(s.observations.bpf!.maps.reset!['9']).toBeGreaterThanOrEqual(512);
+  });
+
   it.skipIf(!debugKernelCached('6.12'))('6.12.117 debug flavor: the same bug, reported by the debug kernel at its first bad access', async () => {
     const run = await lab(['--kernel', '6.12', '--flavor', 'debug', '-q', '--scenario', 'gigantic']);
     const { r } = resultOf(run.stdout);
