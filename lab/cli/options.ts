@@ -2,6 +2,8 @@
 import { Command, Option } from 'commander';
 import { CONFIG_KEYS, resolveConfig, type LabConfig } from '../core/config.ts';
 import { ExitCode, InputError } from '../core/errors.ts';
+import { progressReporter } from '../core/live.ts';
+import type { Reporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
 
@@ -41,6 +43,18 @@ export function guestOptions(cmd: Command): Command {
     .addOption(new Option('--cpus <n>', `guest CPUs (env ${CONFIG_KEYS.cpus.env}, default ${CONFIG_KEYS.cpus.default})`).argParser(positiveInt('--cpus')))
     .option('--append <word>', "extra kernel command line word, after the lab's (repeatable)", collect);
 }
+
+/** -q and -v, shared by the commands that report progress. */
+export function progressOptions(cmd: Command, quietHelp = 'no progress lines'): Command {
+  return cmd
+    .option('-q, --quiet', quietHelp)
+    .option('-v, --verbose', 'also stream the build log and the guest console');
+}
+
+export type ProgressFlags = { quiet?: boolean; verbose?: boolean };
+
+/** A live view on a terminal, plain timestamped lines otherwise (CI, pipes). */
+export const reporterFrom = (o: ProgressFlags): Reporter => progressReporter({ quiet: o.quiet, verbose: o.verbose });
 
 export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string };
 export type GuestFlags = { memory?: number; cpus?: number; append?: string[] };
