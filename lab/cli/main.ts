@@ -14,6 +14,7 @@ import { compareCommand } from './commands/compare.ts';
 import { execCommand } from './commands/exec.ts';
 import { doctorCommand, setupCommand } from './commands/host.ts';
 import { runCommand } from './commands/run.ts';
+import { shellCommand } from './commands/shell.ts';
 import { environmentHelp } from './options.ts';
 
 function program(): Command {
@@ -30,7 +31,7 @@ Configuration: flags, then the environment, then lab.config.json or lab.config.y
 in the working directory, then defaults (lab doctor prints the result):
 ${environmentHelp()}`,
     );
-  for (const add of [runCommand, execCommand, setupCommand, doctorCommand, buildCommand, compareCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, compareCommand, cacheCommand]) add(cmd);
   return cmd;
 }
 
