@@ -36,11 +36,21 @@ export function kernelOptions(cmd: Command): Command {
     .option('--kconfig <CONFIG_X=y>', 'extra kconfig option (repeatable)', collect);
 }
 
-/** The options that shape the guest, shared by run and exec. */
+/**
+ * An option that is also a configuration key: its help names the environment
+ * variable and the default from CONFIG_KEYS (the value itself is resolved by
+ * resolveConfig, so a flag, the environment and lab.config.* keep their order).
+ */
+function configOption(key: 'memoryMb' | 'cpus', flags: string, description: string): Option {
+  const k = CONFIG_KEYS[key];
+  return new Option(flags, `${description} (env: ${k.env}, default: ${k.default})`).argParser(positiveInt(k.flag));
+}
+
+/** The options that shape the guest, shared by run, exec and shell. */
 export function guestOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--memory <MiB>', `guest memory (env ${CONFIG_KEYS.memoryMb.env}, default ${CONFIG_KEYS.memoryMb.default})`).argParser(positiveInt('--memory')))
-    .addOption(new Option('--cpus <n>', `guest CPUs (env ${CONFIG_KEYS.cpus.env}, default ${CONFIG_KEYS.cpus.default})`).argParser(positiveInt('--cpus')))
+    .addOption(configOption('memoryMb', '--memory <MiB>', 'guest memory'))
+    .addOption(configOption('cpus', '--cpus <n>', 'guest CPUs'))
     .option('--append <word>', "extra kernel command line word, after the lab's (repeatable)", collect);
 }
 
