@@ -64,7 +64,8 @@ export function progressOptions(cmd: Command, quietHelp = 'no progress lines'): 
 export type ProgressFlags = { quiet?: boolean; verbose?: boolean };
 
 /** A live view on a terminal, plain timestamped lines otherwise (CI, pipes). */
-export const reporterFrom = (o: ProgressFlags): Reporter => progressReporter({ quiet: o.quiet, verbose: o.verbose });
+export const reporterFrom = (o: ProgressFlags): Reporter =>
+  progressReporter({ quiet: o.quiet, verbose: o.verbose }, { stdout: process.stdout, stderr: process.stderr }, process.env);
 
 export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string };
 export type GuestFlags = { memory?: number; cpus?: number; append?: string[] };

@@ -148,11 +148,7 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
 }
 
 /** The live view when stdout and stderr are both a terminal (and TERM is not dumb), else plain lines. */
-export function progressReporter(
-  opts: ReporterOptions,
-  streams: { stdout: TermStream; stderr: TermStream } = { stdout: process.stdout, stderr: process.stderr },
-  env: NodeJS.ProcessEnv = process.env,
-): Reporter {
+export function progressReporter(opts: ReporterOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): Reporter {
   if (!opts.quiet && streams.stdout.isTTY && streams.stderr.isTTY && env.TERM !== 'dumb') return liveReporter(opts, streams.stderr);
   return consoleReporter(opts, streams.stderr as NodeJS.WritableStream);
 }

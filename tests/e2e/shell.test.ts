@@ -43,7 +43,8 @@ describe('lab shell', () => {
   it('a shell on a real terminal: commands, window size, Ctrl-C to the guest, exit tears the guest down', async () => {
     const results = mkdtempSync(join(tmpdir(), 'lab-shell-'));
     await startLab('shell --kernel 6.12', results);
-    await waitFor(prompt, 300_000);
+    // on a terminal, progress is the live view: finished stages with a tick and their time
+    expect(await waitFor(prompt, 300_000)).toMatch(/^✔ boot {2}guest ready in [\d.]+s, ssh in [\d.]+s: uname -r = 6\.12\.\d+ \([\d.]+s\)$/m);
     await type('cat /proc/version');
     expect(await waitFor(/Linux version 6\.12\.\d+ \(lab@page-owner-lab\)/, 30_000)).toMatch(prompt);
     await type('stty size');
