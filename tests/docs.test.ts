@@ -131,6 +131,25 @@ describe('the examples in the docs run', () => {
   });
 });
 
+describe('docs/reliability.md', () => {
+  it('every test it names exists, with the test names it quotes', () => {
+    const rows = read('docs/reliability.md').split('\n').filter((l) => l.startsWith('| ') && l.includes('`tests/'));
+    expect(rows.length).toBeGreaterThan(10);
+    let named = 0;
+    for (const row of rows) {
+      // a path, then the quoted test names up to the next path
+      for (const [, path, names] of row.matchAll(/`(tests\/[\w/.-]+\.ts)`([^`|]*)/g)) {
+        const text = read(path!);
+        for (const [, name] of names!.matchAll(/"([^"]+)"/g)) {
+          expect(text, `${path} has a test "${name}"`).toContain(`'${name}`);
+          named++;
+        }
+      }
+    }
+    expect(named).toBeGreaterThan(10);
+  });
+});
+
 describe('the README', () => {
   it('links every document', () => {
     for (const doc of DOCS.slice(1)) expect(read('README.md')).toContain(`](${doc})`);
