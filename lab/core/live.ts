@@ -49,6 +49,7 @@ export function progressLine(p: Progress & { firstAt: number; firstDone: number 
 }
 
 const failed = (message: string) => /^(FAIL|ERROR)\b|^error /.test(message);
+const VERDICT = /^(PASS|FAIL|ERROR|SKIP)\b/;
 
 export interface LiveReporter extends Reporter {
   /** The live lines as they would be drawn now (for tests). */
@@ -111,7 +112,9 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
         s = { name, message, started: now(), steps: [] };
         active.push(s);
       }
+      // once a scenario's steps run, what it does next (reading the dump) is a line of its own too; its verdict ends it
       if (message.startsWith('step: ')) s.steps.push(message.slice(6));
+      else if (s.steps.length && !VERDICT.test(message)) s.steps.push(message);
       else s.message = message;
       if (failed(message)) done.push(s);
       for (const d of done) active.splice(active.indexOf(d), 1);
