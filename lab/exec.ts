@@ -73,6 +73,8 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)),
     });
     o.reporter.stage('exec', command);
+    // the command's own output goes to the terminal from here
+    o.reporter.close();
     const s = session;
     const r = await s.shell.exec(command, { allowFailure: true, keepStdout: false, passThrough: { stdout, stderr } }).catch(async (e: unknown) => {
       if (!isLabError(e) || e.code !== 'GUEST_LOST') throw e;

@@ -6,36 +6,9 @@
  * usage or input, 3 infrastructure failure (build, boot, SSH), 4 host set-up
  * needed (not root), 130 interrupted.
  */
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { ExitCode, isLabError } from '../core/errors.ts';
-import { buildCommand } from './commands/build.ts';
-import { cacheCommand } from './commands/cache.ts';
-import { compareCommand } from './commands/compare.ts';
-import { execCommand } from './commands/exec.ts';
-import { doctorCommand, setupCommand } from './commands/host.ts';
-import { keysCommand } from './commands/keys.ts';
-import { matrixCommand } from './commands/matrix.ts';
-import { mergeCommand } from './commands/merge.ts';
-import { runCommand } from './commands/run.ts';
-import { environmentHelp } from './options.ts';
-
-function program(): Command {
-  const cmd = new Command('lab')
-    .description('page-owner-lab: build, boot and trace Linux kernels, and judge how they allocate pages')
-    .showHelpAfterError()
-    .exitOverride()
-    .addHelpText(
-      'after',
-      `
-Exit codes: 0 pass, 1 an expectation failed, 2 bad usage or input, 3 infrastructure
-failure (build, boot, SSH), 4 host set-up needed, 130 interrupted.
-Configuration: flags, then the environment, then lab.config.json or lab.config.yaml
-in the working directory, then defaults (lab doctor prints the result):
-${environmentHelp()}`,
-    );
-  for (const add of [runCommand, execCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
-  return cmd;
-}
+import { program } from './program.ts';
 
 async function main(argv: string[]): Promise<void> {
   try {

@@ -2,10 +2,14 @@
 import { Command, Option } from 'commander';
 import { CONFIG_KEYS, resolveConfig, type LabConfig } from '../core/config.ts';
 import { ExitCode, InputError } from '../core/errors.ts';
+import { progressReporter } from '../core/live.ts';
+import type { Reporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** A comma-separated list (--kernels 6.1,6.6): any text is a list, its items are checked where they are used. */
+export const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function wholeNumber(flag: string) {
   return (v: string) => {
@@ -23,6 +27,14 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** One of a fixed set of words; help lists them as commander's choices would. */
+export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+  return (v: string): T => {
+    if (!choices.includes(v as T)) throw new InputError('BAD_OPTION', `${flag} ${JSON.stringify(v)}: accepted: ${choices.join(', ')}`);
+    return v as T;
+  };
+}
+
 /** The options that choose and configure a kernel, shared by run, exec and build. */
 export function kernelOptions(cmd: Command): Command {
   return cmd
@@ -34,13 +46,36 @@ export function kernelOptions(cmd: Command): Command {
     .option('--kconfig <CONFIG_X=y>', 'extra kconfig option (repeatable)', collect);
 }
 
-/** The options that shape the guest, shared by run and exec. */
+/**
+ * An option that is also a configuration key: its help names the environment
+ * variable and the default from CONFIG_KEYS (the value itself is resolved by
+ * resolveConfig, so a flag, the environment and lab.config.* keep their order).
+ */
+function configOption(key: 'memoryMb' | 'cpus', flags: string, description: string): Option {
+  const k = CONFIG_KEYS[key];
+  return new Option(flags, `${description} (env: ${k.env}, default: ${k.default})`).argParser(positiveInt(k.flag));
+}
+
+/** The options that shape the guest, shared by run, exec and shell. */
 export function guestOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--memory <MiB>', `guest memory (env ${CONFIG_KEYS.memoryMb.env}, default ${CONFIG_KEYS.memoryMb.default})`).argParser(positiveInt('--memory')))
-    .addOption(new Option('--cpus <n>', `guest CPUs (env ${CONFIG_KEYS.cpus.env}, default ${CONFIG_KEYS.cpus.default})`).argParser(positiveInt('--cpus')))
+    .addOption(configOption('memoryMb', '--memory <MiB>', 'guest memory'))
+    .addOption(configOption('cpus', '--cpus <n>', 'guest CPUs'))
     .option('--append <word>', "extra kernel command line word, after the lab's (repeatable)", collect);
 }
+
+/** -q and -v, shared by the commands that report progress. */
+export function progressOptions(cmd: Command, quietHelp = 'no progress lines'): Command {
+  return cmd
+    .option('-q, --quiet', quietHelp)
+    .option('-v, --verbose', 'also stream the build log and the guest console');
+}
+
+export type ProgressFlags = { quiet?: boolean; verbose?: boolean };
+
+/** A live view on a terminal, plain timestamped lines otherwise (CI, pipes). */
+export const reporterFrom = (o: ProgressFlags): Reporter =>
+  progressReporter({ quiet: o.quiet, verbose: o.verbose }, { stdout: process.stdout, stderr: process.stderr }, process.env);
 
 export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string };
 export type GuestFlags = { memory?: number; cpus?: number; append?: string[] };

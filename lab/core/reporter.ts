@@ -1,6 +1,9 @@
 /**
- * Progress for a person: one line per stage event on stderr, the same lines
- * appended to the run's lab.log so a failure can be read later.
+ * Progress for a person. The stages report events (a stage's message, a
+ * measurable position, a line of a long step's own output); a renderer shows
+ * them: plain timestamped lines on stderr when it is not a terminal (CI), a
+ * live view on a terminal (lab/core/live.ts). Both append the same plain lines
+ * to the run's lab.log so a failure can be read later.
  */
 import { appendFileSync } from 'node:fs';
 
@@ -10,30 +13,70 @@ export type Stage = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 /** A stage runner that only runs. */
 export const untimed: Stage = (_name, fn) => fn();
 
+/** Where a measurable step stands: files compiled against an estimate, bytes downloaded. */
+export interface Progress {
+  done: number;
+  total?: number;
+  unit: 'files' | 'bytes';
+  /** Where the total comes from, when it is an estimate. */
+  basis?: string;
+}
+
 export interface Reporter {
   stage(stage: string, message: string): void;
   warn(stage: string, message: string): void;
+  /** A measurable step's position: a bar with rate and ETA on a terminal; plain lines keep their own throttled messages. */
+  progress(stage: string, p: Progress): void;
+  /** A line of a long step's own output (the build log, the guest console): shown only with --verbose. */
+  detail(stage: string, line: string): void;
   /** Attach the run's log file once the results folder exists. */
   attachLog(path: string): void;
+  /** Stop live rendering and leave the final state on screen. */
+  close(): void;
 }
 
-export function consoleReporter(opts: { quiet?: boolean } = {}): Reporter {
-  const started = Date.now();
+export interface ReporterOptions {
+  /** No progress at all (lab.log still gets the lines). */
+  quiet?: boolean;
+  /** Also stream the build log and the guest console. */
+  verbose?: boolean;
+}
+
+/** The plain lines of a run, stamped with seconds since it started; the log file, once attached, gets every one. */
+export function lineLog(started = Date.now()) {
   let logFile: string | undefined;
   const pending: string[] = [];
-  const emit = (line: string) => {
-    if (!opts.quiet) process.stderr.write(`${line}\n`);
-    if (logFile) appendFileSync(logFile, `${line}\n`);
-    else pending.push(line);
-  };
   const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
   return {
-    stage: (stage, message) => emit(`${stamp()} [${stage}] ${message}`),
-    warn: (stage, message) => emit(`${stamp()} [${stage}] warning: ${message}`),
-    attachLog(path) {
+    line(stage: string, message: string): string {
+      const line = `${stamp()} [${stage}] ${message}`;
+      if (logFile) appendFileSync(logFile, `${line}\n`);
+      else pending.push(line);
+      return line;
+    },
+    attach(path: string) {
       logFile = path;
       for (const line of pending.splice(0)) appendFileSync(path, `${line}\n`);
     },
+  };
+}
+
+/** Plain timestamped lines on `out` (stderr): what CI logs show. */
+export function consoleReporter(opts: ReporterOptions = {}, out: NodeJS.WritableStream = process.stderr): Reporter {
+  const log = lineLog();
+  const emit = (stage: string, message: string) => {
+    const line = log.line(stage, message);
+    if (!opts.quiet) out.write(`${line}\n`);
+  };
+  return {
+    stage: emit,
+    warn: (stage, message) => emit(stage, `warning: ${message}`),
+    progress: () => {},
+    detail: (stage, line) => {
+      if (opts.verbose && !opts.quiet) out.write(`${stage}| ${line}\n`);
+    },
+    attachLog: (path) => log.attach(path),
+    close: () => {},
   };
 }
 

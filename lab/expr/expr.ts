@@ -10,7 +10,8 @@
  */
 import { compareVersions } from '../core/version.ts';
 
-export type CompareOp = '>=' | '<=' | '==' | '!=' | '>' | '<';
+export const COMPARE_OPS = ['>=', '<=', '==', '!=', '>', '<'] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
 
 export type Expr =
   | { kind: 'num'; value: number }
@@ -20,11 +21,25 @@ export type Expr =
   | { kind: 'call'; fn: FunctionName; args: Expr[] };
 
 export const FUNCTIONS = {
-  abs: { arity: [1, 1], fn: (a: number[]) => Math.abs(a[0]!) },
-  min: { arity: [2, Infinity], fn: (a: number[]) => Math.min(...a) },
-  max: { arity: [2, Infinity], fn: (a: number[]) => Math.max(...a) },
-  floor: { arity: [1, 1], fn: (a: number[]) => Math.floor(a[0]!) },
+  abs: { arity: [1, 1], fn: (a: number[]) => Math.abs(a[0]!), syntax: 'abs(x)', meaning: 'absolute value', example: 'abs(3 - 5) == 2' },
+  min: { arity: [2, Infinity], fn: (a: number[]) => Math.min(...a), syntax: 'min(a, b, ...)', meaning: 'smallest of two or more', example: 'min(4, 2, 9) == 2' },
+  max: { arity: [2, Infinity], fn: (a: number[]) => Math.max(...a), syntax: 'max(a, b, ...)', meaning: 'largest of two or more', example: 'max(1024, 5 * 300) == 1500' },
+  floor: { arity: [1, 1], fn: (a: number[]) => Math.floor(a[0]!), syntax: 'floor(x)', meaning: 'round down (division gives fractions)', example: 'floor(33 * 50 / 100) == 16' },
 } as const;
+
+/**
+ * The language for people: every operator and function with an example that
+ * holds. docs/scenarios.md is generated from this list and a test evaluates
+ * every example, so the documentation cannot promise what the parser refuses.
+ */
+export const SYNTAX: readonly { syntax: string; meaning: string; example: string }[] = [
+  { syntax: COMPARE_OPS.map((op) => `a ${op} b`).join(', '), meaning: 'the comparison: exactly one per expectation', example: '32 >= 32' },
+  { syntax: 'a + b, a - b, a * b, a / b, -a, (a)', meaning: 'arithmetic, usual precedence; numbers are decimal (`0.5`)', example: '(1 + 2) * 4 / 2 - -1 == 7' },
+  { syntax: 'a == b +- N', meaning: 'tolerance: abs(a - b) <= N (only with ==)', example: '103 == 100 +- 5' },
+  { syntax: 'a == b +- N%', meaning: 'tolerance in percent of abs(b)', example: '95 == 100 +- 5%' },
+  ...Object.values(FUNCTIONS).map((f) => ({ syntax: f.syntax, meaning: f.meaning, example: f.example })),
+  { syntax: 'module.seen[9], grown', meaning: 'a metric (see the list below) or a variable (`capture`, `vars`)', example: 'module.seen[9] >= grown' },
+];
 export type FunctionName = keyof typeof FUNCTIONS;
 
 export interface Comparison {
@@ -77,7 +92,7 @@ function tokenize(src: string): Token[] {
       continue;
     }
     const two = src.slice(i, i + 2);
-    if (['>=', '<=', '==', '!=', '+-'].includes(two)) {
+    if ([...COMPARE_OPS, '+-'].includes(two)) {
       out.push({ t: 'op', v: two, at: i });
       i += 2;
       continue;

@@ -103,6 +103,8 @@ export interface BootOptions {
   consoleLog: string;
   readyTimeoutMs: number;
   signal?: AbortSignal;
+  /** Every console line as it arrives (--verbose shows them). */
+  onConsole?: (line: string) => void;
 }
 
 /** Boot and wait for the readiness marker carrying this boot's token. */
@@ -120,6 +122,7 @@ export async function boot(opts: BootOptions): Promise<Guest> {
   const qemu = start('qemu-system-x86_64', qemuArgs(opts.config), {
     log: opts.consoleLog,
     onLine: (line) => {
+      opts.onConsole?.(line);
       consoleLines.push(line);
       if (consoleLines.length > 5000) consoleLines.splice(0, 1000);
       if (line.includes(marker)) onReady();

@@ -70,7 +70,10 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     return e;
   };
   const guest = await stage('boot', () =>
-    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS), signal: o.signal }),
+    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS),
+      signal: o.signal,
+      onConsole: (line) => o.reporter.detail('console', line),
+    }),
   ).catch((e: unknown) => {
     throw identify(e);
   });

@@ -32,6 +32,17 @@ export interface ExecOptions {
   keepStdout?: boolean;
 }
 
+export interface InteractiveOptions {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  /** The TERM the guest's shell gets. */
+  term: string;
+  cols: number;
+  rows: number;
+  onOutput?: (chunk: Buffer) => void;
+  onResize?: (listener: (rows: number, cols: number) => void) => () => void;
+}
+
 /** How much of a command's output the transcript keeps. */
 const TRANSCRIPT_OUTPUT_BYTES = 64 * 1024;
 /** The in-band status line is at most this long: stderr passed through holds back this much until the end. */
@@ -172,6 +183,41 @@ export class GuestShell {
       });
     }
     return result!;
+  }
+
+  /**
+   * An interactive login shell on a pseudo-terminal (`lab shell`): `input`
+   * goes to the guest byte for byte (Ctrl-C included: the guest's terminal
+   * turns it into SIGINT), the pty's output to `output` and to `onOutput` (the
+   * session transcript). `onResize` registers a listener the caller calls with
+   * the new window size; it returns its own removal. Resolves with the shell's
+   * exit status; throws GUEST_LOST when the connection dies without one.
+   */
+  async interactive(o: InteractiveOptions): Promise<number> {
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      this.client.shell({ term: o.term, cols: o.cols, rows: o.rows }, (e, ch) => (e ? reject(lost('an interactive shell', e)) : resolve(ch)));
+    });
+    const forward = (d: Buffer) => {
+      o.output.write(d);
+      o.onOutput?.(d);
+    };
+    channel.on('data', forward);
+    channel.stderr.on('data', forward);
+    const toGuest = (d: Buffer) => channel.write(d);
+    o.input.on('data', toGuest);
+    o.input.resume();
+    const stopResize = o.onResize?.((rows, cols) => channel.setWindow(rows, cols, 0, 0));
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        let code: number | undefined;
+        channel.on('exit', (c: number | null) => (code = c ?? undefined));
+        channel.on('close', () => (code === undefined ? reject(lost('an interactive shell', new Error('the shell ended without an exit status'))) : resolve(code)));
+      });
+    } finally {
+      o.input.off('data', toGuest);
+      o.input.pause();
+      stopResize?.();
+    }
   }
 
   close(): void {

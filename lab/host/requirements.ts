@@ -24,6 +24,9 @@ export const hostPackages: readonly HostPackage[] = [
   { pkg: 'lz4', why: 'kernel build (LZ4-compressed bzImage: quicker to decompress at boot)' },
 ];
 
+/** What only the tests need: installed by the end-to-end tests that use them. */
+export const testPackages: readonly HostPackage[] = [{ pkg: 'tmux', why: 'a real terminal for the lab shell end-to-end test' }];
+
 /** Debian ships kernel sources for these series as linux-source-<series>. */
 export const debianSourceSeries: readonly string[] = ['6.1', '6.12'];
 export const defaultKernel = '6.12';

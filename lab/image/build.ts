@@ -87,7 +87,10 @@ export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promi
           tree,
           ...(mirror ? [mirror] : []),
         ],
-        { log: opts.log, env: { SOURCE_DATE_EPOCH }, signal: opts.signal, errorCode: 'IMAGE_BUILD_FAILED', onLine: progress },
+        { log: opts.log, env: { SOURCE_DATE_EPOCH }, signal: opts.signal, errorCode: 'IMAGE_BUILD_FAILED', onLine: (line) => {
+          opts.reporter.detail('image', line);
+          progress();
+        } },
       );
       const init = join(tree, 'sbin', 'lab-init');
       await copyFile(join(recipe.dir, recipe.init), init);

@@ -126,6 +126,7 @@ export async function downloadVerified(version: string, opts: MirrorOptions): Pr
     body.on('data', (chunk: Buffer) => {
       got += chunk.length;
       hash.update(chunk);
+      opts.reporter.progress('source', { done: got, total: total || undefined, unit: 'bytes' });
       progress();
     });
     await pipeline(body, createWriteStream(partial));

@@ -49,11 +49,12 @@ export async function loadScenario(dir: string, name: string, registry: MetricRe
   const optIn = await optInScenarios(dir);
   const file = name.includes('/') || name.endsWith('.yaml') ? name : existsSync(join(dir, `${name}.yaml`)) ? join(dir, `${name}.yaml`) : (optIn.get(name) ?? join(dir, `${name}.yaml`));
   if (!existsSync(file)) {
-    const known = [...(await listScenarios(dir)), ...optIn.keys()];
-    const hint = didYouMean(name, known);
+    const suite = await listScenarios(dir);
+    const extra = [...optIn.keys()].sort();
+    const hint = didYouMean(name, [...suite, ...extra]);
     throw new InputError(
       'UNKNOWN_SCENARIO',
-      `--scenario ${JSON.stringify(name)}: no such scenario${hint ? `; did you mean "${hint}"?` : ''} (available: ${known.join(', ')})`,
+      `--scenario ${JSON.stringify(name)}: no such scenario${hint ? `; did you mean "${hint}"?` : ''} (available: ${suite.join(', ')}; opt-in: ${extra.join(', ')})`,
       { value: name },
     );
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { buildKernel, entryKey, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
+import { buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
@@ -168,5 +168,32 @@ describe('lab-build.json is read back through its schema', () => {
     writeFileSync(join(first.build.buildDir, 'lab-build.json'), JSON.stringify({ key: first.build.key, release: '6.99.1' }));
     expect(await loadEntry(first.build.buildDir)).toBeUndefined();
     expect((await build()).cacheHit).toBe(false);
+  });
+});
+
+describe('the build progress estimate', () => {
+  const entry = (cacheDir: string, name: string, meta: { sourceVersion: string; flavor: string; builtAt: string }, compiled: number) => {
+    const dir = join(cacheDir, 'kernels', name);
+    mkdirSync(dir, { recursive: true });
+    const sha = 'a'.repeat(64);
+    const build = { key: sha, buildDir: dir, bzImage: join(dir, 'bzImage'), bzImageSha256: sha, release: meta.sourceVersion, configSha256: sha, compiler: 'gcc', sourceId: sha };
+    writeFileSync(
+      join(dir, 'lab-build.json'),
+      JSON.stringify({ ...build, ...meta, sourceTree: '/src', baseConfig: 'tinyconfig', buildSeconds: 1, jobs: 2, ccache: false, reproducer: [] }),
+    );
+    writeFileSync(join(dir, 'build.log'), `  HOSTCC  scripts/basic/fixdep\n${'  CC      mm/page_owner.o\n'.repeat(compiled)}  LD      vmlinux\n`);
+  };
+
+  it('counts the newest cached build of the same series and flavor, else guesses from the .config', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-estimate-'));
+    const config = 'CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\nCONFIG_D=m\nCONFIG_E=y\n';
+    expect(await estimateCompiledFiles(cacheDir, '6.12.117', 'lab', config)).toEqual({ total: 5, basis: 'guessed from the .config: 3 =y options x 1.8' });
+    entry(cacheDir, 'a', { sourceVersion: '6.12.100', flavor: 'lab', builtAt: '2026-01-01T00:00:00Z' }, 1400);
+    entry(cacheDir, 'b', { sourceVersion: '6.12.117', flavor: 'lab', builtAt: '2026-02-01T00:00:00Z' }, 1447);
+    entry(cacheDir, 'c', { sourceVersion: '6.12.117', flavor: 'debug', builtAt: '2026-03-01T00:00:00Z' }, 2000);
+    entry(cacheDir, 'd', { sourceVersion: '6.1.192', flavor: 'lab', builtAt: '2026-03-01T00:00:00Z' }, 1366);
+    expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).toEqual({ total: 1447, basis: 'from the previous build of 6.12.117-lab' });
+    expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'debug', config)).toEqual({ total: 2000, basis: 'from the previous build of 6.12.117-debug' });
+    expect((await estimateCompiledFiles(cacheDir, '6.6.87', 'lab', config)).basis).toMatch(/^guessed/);
   });
 });

@@ -1,23 +1,34 @@
 /** `lab run` (the default command): build, boot, trace, judge. */
 import type { Command } from 'commander';
 import { ExitCode } from '../../core/errors.ts';
-import { consoleReporter } from '../../core/reporter.ts';
 import { runLab } from '../../pipeline.ts';
 import { verdictTable } from '../../report/table.ts';
-import { configFrom, guestOptions, interruptSignal, kernelInput, kernelOptions, positiveInt, type GuestFlags, type KernelFlags, collect } from '../options.ts';
+import {
+  collect,
+  configFrom,
+  guestOptions,
+  interruptSignal,
+  kernelInput,
+  kernelOptions,
+  positiveInt,
+  progressOptions,
+  reporterFrom,
+  type GuestFlags,
+  type KernelFlags,
+  type ProgressFlags,
+} from '../options.ts';
 import { Option } from 'commander';
 
-type RunFlags = KernelFlags & GuestFlags & { scenario?: string[]; isolate?: boolean; repeat?: number; quiet?: boolean };
+type RunFlags = KernelFlags & GuestFlags & ProgressFlags & { scenario?: string[]; isolate?: boolean; repeat?: number };
 
 export function runCommand(program: Command): void {
-  guestOptions(kernelOptions(program.command('run', { isDefault: true })))
+  progressOptions(guestOptions(kernelOptions(program.command('run', { isDefault: true }))), 'no progress lines, only the verdict table')
     .description('build (or reuse) a kernel and an image, boot it, run scenarios, judge them')
     .option('-s, --scenario <name>', 'scenario from scenarios/, a glob of names, or a file (repeatable; default: all)', collect)
     .option('--isolate', 'boot a fresh guest for every scenario (default: one guest per kernel)')
     .addOption(new Option('--repeat <n>', 'run the selected scenarios n times in a row, each judged on its own').default(1).argParser(positiveInt('--repeat')))
-    .option('-q, --quiet', 'no progress lines, only the verdict table')
     .action(async (o: RunFlags) => {
-      const reporter = consoleReporter({ quiet: o.quiet });
+      const reporter = reporterFrom(o);
       const signal = interruptSignal();
       const { result, resultsDir } = await runLab({
         ...kernelInput(o),
@@ -28,7 +39,7 @@ export function runCommand(program: Command): void {
         append: o.append,
         reporter,
         signal,
-      });
+      }).finally(() => reporter.close());
       process.stdout.write(`\n${verdictTable(result)}\n\n`);
       for (const s of result.scenarios) {
         const label = s.repetition ? `${s.name} #${s.repetition}` : s.name;

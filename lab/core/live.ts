@@ -1,0 +1,157 @@
+/**
+ * The live view of a run on a terminal: one line per stage with a spinner
+ * (the scenario's steps under it), a bar with rate and ETA for measurable
+ * steps (the kernel build against its estimated file count, downloads in
+ * bytes). Finished stages, warnings and --verbose output are printed once
+ * above the live lines, which are redrawn in place. listr2 supplies the
+ * spinner, colours and symbols; its task runner wants the task list up front,
+ * while the lab's stages arrive as events, so the frame is drawn here.
+ */
+import { color, figures, Spinner } from 'listr2';
+import { consoleReporter, formatDuration, lineLog, type Progress, type Reporter, type ReporterOptions } from './reporter.ts';
+
+/** What the live view writes to: a terminal (stderr), or a fake one in tests. */
+export interface TermStream {
+  write(chunk: string): boolean;
+  columns?: number;
+  isTTY?: boolean;
+}
+
+interface StageLine {
+  name: string;
+  message: string;
+  started: number;
+  steps: string[];
+  progress?: Progress & { firstAt: number; firstDone: number };
+}
+
+const BAR = 24;
+
+function formatAmount(n: number, unit: Progress['unit']): string {
+  return unit === 'bytes' ? `${(n / 2 ** 20).toFixed(1)}` : String(n);
+}
+
+/** The bar line of a measurable step: position, percent, rate and ETA (linear in the rate so far). */
+export function progressLine(p: Progress & { firstAt: number; firstDone: number }, now: number): string {
+  const unit = p.unit === 'bytes' ? 'MiB' : 'files';
+  const elapsed = (now - p.firstAt) / 1000;
+  const rate = elapsed > 0 ? (p.done - p.firstDone) / elapsed : 0;
+  const rateText = rate > 0 ? (p.unit === 'bytes' ? `${(rate / 2 ** 20).toFixed(1)} MiB/s` : `${rate.toFixed(1)} files/s`) : '';
+  if (!p.total) return `${formatAmount(p.done, p.unit)} ${unit}${rateText ? `, ${rateText}` : ''}`;
+  const ratio = Math.min(1, p.done / p.total);
+  const filled = Math.round(ratio * BAR);
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(BAR - filled)}`;
+  const left = p.total - p.done;
+  const eta = rate > 0 && left > 0 ? `ETA ${formatDuration((left / rate) * 1000)}` : left <= 0 ? 'finishing' : 'ETA ?';
+  const of = `${formatAmount(p.done, p.unit)}/${formatAmount(p.total, p.unit)} ${unit}`;
+  // the basis last: a narrow terminal cuts it first
+  return [bar, of, `${Math.floor(ratio * 100)}%`, rateText, eta, p.basis ? `(total ${p.basis})` : ''].filter(Boolean).join('  ');
+}
+
+const failed = (message: string) => /^(FAIL|ERROR)\b|^error /.test(message);
+const VERDICT = /^(PASS|FAIL|ERROR|SKIP)\b/;
+
+export interface LiveReporter extends Reporter {
+  /** The live lines as they would be drawn now (for tests). */
+  frame(): string[];
+}
+
+export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => number = Date.now): LiveReporter {
+  const log = lineLog(now());
+  const spinner = new Spinner();
+  const active: StageLine[] = [];
+  let drawn = 0;
+  let closed = false;
+  const width = () => Math.max(20, (out.columns ?? 80) - 1);
+  // one terminal line per live line, else the redraw miscounts
+  const fit = (s: string) => {
+    const plainText = s.replace(/\x1b\[[0-9;]*m/g, '');
+    return plainText.length > width() ? `${plainText.slice(0, width() - 1)}…` : s;
+  };
+
+  const frame = (): string[] =>
+    active.flatMap((s) => {
+      const lines = [`${color.cyan(spinner.fetch())} ${color.bold(s.name)}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`];
+      for (const [i, step] of s.steps.entries()) lines.push(`    ${i === s.steps.length - 1 ? color.cyan(spinner.fetch()) : color.green(figures.tick)} ${step}`);
+      if (s.progress) lines.push(`    ${progressLine(s.progress, now())}`);
+      return lines;
+    });
+
+  /** Clear the live lines, print `above` for good, draw the live lines again. */
+  const draw = (above: string[] = []) => {
+    let chunk = drawn ? `\x1b[${drawn}A\r\x1b[J` : '';
+    for (const line of above) chunk += `${line}\n`;
+    const live = frame().map(fit);
+    for (const line of live) chunk += `${line}\n`;
+    drawn = live.length;
+    if (chunk) out.write(chunk);
+  };
+
+  const finishedLine = (s: StageLine) => {
+    const icon = failed(s.message) ? color.red(figures.cross) : /^SKIP\b/.test(s.message) ? color.yellow(figures.arrowDown) : color.green(figures.tick);
+    return `${icon} ${color.bold(s.name)}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`;
+  };
+
+  const timer = setInterval(() => {
+    spinner.spin();
+    draw();
+  }, 100);
+  timer.unref();
+  const showCursor = () => out.write('\x1b[?25h');
+  out.write('\x1b[?25l');
+  process.once('exit', showCursor);
+
+  const reporter: LiveReporter = {
+    stage(name, message) {
+      const line = log.line(name, message);
+      if (closed) return void out.write(`${line}\n`);
+      // the pipeline is sequential: a stage that reports ends the others
+      const done = active.filter((s) => s.name !== name);
+      let s = active.find((x) => x.name === name);
+      if (!s) {
+        s = { name, message, started: now(), steps: [] };
+        active.push(s);
+      }
+      // once a scenario's steps run, what it does next (reading the dump) is a line of its own too; its verdict ends it
+      if (message.startsWith('step: ')) s.steps.push(message.slice(6));
+      else if (s.steps.length && !VERDICT.test(message)) s.steps.push(message);
+      else s.message = message;
+      if (failed(message)) done.push(s);
+      for (const d of done) active.splice(active.indexOf(d), 1);
+      draw(done.map(finishedLine));
+    },
+    warn(name, message) {
+      const line = log.line(name, `warning: ${message}`);
+      if (closed) return void out.write(`${line}\n`);
+      draw([`${color.yellow(figures.warning)} ${color.bold(name)}  ${message}`]);
+    },
+    progress(name, p) {
+      if (closed) return;
+      const s = active.find((x) => x.name === name);
+      if (s) s.progress = { ...p, firstAt: s.progress?.firstAt ?? now(), firstDone: s.progress?.firstDone ?? p.done };
+    },
+    detail(name, line) {
+      if (!opts.verbose) return;
+      if (closed) return void out.write(`${name}| ${line}\n`);
+      draw([color.dim(`${name}| ${line}`)]);
+    },
+    attachLog: (path) => log.attach(path),
+    // the terminal now belongs to something else (the verdict table, a guest command, a shell): later events as plain lines
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      draw(active.splice(0).map(finishedLine));
+      showCursor();
+      process.off('exit', showCursor);
+    },
+    frame,
+  };
+  return reporter;
+}
+
+/** The live view when stdout and stderr are both a terminal (and TERM is not dumb), else plain lines. */
+export function progressReporter(opts: ReporterOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): Reporter {
+  if (!opts.quiet && streams.stdout.isTTY && streams.stderr.isTTY && env.TERM !== 'dumb') return liveReporter(opts, streams.stderr);
+  return consoleReporter(opts, streams.stderr as NodeJS.WritableStream);
+}
