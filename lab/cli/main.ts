@@ -13,6 +13,7 @@ import { cacheCommand } from './commands/cache.ts';
 import { compareCommand } from './commands/compare.ts';
 import { execCommand } from './commands/exec.ts';
 import { doctorCommand, setupCommand } from './commands/host.ts';
+import { reportCommand } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
 import { environmentHelp } from './options.ts';
 
@@ -30,7 +31,7 @@ Configuration: flags, then the environment, then lab.config.json or lab.config.y
 in the working directory, then defaults (lab doctor prints the result):
 ${environmentHelp()}`,
     );
-  for (const add of [runCommand, execCommand, setupCommand, doctorCommand, buildCommand, compareCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, setupCommand, doctorCommand, buildCommand, compareCommand, reportCommand, cacheCommand]) add(cmd);
   return cmd;
 }
 
