@@ -24,6 +24,9 @@ export const hostPackages: readonly HostPackage[] = [
   { pkg: 'lz4', why: 'kernel build (LZ4-compressed bzImage: quicker to decompress at boot)' },
 ];
 
+/** What the lab's own tests need beyond the host packages: installed by the tests that use them (as root), never by `lab setup`. */
+export const testPackages: readonly HostPackage[] = [{ pkg: 'chromium', why: 'the browser test of report.html (tests/e2e/report-browser.test.ts), driven by playwright-core' }];
+
 /** Debian ships kernel sources for these series as linux-source-<series>. */
 export const debianSourceSeries: readonly string[] = ['6.1', '6.12'];
 export const defaultKernel = '6.12';

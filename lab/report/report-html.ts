@@ -100,8 +100,8 @@ const GLUE = `
 const D = JSON.parse(document.getElementById('report-data').textContent);
 const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666'];
 window.labCharts = D.charts.map((c) => new uPlot({
-  title: c.title, width: 720, height: 260,
-  scales: { x: { time: c.time }, y: { distr: c.log ? 3 : 1 } },
+  title: c.title, width: 560, height: 240,
+  scales: { x: { time: c.time, distr: c.xLabels ? 2 : 1 }, y: { distr: c.log ? 3 : 1 } },
   axes: [c.xLabels ? { values: (u, vals) => vals.map((v) => c.xLabels[v] ?? '') } : {}, { size: 70 }],
   series: [{}, ...c.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 7 } }))],
 }, [c.x, ...c.series.map((s) => s.values)], document.getElementById(c.id)));
@@ -143,8 +143,9 @@ ${lines.length ? `<ul>${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` :
 <h2>Verdicts</h2>
 ${`<table>${tr(['scenario', ...r.columns.map((c) => `${c.label} (${c.runs.length} run${c.runs.length === 1 ? '' : 's'})`), 'changes'].map(esc), 'th')}${r.verdicts.map((v) => tr([esc(v.scenario), ...v.cells.map((c) => statusCell(c?.summary)), esc(v.changes.join('; '))], 'td', v.changes.length ? 'changed' : '')).join('')}</table>`}
 <h2>Flagged metrics</h2>
-${tableOf(head, metricRows((k) => k === 'changed'))}
-${chartDivs('spread-')}
+${r.flagged ? tableOf(head, metricRows((k) => k === 'changed')) : '<p>None: no metric moved beyond the noise.</p>'}
+<h2>Metrics that moved: flagged, then without a noise estimate (min, median, max per column)</h2>
+${chartDivs('spread-') || '<p>None.</p>'}
 <h2>Set events per order</h2>
 ${chartDivs('orders-')}
 ${r.spansDates ? `<h2>History</h2>\n${chartDivs('history-')}` : ''}

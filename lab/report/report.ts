@@ -14,7 +14,6 @@ import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
 import type { ScenarioStatus } from '../scenario/run.ts';
-import { scenarioMetrics } from './compare.ts';
 import { changePct, leavesBaseline, movement, spreadOf, fmtNum, fmtSpread, type Movement, type Spread } from './noise.ts';
 import { readRunResult, type RunResult } from './result.ts';
 
@@ -119,7 +118,8 @@ export interface Report {
   gate?: Gate;
 }
 
-export type GroupBy = 'kernel' | 'run';
+/** One column per kernel, per run (in time order), or per input in the order given (`lab compare`). */
+export type GroupBy = 'kernel' | 'run' | 'input';
 
 export interface ReportOptions {
   thresholdPct?: number;
@@ -167,6 +167,30 @@ function compareReleases(a: string, b: string): number {
 }
 
 type Scenario = RunResult['scenarios'][number];
+
+/**
+ * Every named value a scenario's verdicts used, and its per-order counters
+ * (module seen, bpftrace set and reset), read through the metric registry.
+ */
+export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])]) {
+    for (const [k, v] of Object.entries(e.values)) out.set(k, v);
+  }
+  const orders = new Set<string>([
+    ...(s.observations.module?.rows ?? []).map((r) => String(r.order)),
+    ...Object.keys(s.observations.bpf?.maps.set ?? {}),
+    ...Object.keys(s.observations.bpf?.maps.reset ?? {}),
+  ]);
+  for (const order of orders) {
+    for (const name of [`module.seen[${order}]`, `bpf.set[${order}]`, `bpf.reset[${order}]`]) {
+      const v = registry.read(name, s.observations);
+      if (v !== undefined && (!name.startsWith('module') || s.observations.module?.rows.some((r) => String(r.order) === order))) out.set(name, v);
+    }
+  }
+  return out;
+}
+
 interface Group {
   column: Column;
   inputs: ReportInput[];
@@ -174,10 +198,11 @@ interface Group {
 
 function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[] {
   const groups = new Map<string, Group>();
-  for (const input of inputs) {
+  for (const [i, input] of inputs.entries()) {
     const r = input.result;
-    const label = by === 'kernel' ? kernelLabel(r) : r.runId;
-    const g = groups.get(label) ?? {
+    const label = by === 'run' ? r.runId : kernelLabel(r);
+    const key = by === 'input' ? String(i) : label;
+    const g = groups.get(key) ?? {
       column: { label, release: releaseOf(r), flavor: r.flavor, runs: [], probeMap: r.guest?.probeMap, config: input.config },
       inputs: [],
     };
@@ -185,9 +210,10 @@ function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[] {
     g.column.probeMap ??= r.guest?.probeMap;
     g.column.config ??= input.config;
     g.inputs.push(input);
-    groups.set(label, g);
+    groups.set(key, g);
   }
   const list = [...groups.values()];
+  if (by === 'input') return list;
   // kernels in version order; runs in time order
   return by === 'kernel'
     ? list.sort((a, b) => compareReleases(a.column.release, b.column.release) || a.column.label.localeCompare(b.column.label))
