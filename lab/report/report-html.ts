@@ -51,8 +51,12 @@ export function reportCharts(r: Report): ChartSpec[] {
     if (series.every((s) => s.values.every((v) => v === null))) continue;
     charts.push({ id: `orders-${charts.length}`, title: `${scenario}: set events per order (median, log scale)`, x: orders, series, log: true, time: false });
   }
-  // flagged metrics, then the ones without a noise estimate: min, median and max per column
-  const ranked = [...r.metrics.filter((m) => m.pairs.some((p) => p.movement === 'changed')), ...r.metrics.filter((m) => m.pairs.some((p) => p.movement === 'unsure') && !m.pairs.some((p) => p.movement === 'changed'))].slice(0, MAX_CHARTS);
+  // the metrics that moved: flagged, then without a noise estimate, then within the noise; min, median and max per column
+  const rank = (m: Report['metrics'][number]) => Math.min(...m.pairs.map((p) => ['changed', 'unsure', 'noise'].indexOf(p.movement)).filter((i) => i >= 0));
+  const ranked = r.metrics
+    .filter((m) => Number.isFinite(rank(m)))
+    .sort((a, b) => rank(a) - rank(b))
+    .slice(0, MAX_CHARTS);
   for (const m of ranked) {
     charts.push({
       id: `spread-${charts.length}`,
@@ -144,7 +148,7 @@ ${lines.length ? `<ul>${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` :
 ${`<table>${tr(['scenario', ...r.columns.map((c) => `${c.label} (${c.runs.length} run${c.runs.length === 1 ? '' : 's'})`), 'changes'].map(esc), 'th')}${r.verdicts.map((v) => tr([esc(v.scenario), ...v.cells.map((c) => statusCell(c?.summary)), esc(v.changes.join('; '))], 'td', v.changes.length ? 'changed' : '')).join('')}</table>`}
 <h2>Flagged metrics</h2>
 ${r.flagged ? tableOf(head, metricRows((k) => k === 'changed')) : '<p>None: no metric moved beyond the noise.</p>'}
-<h2>Metrics that moved: flagged, then without a noise estimate (min, median, max per column)</h2>
+<h2>Metrics that moved: flagged, then without a noise estimate, then within the noise (min, median, max per column)</h2>
 ${chartDivs('spread-') || '<p>None.</p>'}
 <h2>Set events per order</h2>
 ${chartDivs('orders-')}

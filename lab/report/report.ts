@@ -227,11 +227,13 @@ const samplesOf = (g: Group, name: string): { s: Scenario; run: RunResult }[] =>
 /** Judged samples only: a skipped or errored scenario measured nothing comparable. */
 const judged = (s: Scenario) => s.status === 'PASS' || s.status === 'FAIL';
 
+const STATUS_ORDER: readonly ScenarioStatus[] = ['PASS', 'FAIL', 'ERROR', 'SKIP'];
+
+/** "PASS" when all samples agree, else "PASS 28/30, ERROR 2/30". */
 function verdictSummary(statuses: ScenarioStatus[]): string {
-  const counts = new Map<string, number>();
-  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
-  if (counts.size === 1) return statuses[0]!;
-  return [...counts].map(([s, n]) => `${s} ${n}/${statuses.length}`).join(', ');
+  const present = STATUS_ORDER.filter((s) => statuses.includes(s));
+  if (present.length === 1) return present[0]!;
+  return present.map((s) => `${s} ${statuses.filter((x) => x === s).length}/${statuses.length}`).join(', ');
 }
 
 function metricSamples(g: Group, name: string, registry: MetricRegistry): Map<string, Sample[]> {
@@ -265,10 +267,13 @@ function meanStacks(g: Group, name: string, order: string): StackCount[] | undef
     .sort((a, b) => (a.stack === OTHER_STACK ? 1 : 0) - (b.stack === OTHER_STACK ? 1 : 0) || b.records - a.records);
 }
 
-/** Where a stack string is long, the line names its first frames. */
-export const shortStack = (stack: string, frames = 4) => {
+/** Where a stack string is long, the line names its first frames (enough to tell it from `other`, when given). */
+export const shortStack = (stack: string, other?: string, frames = 4) => {
   const parts = stack.split(' < ');
-  return parts.length > frames ? `${parts.slice(0, frames).join(' < ')} < ...` : stack;
+  const theirs = other?.split(' < ') ?? [];
+  const differ = parts.findIndex((f, i) => f !== theirs[i]);
+  const keep = other === undefined ? frames : Math.max(frames, differ + 1);
+  return parts.length > keep ? `${parts.slice(0, keep).join(' < ')} < ...` : stack;
 };
 
 function callSiteLines(c: Omit<CallSites, 'lines'>, labels: string[], thresholdPct: number): string[] {
@@ -284,8 +289,11 @@ function callSiteLines(c: Omit<CallSites, 'lines'>, labels: string[], thresholdP
     const counts: string[] = [];
     if (sa && sb) counts.push(`${fmtNum(sa.median)} -> ${fmtNum(sb.median)} sets`);
     if (ra && rb) counts.push(`${fmtNum(ra.median)} -> ${fmtNum(rb.median)} live records`);
-    let line = `${parts[0]}: ${counts.join(', ')}`;
-    if (newTop) line += `; new top stack: ${shortStack(topB.stack)} (${fmtNum(Math.round(topB.records))} records; was ${shortStack(topA.stack)})`;
+    const kinds = [sa && sb && movement(sa, sb, thresholdPct), ra && rb && movement(ra, rb, thresholdPct)];
+    const noteOf: Partial<Record<Movement, string>> = { changed: 'flagged', unsure: 'no noise estimate', noise: 'within noise' };
+    const note = (['changed', 'unsure', 'noise'] as const).find((k) => kinds.includes(k));
+    let line = `${parts[0]}: ${counts.join(', ')}${note ? ` (${noteOf[note]})` : ''}`;
+    if (newTop) line += `; new top stack: ${shortStack(topB.stack, topA.stack)} (${fmtNum(Math.round(topB.records))} records; was ${shortStack(topA.stack, topB.stack)})`;
     else if (topB) line += `; top stack: ${shortStack(topB.stack)} (${fmtNum(Math.round(topA?.records ?? 0))} -> ${fmtNum(Math.round(topB.records))} records)`;
     lines.push(line);
   }

@@ -1,7 +1,7 @@
 /** `lab report RUN...`: verdicts, metrics with a noise model, call sites, probe maps and configs across kernels; a baseline gate. */
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { ExitCode, InputError } from '../../core/errors.ts';
+import { ExitCode } from '../../core/errors.ts';
 import { repoRoot, runId } from '../../core/paths.ts';
 import { MetricRegistry } from '../../metrics/registry.ts';
 import { loadHooks } from '../../observe/hooks.ts';
@@ -9,7 +9,7 @@ import { makeReport } from '../../report/make-report.ts';
 import { headline } from '../../report/report-markdown.ts';
 import { configFrom, positiveInt } from '../options.ts';
 
-type ReportFlags = { out?: string; baseline?: string; threshold: number; tolerance: number; groupBy: string };
+type ReportFlags = { out?: string; baseline?: string; threshold: number; tolerance: number; groupBy: 'kernel' | 'run' };
 
 export function reportCommand(program: Command): void {
   program
@@ -20,14 +20,13 @@ export function reportCommand(program: Command): void {
     .option('--baseline <dir|file>', 'gate against these runs: exit 1 on a verdict that left PASS or a metric that left their spread')
     .addOption(new Option('--threshold <percent>', 'median move beyond which a metric can be flagged').default(10).argParser(positiveInt('--threshold')))
     .addOption(new Option('--tolerance <percent>', "the gate's slack around the baseline's spread, in percent of its median (at least 1)").default(10).argParser(positiveInt('--tolerance')))
-    .addOption(new Option('--group-by <what>', 'one column per kernel (release and flavor) or per run').default('kernel'))
+    .addOption(new Option('--group-by <what>', 'one column per kernel (release and flavor) or per run').choices(['kernel', 'run']).default('kernel'))
     .addHelpText(
       'after',
       `
 Exit codes: 0 written (and no regression against --baseline), 1 a regression, 2 bad input (the file is named).`,
     )
     .action(async (runs: string[], o: ReportFlags) => {
-      if (o.groupBy !== 'kernel' && o.groupBy !== 'run') throw new InputError('BAD_OPTION', `--group-by ${JSON.stringify(o.groupBy)}: expected kernel or run`);
       const out = o.out ?? join(configFrom().paths.results, runId('report'));
       const registry = new MetricRegistry(await loadHooks(repoRoot));
       const { report, files } = await makeReport({ runs, out, baseline: o.baseline, thresholdPct: o.threshold, tolerancePct: o.tolerance, groupBy: o.groupBy, registry });
