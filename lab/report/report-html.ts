@@ -106,7 +106,7 @@ const COLORS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02'
 window.labCharts = D.charts.map((c) => new uPlot({
   title: c.title, width: 560, height: 240,
   scales: { x: { time: c.time, distr: c.xLabels ? 2 : 1 }, y: { distr: c.log ? 3 : 1 } },
-  axes: [c.xLabels ? { values: (u, vals) => vals.map((v) => c.xLabels[v] ?? '') } : {}, { size: 70 }],
+  axes: [c.xLabels ? { values: (u, vals) => vals.map((v) => c.xLabels[v] ?? '') } : {}, { size: 90 }],
   series: [{}, ...c.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 7 } }))],
 }, [c.x, ...c.series.map((s) => s.values)], document.getElementById(c.id)));
 `;
@@ -143,7 +143,7 @@ Noise model: a metric is flagged only when neighbouring columns' spreads (min..m
 <strong id="flagged-count">${r.flagged} metric change(s) flagged.</strong></p>
 ${gate}
 <h2>Findings</h2>
-${lines.length ? `<ul>${lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` : '<p>Nothing flagged.</p>'}
+${lines.length ? `<ul>${lines.map((l) => `<li>${esc(l).replace(/`([^`]+)`/g, '<code>$1</code>')}</li>`).join('')}</ul>` : '<p>Nothing flagged.</p>'}
 <h2>Verdicts</h2>
 ${`<table>${tr(['scenario', ...r.columns.map((c) => `${c.label} (${c.runs.length} run${c.runs.length === 1 ? '' : 's'})`), 'changes'].map(esc), 'th')}${r.verdicts.map((v) => tr([esc(v.scenario), ...v.cells.map((c) => statusCell(c?.summary)), esc(v.changes.join('; '))], 'td', v.changes.length ? 'changed' : '')).join('')}</table>`}
 <h2>Flagged metrics</h2>
