@@ -213,6 +213,7 @@ function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[] {
     groups.set(key, g);
   }
   const list = [...groups.values()];
+  for (const g of list) g.column.runs.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   if (by === 'input') return list;
   // kernels in version order; runs in time order
   return by === 'kernel'

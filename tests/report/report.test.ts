@@ -69,7 +69,7 @@ describe('lab report: the noise model on real runs', () => {
   it('three repetitions per kernel flag the real cross-kernel changes, and only between kernels', () => {
     const r = buildReport(repeats, registry);
     expect(r.columns.map((c) => `${c.label}:${c.runs.length}`)).toEqual(['6.1.192:1', '6.6.87:1', '6.12.117:1']);
-    // reading the dump (hugetlb greps it): order-1 sets jump on 6.6 (SLUB instead of SLOB), and fall again on 6.12
+    // reading the dump (hugetlb greps it): order-1 sets jump on 6.6 and fall again on 6.12
     const set1 = r.metrics.find((m) => m.scenario === 'hugetlb' && m.metric === 'bpf.set[1]')!;
     expect(set1.spreads.map((s) => s?.n)).toEqual([3, 3, 3]);
     expect(set1.pairs.map((p) => p.movement)).toEqual(['changed', 'changed']);
@@ -115,7 +115,7 @@ describe('lab report: verdicts, call sites, probe map, config', () => {
     const r = buildReport(suites, registry);
     expect(r.probes.find((p) => p.event === 'copy')!.values).toEqual(Array(3).fill('probed (__folio_copy_owner)'));
     expect(r.probes.find((p) => p.event === 'init')!.values[0]).toBe('init-only (init_page_owner)');
-    // tinyconfig picks SLOB on 6.1, SLUB later: the order-1 slab pages of 6.6 and 6.12
+    // tinyconfig builds SLOB on 6.1 and SLUB (tiny) from 6.6 on
     expect(r.configDiff.find((d) => d.option === 'CONFIG_SLOB')!.values).toEqual(['y', 'n', 'n']);
     expect(r.configDiff.find((d) => d.option === 'CONFIG_PAGE_OWNER')).toBeUndefined();
     expect(r.configDiff.every((d) => /^CONFIG_/.test(d.option))).toBe(true);
