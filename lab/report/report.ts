@@ -286,14 +286,9 @@ function callSiteLines(c: Omit<CallSites, 'lines'>, labels: string[], thresholdP
     const topB = tb?.find((r) => r.stack !== OTHER_STACK);
     const newTop = !!topA && !!topB && topA.stack !== topB.stack;
     if (!moved(ra, rb) && !moved(sa, sb) && !newTop) continue;
-    const parts = [`${c.scenario}, order ${c.order} (${labels[i - 1]} -> ${labels[i]})`];
-    const counts: string[] = [];
-    if (sa && sb) counts.push(`${fmtNum(sa.median)} -> ${fmtNum(sb.median)} sets`);
-    if (ra && rb) counts.push(`${fmtNum(ra.median)} -> ${fmtNum(rb.median)} live records`);
-    const kinds = [sa && sb && movement(sa, sb, thresholdPct), ra && rb && movement(ra, rb, thresholdPct)];
-    const noteOf: Partial<Record<Movement, string>> = { changed: 'flagged', unsure: 'no noise estimate', noise: 'within noise' };
-    const note = (['changed', 'unsure', 'noise'] as const).find((k) => kinds.includes(k));
-    let line = `${parts[0]}: ${counts.join(', ')}${note ? ` (${noteOf[note]})` : ''}`;
+    const noteOf: Partial<Record<Movement, string>> = { changed: ' (flagged)', unsure: ' (no noise estimate)', noise: ' (within noise)' };
+    const count = (a: Spread | undefined, b: Spread | undefined, what: string) => (a && b ? [`${fmtNum(a.median)} -> ${fmtNum(b.median)} ${what}${noteOf[movement(a, b, thresholdPct)] ?? ''}`] : []);
+    let line = `${c.scenario}, order ${c.order} (${labels[i - 1]} -> ${labels[i]}): ${[...count(sa, sb, 'sets'), ...count(ra, rb, 'live records')].join(', ')}`;
     if (newTop) line += `; new top stack: ${shortStack(topB.stack, topA.stack)} (${fmtNum(Math.round(topB.records))} records; was ${shortStack(topA.stack, topB.stack)})`;
     else if (topB) line += `; top stack: ${shortStack(topB.stack)} (${fmtNum(Math.round(topA?.records ?? 0))} -> ${fmtNum(Math.round(topB.records))} records)`;
     lines.push(line);

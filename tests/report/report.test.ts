@@ -103,7 +103,7 @@ describe('lab report: verdicts, call sites, probe map, config', () => {
     expect(dump0.records.map((s) => s?.n)).toEqual([3, 3, 3]);
     const lines = headline(r).filter((l) => l.startsWith('page-owner-dump, order'));
     expect(lines.length).toBeGreaterThan(0);
-    expect(lines.join('\n')).toMatch(/sets, [\d,.]+ -> [\d,.]+ live records \(flagged\); (new )?top stack: /);
+    expect(lines.join('\n')).toMatch(/ -> [\d,.]+ sets \(flagged\), [\d,.]+ -> [\d,.]+ live records( \(\w[\w ]+\))?; (new )?top stack: /);
     // stacks that share their first frames are named up to where they differ
     for (const l of lines.filter((x) => x.includes('new top stack'))) {
       const [, now, was] = /new top stack: (.*) \([\d,]+ records; was (.*)\)$/.exec(l)!;
