@@ -175,6 +175,23 @@ ${sites
       ),
   )
   .join('\n')}
+${r.kernelStacks.length ? '<h2>page_owner_stacks/show_stacks (6.9+): top stacks by base pages</h2>' : ''}
+${r.kernelStacks
+  .map(
+    (k) =>
+      `<h3>${esc(k.scenario)}</h3>` +
+      tableOf(
+        ['', ...labels],
+        [0, 1, 2, 3, 4].map((i) => [
+          `top ${i + 1}`,
+          ...k.top.map((t) => {
+            const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
+            return row ? `${fmtNum(Math.round(row.pages))} pages<br><span class="stack">${esc(row.stack)}</span>` : '-';
+          }),
+        ]),
+      ),
+  )
+  .join('\n')}
 <h2>Probe map</h2>
 ${tableOf(['event', ...labels], r.probes.map((p) => [esc(p.event), ...p.values.map((v) => esc(v ?? '-'))]))}
 <h2>Kernel config: relevant options that differ</h2>

@@ -74,6 +74,13 @@ export function renderReportMarkdown(r: Report): string {
     );
   }
 
+  for (const k of r.kernelStacks) {
+    out.push('', `## show_stacks (6.9+): ${k.scenario}, top stacks by base pages`, '');
+    out.push(...table(['', ...labels], [0, 1, 2].map((i) => [`top ${i + 1}`, ...k.top.map((t) => {
+      const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
+      return row ? `${fmtNum(Math.round(row.pages))} pages: ${shortStack(row.stack)}` : '-';
+    })])));
+  }
   out.push('', '## Probe map', '', ...table(['event', ...labels], r.probes.map((p) => [p.event, ...p.values.map((v) => v ?? '-')])));
   out.push('', '## Kernel config (relevant options that differ)', '');
   out.push(...(r.configDiff.length ? table(['option', ...labels], r.configDiff.map((d) => [d.option, ...d.values.map((v) => v ?? '(no kernel.config)')])) : ['No relevant option differs (or no kernel.config beside the results).']));

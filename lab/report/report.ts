@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MetricRegistry } from '../metrics/registry.ts';
-import { OTHER_STACK, type StackCount } from '../observe/debugfs.ts';
+import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
 import type { ScenarioStatus } from '../scenario/run.ts';
 import { changePct, leavesBaseline, movement, spreadOf, fmtNum, fmtSpread, type Movement, type Spread } from './noise.ts';
@@ -109,6 +109,8 @@ export interface Report {
   /** Whether some column has a single sample of some metric (then: "no noise estimate"). */
   singleSamples: boolean;
   callSites: CallSites[];
+  /** 6.9+: page_owner_stacks/show_stacks per scenario, the top stacks by base pages per column (mean over the samples). */
+  kernelStacks: { scenario: string; top: (StackCount[] | undefined)[] }[];
   /** Relevant config options whose values differ between columns (undefined: not set). */
   configDiff: { option: string; values: (string | undefined)[] }[];
   /** The probe map per column: status (probed, renamed, missing, init-only ...) and function of every event. */
@@ -250,11 +252,13 @@ function metricSamples(g: Group, name: string, registry: MetricRegistry): Map<st
   return out;
 }
 
-/** The top stacks of one order in a group: records averaged over the samples that read the dump. */
-function meanStacks(g: Group, name: string, order: string): StackCount[] | undefined {
-  const dumps = samplesOf(g, name)
-    .filter(({ s }) => judged(s) && s.observations.debugfs?.stacks)
-    .map(({ s }) => s.observations.debugfs!.stacks![order] ?? []);
+/** Stacks of a group averaged over the samples that have them: one order of the dump, or show_stacks (by pages). */
+function meanStacks(g: Group, name: string, pick: (d: DebugfsSummary) => StackCount[] | undefined, by: 'records' | 'pages' = 'records'): StackCount[] | undefined {
+  const dumps = samplesOf(g, name).flatMap(({ s }) => {
+    const d = judged(s) && s.observations.debugfs;
+    const rows = d ? pick(d) : undefined;
+    return rows ? [rows] : [];
+  });
   if (!dumps.length) return undefined;
   const sum = new Map<string, { records: number; pages: number }>();
   for (const rows of dumps) {
@@ -265,7 +269,7 @@ function meanStacks(g: Group, name: string, order: string): StackCount[] | undef
   }
   return [...sum]
     .map(([stack, c]) => ({ stack, records: c.records / dumps.length, pages: c.pages / dumps.length }))
-    .sort((a, b) => (a.stack === OTHER_STACK ? 1 : 0) - (b.stack === OTHER_STACK ? 1 : 0) || b.records - a.records);
+    .sort((a, b) => (a.stack === OTHER_STACK ? 1 : 0) - (b.stack === OTHER_STACK ? 1 : 0) || b[by] - a[by]);
 }
 
 /** Where a stack string is long, the line names its first frames (enough to tell it from `other`, when given). */
@@ -360,6 +364,7 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
 
   const metrics: MetricRow[] = [];
   const callSites: CallSites[] = [];
+  const kernelStacks: Report['kernelStacks'] = [];
   for (const scenario of names) {
     const perGroup = groups.map((g) => metricSamples(g, scenario, registry));
     const all = [...new Set(perGroup.flatMap((m) => [...m.keys()]))].sort();
@@ -380,9 +385,11 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
       const recordSpreads = groups.map((g) =>
         spreadOf(samplesOf(g, scenario).flatMap(({ s }) => (judged(s) && s.observations.debugfs ? [s.observations.debugfs.byOrder[order] ?? 0] : []))),
       );
-      const c = { scenario, order, records: recordSpreads, sets: spreadFor(`bpf.set[${order}]`), top: groups.map((g) => meanStacks(g, scenario, order)) };
+      const c = { scenario, order, records: recordSpreads, sets: spreadFor(`bpf.set[${order}]`), top: groups.map((g) => meanStacks(g, scenario, (d) => (d.stacks ? (d.stacks[order] ?? []) : undefined))) };
       callSites.push({ ...c, lines: callSiteLines(c, labels, thresholdPct) });
     }
+    const shown = groups.map((g) => meanStacks(g, scenario, (d) => d.showStacks, 'pages'));
+    if (shown.some(Boolean)) kernelStacks.push({ scenario, top: shown });
   }
 
   const options = [...new Set(groups.flatMap((g) => Object.keys(g.column.config ?? {})))].sort();
@@ -409,6 +416,7 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
     flagged: metrics.reduce((n, m) => n + m.pairs.filter((p) => p.movement === 'changed').length, 0),
     singleSamples: metrics.some((m) => m.spreads.some((s) => s?.n === 1)),
     callSites,
+    kernelStacks,
     configDiff,
     probes,
     spansDates: days.size > 1,

@@ -111,6 +111,12 @@ describe('lab report: verdicts, call sites, probe map, config', () => {
     }
   });
 
+  it('shows the kernel\'s own show_stacks where it exists (6.12 of the three)', () => {
+    const k = buildReport(repeats, registry).kernelStacks.find((x) => x.scenario === 'page-owner-dump')!;
+    expect(k.top.map((t) => t !== undefined)).toEqual([false, false, true]);
+    expect(k.top[2]![0]!.pages).toBeGreaterThan(k.top[2]![1]!.pages);
+  });
+
   it('shows the probe map per kernel and the relevant config options that differ', () => {
     const r = buildReport(suites, registry);
     expect(r.probes.find((p) => p.event === 'copy')!.values).toEqual(Array(3).fill('probed (__folio_copy_owner)'));
