@@ -111,7 +111,7 @@ export interface Report {
   callSites: CallSites[];
   /** 6.9+: page_owner_stacks/show_stacks per scenario, the top stacks by base pages per column (mean over the samples). */
   kernelStacks: { scenario: string; top: (StackCount[] | undefined)[] }[];
-  /** Relevant config options whose values differ between columns (undefined: not set). */
+  /** Relevant config options whose values differ between columns ("n": not set, ABSENT: not in that .config, undefined: no kernel.config). */
   configDiff: { option: string; values: (string | undefined)[] }[];
   /** The probe map per column: status (probed, renamed, missing, init-only ...) and function of every event. */
   probes: { event: string; values: (string | undefined)[] }[];
@@ -134,6 +134,9 @@ export interface ReportOptions {
 /** The options that shape page_owner, the allocators and the observers, compared between kernels. */
 const RELEVANT_CONFIG =
   /^CONFIG_(PAGE_OWNER|PAGE_EXTENSION|STACKDEPOT\w*|MEMCG\w*|CMA\w*|COMPACTION|MIGRATION|CONTIG_ALLOC|TRANSPARENT_HUGEPAGE\w*|HUGETLB\w*|SLUB\w*|SLAB\w*|SLOB\w*|KASAN\w*|DEBUG_VM\w*|DEBUG_PAGEALLOC\w*|PAGE_POISONING|KPROBES\w*|KPROBE_EVENTS|UPROBE_EVENTS|FUNCTION_TRACER|KALLSYMS\w*|BPF\w*|NUMA|ZONE_DMA\w*|SPARSEMEM\w*|MEM_ALLOC_PROFILING\w*|PCP_BATCH_SCALE_MAX|PER_VMA_LOCK|LRU_GEN\w*)$/;
+
+/** A config option a .config does not mention: no such option in that kernel, or one whose dependencies are unmet. */
+export const ABSENT = '(absent)';
 
 /** A results folder or result.json, with the kernel.config beside it when there is one. */
 export async function readReportInput(path: string): Promise<ReportInput> {
@@ -394,7 +397,7 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
 
   const options = [...new Set(groups.flatMap((g) => Object.keys(g.column.config ?? {})))].sort();
   const configDiff = options
-    .map((option) => ({ option, values: groups.map((g) => (g.column.config ? (g.column.config[option] ?? 'n') : undefined)) }))
+    .map((option) => ({ option, values: groups.map((g) => (g.column.config ? (g.column.config[option] ?? ABSENT) : undefined)) }))
     .filter((d) => new Set(d.values.filter((v) => v !== undefined)).size > 1);
   const events = [...new Set(groups.flatMap((g) => (g.column.probeMap ?? []).map((p) => p.event)))];
   const probes = events.map((event) => ({

@@ -121,8 +121,9 @@ describe('lab report: verdicts, call sites, probe map, config', () => {
     const r = buildReport(suites, registry);
     expect(r.probes.find((p) => p.event === 'copy')!.values).toEqual(Array(3).fill('probed (__folio_copy_owner)'));
     expect(r.probes.find((p) => p.event === 'init')!.values[0]).toBe('init-only (init_page_owner)');
-    // tinyconfig builds SLOB on 6.1 and SLUB (tiny) from 6.6 on
-    expect(r.configDiff.find((d) => d.option === 'CONFIG_SLOB')!.values).toEqual(['y', 'n', 'n']);
+    // tinyconfig builds SLOB on 6.1 and SLUB (tiny) from 6.6 on, where SLOB no longer exists (removed in 6.4)
+    expect(r.configDiff.find((d) => d.option === 'CONFIG_SLOB')!.values).toEqual(['y', '(absent)', '(absent)']);
+    expect(r.configDiff.find((d) => d.option === 'CONFIG_SLUB')!.values).toEqual(['n', 'y', 'y']);
     expect(r.configDiff.find((d) => d.option === 'CONFIG_PAGE_OWNER')).toBeUndefined();
     expect(r.configDiff.every((d) => /^CONFIG_/.test(d.option))).toBe(true);
   });
