@@ -280,7 +280,8 @@ export const shortStack = (stack: string, other?: string, frames = 4) => {
   const parts = stack.split(' < ');
   const theirs = other?.split(' < ') ?? [];
   const differ = parts.findIndex((f, i) => f !== theirs[i]);
-  const keep = other === undefined ? frames : Math.max(frames, differ + 1);
+  // a stack that is a prefix of the other is named whole
+  const keep = other === undefined ? frames : differ < 0 ? parts.length : Math.max(frames, differ + 1);
   return parts.length > keep ? `${parts.slice(0, keep).join(' < ')} < ...` : stack;
 };
 
