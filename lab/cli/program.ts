@@ -12,6 +12,7 @@ import { doctorCommand, setupCommand } from './commands/host.ts';
 import { keysCommand } from './commands/keys.ts';
 import { matrixCommand } from './commands/matrix.ts';
 import { mergeCommand } from './commands/merge.ts';
+import { reportCommand } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
 import { shellCommand } from './commands/shell.ts';
 import { environmentHelp } from './options.ts';
@@ -47,7 +48,7 @@ export function program(): Command {
     .description('page-owner-lab: build, boot and trace Linux kernels, and judge how they allocate pages')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, reportCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
   for (const { cmd: sub } of allCommands(cmd)) sub.addHelpText('after', `\n${CONFIGURATION}`);
   cmd.addHelpText(
     'after',

@@ -24,8 +24,11 @@ export const hostPackages: readonly HostPackage[] = [
   { pkg: 'lz4', why: 'kernel build (LZ4-compressed bzImage: quicker to decompress at boot)' },
 ];
 
-/** What only the tests need: installed by the end-to-end tests that use them. */
-export const testPackages: readonly HostPackage[] = [{ pkg: 'tmux', why: 'a real terminal for the lab shell end-to-end test' }];
+/** What only the lab's own tests need: installed by the end-to-end tests that use them (as root), never by `lab setup`. */
+export const testPackages: readonly HostPackage[] = [
+  { pkg: 'tmux', why: 'a real terminal for the lab shell end-to-end test (tests/e2e/shell.test.ts)' },
+  { pkg: 'chromium', why: 'the browser test of report.html (tests/e2e/report-browser.test.ts), driven by playwright-core' },
+];
 
 /** Debian ships kernel sources for these series as linux-source-<series>. */
 export const debianSourceSeries: readonly string[] = ['6.1', '6.12'];

@@ -2,9 +2,12 @@
  * Kernel against kernel: where allocation behaviour moved between two runs.
  * For every scenario in both, the verdicts (PASS -> FAIL is a regression)
  * and every metric the scenario's expectations and the lab's cross-checks
- * used, plus the per-order counts of the module and bpftrace, side by side.
+ * used, plus the per-order counts of the module and bpftrace, side by side
+ * (the medians of their repetitions), computed by lab report's code.
  */
 import type { MetricRegistry } from '../metrics/registry.ts';
+import type { Movement } from './noise.ts';
+import { buildReport } from './report.ts';
 import type { RunResult } from './result.ts';
 
 /** regression: PASS became anything else (FAIL, ERROR, SKIP); fixed: became PASS; changed: any other move. */
@@ -18,6 +21,8 @@ export interface MetricRow {
   /** (b - a) / a in percent, when both exist and a is not 0. */
   changePct?: number;
   moved: boolean;
+  /** With repetitions on both sides: changed (flagged), noise, or unsure (one sample). */
+  movement?: Movement;
 }
 
 export interface ScenarioRow {
@@ -37,31 +42,6 @@ export interface Comparison {
   thresholdPct: number;
 }
 
-type Scenario = RunResult['scenarios'][number];
-
-/**
- * Every named value a scenario's verdicts used, and its per-order counters
- * (module seen, bpftrace set and reset), read through the metric registry.
- */
-export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])]) {
-    for (const [k, v] of Object.entries(e.values)) out.set(k, v);
-  }
-  const orders = new Set<string>([
-    ...(s.observations.module?.rows ?? []).map((r) => String(r.order)),
-    ...Object.keys(s.observations.bpf?.maps.set ?? {}),
-    ...Object.keys(s.observations.bpf?.maps.reset ?? {}),
-  ]);
-  for (const order of orders) {
-    for (const name of [`module.seen[${order}]`, `bpf.set[${order}]`, `bpf.reset[${order}]`]) {
-      const v = registry.read(name, s.observations);
-      if (v !== undefined && (!name.startsWith('module') || s.observations.module?.rows.some((r) => String(r.order) === order))) out.set(name, v);
-    }
-  }
-  return out;
-}
-
 export function verdictChange(x?: string, y?: string): Change {
   if (!x) return 'new';
   if (!y) return 'gone';
@@ -71,31 +51,31 @@ export function verdictChange(x?: string, y?: string): Change {
   return 'changed';
 }
 
+/** The two-run shorthand of `lab report`: the same columns, metrics and noise model, one column per run. */
 export function compareRuns(a: RunResult, b: RunResult, registry: MetricRegistry, thresholdPct = 10): Comparison {
-  const byName = (r: RunResult) => new Map(r.scenarios.map((s) => [s.name, s]));
-  const sa = byName(a);
-  const sb = byName(b);
-  const names = [...new Set([...sa.keys(), ...sb.keys()])].sort();
-  const scenarios: ScenarioRow[] = names.map((name) => {
-    const x = sa.get(name)?.status;
-    const y = sb.get(name)?.status;
-    return { scenario: name, a: x, b: y, change: verdictChange(x, y) };
+  const r = buildReport(
+    [
+      { source: a.runId, result: a },
+      { source: b.runId, result: b },
+    ],
+    registry,
+    { thresholdPct, groupBy: 'input' },
+  );
+  const scenarios: ScenarioRow[] = r.verdicts.map((v) => {
+    const [x, y] = [v.cells[0]?.summary, v.cells[1]?.summary];
+    return { scenario: v.scenario, a: x, b: y, change: verdictChange(x, y) };
   });
-  const metrics: MetricRow[] = [];
-  for (const name of names) {
-    const x = sa.get(name);
-    const y = sb.get(name);
-    if (!x || !y) continue;
-    const ma = scenarioMetrics(x, registry);
-    const mb = scenarioMetrics(y, registry);
-    for (const metric of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
-      const va = ma.get(metric);
-      const vb = mb.get(metric);
-      const changePct = va !== undefined && vb !== undefined && va !== 0 ? ((vb - va) / Math.abs(va)) * 100 : undefined;
-      const moved = va === undefined || vb === undefined ? true : changePct === undefined ? vb !== 0 : Math.abs(changePct) > thresholdPct;
-      metrics.push({ scenario: name, metric, a: va, b: vb, changePct, moved });
-    }
-  }
+  const metrics: MetricRow[] = r.metrics
+    .filter((m) => m.spreads[0] && m.spreads[1])
+    .map((m) => {
+      const [va, vb] = [m.spreads[0]!.median, m.spreads[1]!.median];
+      const pair = m.pairs[0]!;
+      return { scenario: m.scenario, metric: m.metric, a: va, b: vb, ...(va !== 0 ? { changePct: pair.changePct } : {}), moved: pair.movement !== 'same', movement: pair.movement };
+    });
+  // a metric only one side has (a hook missing on one kernel) moved by definition, in a scenario both ran
+  const both = new Set(scenarios.filter((s) => s.a && s.b).map((s) => s.scenario));
+  for (const m of r.metrics.filter((x) => both.has(x.scenario) && !x.spreads[0] !== !x.spreads[1])) metrics.push({ scenario: m.scenario, metric: m.metric, a: m.spreads[0]?.median, b: m.spreads[1]?.median, moved: true });
+  metrics.sort((x, y) => x.scenario.localeCompare(y.scenario) || x.metric.localeCompare(y.metric));
   return {
     a: { runId: a.runId, kernel: a.kernel?.release ?? a.kernelSpec },
     b: { runId: b.runId, kernel: b.kernel?.release ?? b.kernelSpec },

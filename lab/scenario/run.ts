@@ -15,7 +15,7 @@ import type { GuestShell } from '../guest/ssh.ts';
 import { labChecks } from '../judge/checks.ts';
 import { judge, type Judgement } from '../judge/judge.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
-import { DebugfsParser, sumStackPages } from '../observe/debugfs.ts';
+import { DebugfsParser, parseShowStacks, sumStackPages } from '../observe/debugfs.ts';
 import { parseDmesg } from '../observe/dmesg.ts';
 import { isProbed, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import type { Observations } from '../observe/observations.ts';
@@ -205,7 +205,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
   }
 }
 
-/** Stream the page_owner dump through the parser; keep a sample of whole records. */
+/** Stream the page_owner dump through the parser (its summary keeps the top call sites per order); keep a sample of whole records. */
 async function readDebugfs(shell: GuestShell, dir: string, reporter: Reporter, name: string) {
   reporter.stage(name, `reading ${DEBUGFS}`);
   const parser = new DebugfsParser();
@@ -227,6 +227,9 @@ async function readDebugfs(shell: GuestShell, dir: string, reporter: Reporter, n
   const summary = parser.summary();
   // 6.9+: the kernel's own per-stack totals
   const stacks = await shell.exec(`cat ${STACKS} 2>/dev/null`, { allowFailure: true, timeoutMs: 300_000 });
-  if (stacks.exitCode === 0) summary.stackPages = sumStackPages(stacks.stdout);
+  if (stacks.exitCode === 0) {
+    summary.stackPages = sumStackPages(stacks.stdout);
+    summary.showStacks = parseShowStacks(stacks.stdout);
+  }
   return summary;
 }

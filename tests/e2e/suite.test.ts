@@ -62,6 +62,9 @@ async function expectSuitePassed(r: { exitCode: number; stdout: string }, series
   const dump = result.scenarios.find((s) => s.name === 'page-owner-dump')!.observations.debugfs!;
   if (series !== '6.12') expect(dump.byMemcg['/']).toBeGreaterThan(1000);
   expect(dump.unparsed).toBe(0);
+  // the dump's call sites are kept in the result: every record under one stack of its order
+  for (const [order, n] of Object.entries(dump.byOrder)) expect(dump.stacks![order]!.reduce((a, r) => a + r.records, 0)).toBe(n);
+  if (series === '6.12') expect(dump.showStacks!.length).toBeGreaterThan(0);
   return result;
 }
 
