@@ -16,7 +16,7 @@ import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { probeAccel, qemuArgs } from './guest/qemu.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
-import { userFragments, type KernelInput } from './kernel/inputs.ts';
+import { flavorBootTimeoutFactor, userFragments, type KernelInput } from './kernel/inputs.ts';
 
 export const GUEST_DIED = 255;
 
@@ -61,6 +61,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       cpus: config.cpus,
       append: o.append ?? [],
       readyTimeoutS: config.readyTimeoutS,
+      readyTimeoutFactor: await flavorBootTimeoutFactor(config.paths.repo, o.flavor),
       reporter: o.reporter,
       signal: o.signal,
     });

@@ -17,7 +17,7 @@ import { formatDuration, type Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { GuestPool } from './guest/pool.ts';
 import { probeAccel } from './guest/qemu.ts';
-import { DEFAULT_FLAVOR, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, flavorBootTimeoutFactor, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
 import { kernelReport } from './observe/kernel-errors.ts';
@@ -94,6 +94,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },
       append: opts.append ?? [],
+      readyTimeoutFactor: await flavorBootTimeoutFactor(paths.repo, opts.flavor),
       dir,
       reporter,
       signal,

@@ -24,6 +24,8 @@ export interface SessionOptions {
   append: string[];
   /** Readiness timeout in seconds (the config's readyTimeoutS). */
   readyTimeoutS?: number;
+  /** The default timeout times this (a slow kernel flavor); a configured timeout is taken as it is. */
+  readyTimeoutFactor?: number;
   reporter: Reporter;
   signal?: AbortSignal;
   /** Wraps the boot and ssh steps, e.g. to time them as pipeline stages. */
@@ -44,9 +46,9 @@ export interface GuestSession {
 }
 
 /** How long a boot may take to print its readiness marker: as configured, else 60 s with KVM, 180 s under TCG. */
-export function readyTimeoutMs(accel: Accel, configuredS?: number): number {
+export function readyTimeoutMs(accel: Accel, configuredS?: number, factor = 1): number {
   if (configuredS !== undefined) return configuredS * 1000;
-  return accel === 'kvm' ? 60_000 : 180_000;
+  return (accel === 'kvm' ? 60_000 : 180_000) * factor;
 }
 
 export async function startSession(o: SessionOptions): Promise<GuestSession> {
@@ -70,7 +72,7 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     return e;
   };
   const guest = await stage('boot', () =>
-    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS),
+    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS, o.readyTimeoutFactor),
       signal: o.signal,
       onConsole: (line) => o.reporter.detail('console', line),
     }),

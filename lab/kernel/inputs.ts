@@ -50,6 +50,18 @@ export async function userFragments(input: KernelInput): Promise<FragmentEntry[]
   return out;
 }
 
+/**
+ * How much longer than the lab flavor a flavor's kernel takes to boot, declared in
+ * its file as `# lab: boot-timeout-factor N` (the debug flavor: KASAN shadow and
+ * page poisoning of all memory under TCG). The readiness timeout is multiplied by it
+ * unless LAB_READY_TIMEOUT_S sets one.
+ */
+export async function flavorBootTimeoutFactor(repo: string, flavor = DEFAULT_FLAVOR): Promise<number> {
+  const text = await readFile(join(repo, 'kernels', 'flavors', `${flavor}.config`), 'utf8').catch(() => '');
+  const m = /^# lab: boot-timeout-factor (\d+(?:\.\d+)?)\s*$/m.exec(text);
+  return m ? Number(m[1]) : 1;
+}
+
 /** The flavors there are: one file each in kernels/flavors/. */
 export async function listFlavors(repo: string): Promise<string[]> {
   const names = await readdir(join(repo, 'kernels', 'flavors')).catch(() => [] as string[]);

@@ -51,6 +51,8 @@ export interface BootOptions {
   key: LabKey;
   kit: GuestKit;
   append: string[];
+  /** The flavor's boot-timeout factor (kernels/flavors/<flavor>.config). */
+  readyTimeoutFactor?: number;
   /** The run's results folder: console-N.log, guest-commands.log, probe-discovery.txt. */
   dir: string;
   reporter: Reporter;
@@ -82,6 +84,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     cpus: o.config.cpus,
     append: o.append,
     readyTimeoutS: o.config.readyTimeoutS,
+    readyTimeoutFactor: o.readyTimeoutFactor,
     reporter: o.reporter,
     signal: o.signal,
     stage: o.stage,

@@ -80,3 +80,18 @@ describe('the fragments a build merges, in order', () => {
     expect(seriesOf('6.6')).toBe('6.6');
   });
 });
+
+describe('flavorBootTimeoutFactor', () => {
+  it('reads the factor a flavor file declares, 1 for the lab flavor and for no file', async () => {
+    const { flavorBootTimeoutFactor } = await import('../../lab/kernel/inputs.ts');
+    const { repoRoot } = await import('../../lab/core/paths.ts');
+    const { readyTimeoutMs } = await import('../../lab/guest/session.ts');
+    const debug = await flavorBootTimeoutFactor(repoRoot, 'debug');
+    expect(debug).toBe(5);
+    expect(await flavorBootTimeoutFactor(repoRoot, 'lab')).toBe(1);
+    expect(await flavorBootTimeoutFactor(repoRoot, 'no-such-flavor')).toBe(1);
+    expect(readyTimeoutMs('tcg', undefined, debug)).toBe(900_000);
+    // LAB_READY_TIMEOUT_S is taken as it is
+    expect(readyTimeoutMs('tcg', 30, debug)).toBe(30_000);
+  });
+});
