@@ -16,7 +16,7 @@ import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { probeAccel, qemuArgs } from './guest/qemu.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
-import { flavorBootTimeoutFactor, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 
 export const GUEST_DIED = 255;
 
@@ -51,6 +51,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter: o.reporter, dir, signal: o.signal });
     const accel = await probeAccel(config.accel);
+    const flavor = await flavorBoot(config.paths.repo, o.flavor);
     session = await startSession({
       bzImage: built.build.bzImage,
       image: img.image.path,
@@ -59,9 +60,9 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       consoleLog: join(dir, 'console.log'),
       memoryMb: config.memoryMb,
       cpus: config.cpus,
-      append: o.append ?? [],
+      append: [...flavor.append, ...(o.append ?? [])],
       readyTimeoutS: config.readyTimeoutS,
-      readyTimeoutFactor: await flavorBootTimeoutFactor(config.paths.repo, o.flavor),
+      readyTimeoutFactor: flavor.readyTimeoutFactor,
       reporter: o.reporter,
       signal: o.signal,
     });

@@ -17,7 +17,7 @@ import { formatDuration, type Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { GuestPool } from './guest/pool.ts';
 import { probeAccel } from './guest/qemu.ts';
-import { DEFAULT_FLAVOR, flavorBootTimeoutFactor, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
 import { kernelReport } from './observe/kernel-errors.ts';
@@ -86,6 +86,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
     if (module.warnings.length) reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
     const tools = await stage('tools', () => buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log')));
+    const flavor = await flavorBoot(paths.repo, opts.flavor);
     const guestOptions = {
       config,
       bzImage: k.bzImage,
@@ -93,8 +94,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       accel: await probeAccel(config.accel),
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },
-      append: opts.append ?? [],
-      readyTimeoutFactor: await flavorBootTimeoutFactor(paths.repo, opts.flavor),
+      append: [...flavor.append, ...(opts.append ?? [])],
+      readyTimeoutFactor: flavor.readyTimeoutFactor,
       dir,
       reporter,
       signal,

@@ -21,7 +21,7 @@ import { ensureKey } from './guest/keys.ts';
 import { probeAccel, qemuArgs } from './guest/qemu.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
 import type { InteractiveOptions } from './guest/ssh.ts';
-import { flavorBootTimeoutFactor, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { loadHooks, type ProbeMapEntry } from './observe/hooks.ts';
 import { startBpftrace, type RunningBpftrace } from './prepare/bpftrace.ts';
 import { bootGuest } from './prepare/guest.ts';
@@ -66,7 +66,8 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
     const k = built.build;
     const accel = await probeAccel(config.accel);
     const key = await ensureKey(config.paths.cache);
-    const common = { image: img.image.path, accel, key, memoryMb: config.memoryMb, cpus: config.cpus, append: o.append ?? [], readyTimeoutS: config.readyTimeoutS, readyTimeoutFactor: await flavorBootTimeoutFactor(config.paths.repo, o.flavor) };
+    const flavor = await flavorBoot(config.paths.repo, o.flavor);
+    const common = { image: img.image.path, accel, key, memoryMb: config.memoryMb, cpus: config.cpus, append: [...flavor.append, ...(o.append ?? [])], readyTimeoutS: config.readyTimeoutS, readyTimeoutFactor: flavor.readyTimeoutFactor };
     let banner = '';
     if (o.observers) {
       const hooks = await loadHooks(config.paths.repo);

@@ -51,15 +51,23 @@ export async function userFragments(input: KernelInput): Promise<FragmentEntry[]
 }
 
 /**
- * How much longer than the lab flavor a flavor's kernel takes to boot, declared in
- * its file as `# lab: boot-timeout-factor N` (the debug flavor: KASAN shadow and
- * page poisoning of all memory under TCG). The readiness timeout is multiplied by it
- * unless LAB_READY_TIMEOUT_S sets one.
+ * What a flavor needs from the guest, declared in its file as comments:
+ *   # lab: boot-timeout-factor N   the readiness timeout times N (unless LAB_READY_TIMEOUT_S sets one)
+ *   # lab: append WORD             a kernel command line word, before the user's --append
+ * The debug flavor needs both under TCG: KASAN's shadow and page poisoning touch all
+ * of memory, and ACPI's _PRT method runs into the AML loop timeout (virtio then gets
+ * no interrupt: pci=noacpi routes them from the BIOS table).
  */
-export async function flavorBootTimeoutFactor(repo: string, flavor = DEFAULT_FLAVOR): Promise<number> {
+export interface FlavorBoot {
+  readyTimeoutFactor: number;
+  append: string[];
+}
+
+export async function flavorBoot(repo: string, flavor = DEFAULT_FLAVOR): Promise<FlavorBoot> {
   const text = await readFile(join(repo, 'kernels', 'flavors', `${flavor}.config`), 'utf8').catch(() => '');
-  const m = /^# lab: boot-timeout-factor (\d+(?:\.\d+)?)\s*$/m.exec(text);
-  return m ? Number(m[1]) : 1;
+  const factor = /^# lab: boot-timeout-factor (\d+(?:\.\d+)?)\s*$/m.exec(text);
+  const append = [...text.matchAll(/^# lab: append (\S+)\s*$/gm)].map((m) => m[1]!);
+  return { readyTimeoutFactor: factor ? Number(factor[1]) : 1, append };
 }
 
 /** The flavors there are: one file each in kernels/flavors/. */

@@ -81,15 +81,16 @@ describe('the fragments a build merges, in order', () => {
   });
 });
 
-describe('flavorBootTimeoutFactor', () => {
-  it('reads the factor a flavor file declares, 1 for the lab flavor and for no file', async () => {
-    const { flavorBootTimeoutFactor } = await import('../../lab/kernel/inputs.ts');
+describe('flavorBoot', () => {
+  it('reads what a flavor file declares for the boot: timeout factor and command line words', async () => {
+    const { flavorBoot } = await import('../../lab/kernel/inputs.ts');
     const { repoRoot } = await import('../../lab/core/paths.ts');
     const { readyTimeoutMs } = await import('../../lab/guest/session.ts');
-    const debug = await flavorBootTimeoutFactor(repoRoot, 'debug');
+    const { readyTimeoutFactor: debug, append } = await flavorBoot(repoRoot, 'debug');
     expect(debug).toBe(5);
-    expect(await flavorBootTimeoutFactor(repoRoot, 'lab')).toBe(1);
-    expect(await flavorBootTimeoutFactor(repoRoot, 'no-such-flavor')).toBe(1);
+    expect(append).toEqual(['pci=noacpi']);
+    expect(await flavorBoot(repoRoot, 'lab')).toEqual({ readyTimeoutFactor: 1, append: [] });
+    expect(await flavorBoot(repoRoot, 'no-such-flavor')).toEqual({ readyTimeoutFactor: 1, append: [] });
     expect(readyTimeoutMs('tcg', undefined, debug)).toBe(900_000);
     // LAB_READY_TIMEOUT_S is taken as it is
     expect(readyTimeoutMs('tcg', 30, debug)).toBe(30_000);
