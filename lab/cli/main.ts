@@ -8,6 +8,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ExitCode, isLabError } from '../core/errors.ts';
+import { bisectCommand } from './commands/bisect.ts';
 import { buildCommand } from './commands/build.ts';
 import { cacheCommand } from './commands/cache.ts';
 import { compareCommand } from './commands/compare.ts';
@@ -30,7 +31,7 @@ Configuration: flags, then the environment, then lab.config.json or lab.config.y
 in the working directory, then defaults (lab doctor prints the result):
 ${environmentHelp()}`,
     );
-  for (const add of [runCommand, execCommand, setupCommand, doctorCommand, buildCommand, compareCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, bisectCommand, setupCommand, doctorCommand, buildCommand, compareCommand, cacheCommand]) add(cmd);
   return cmd;
 }
 
