@@ -2,14 +2,18 @@
  * `lab bisect`: which commit of a kernel tree changed what a scenario sees.
  * git bisect runs in a linked worktree in the lab's cache (the user's working
  * tree and HEAD are never touched); every step builds the checked-out
- * revision incrementally in one O= tree kept for the whole bisection (ccache
- * on), boots it, runs the scenario as `lab run` does (a results folder of its
- * own) and marks the revision: PASS good, FAIL bad, ERROR (a build failure
- * too) skip, with the reason. An answer that rests on an untested endpoint
- * (the first bad commit is --bad itself, or follows --good) is confirmed by
+ * revision incrementally in one O= tree kept for the whole bisection, and
+ * boots it, runs the scenario as `lab run` does (a results folder of its own)
+ * and marks the revision: PASS good, FAIL bad, ERROR (a build failure too)
+ * skip, with the reason. An answer that rests on an untested endpoint (the
+ * first bad commit is --bad itself, or follows --good) is confirmed by
  * testing that endpoint. Marks are saved after every step (`git bisect log`
- * in the cache, keyed by tree, range and scenario): an interrupted
- * bisection continues with --resume, and its build tree is still there.
+ * in the cache, keyed by tree, range and scenario): an interrupted bisection
+ * continues with --resume.
+ *
+ * The build tree is a subfolder of the worktree: kbuild then names every
+ * source relative to it (srctree is ..), so ccache hits whatever the path of
+ * the worktree, in a resumed or a later bisection of any tree.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -91,6 +95,8 @@ export interface BisectRun {
 }
 
 const CONFIRM_NOTE = 'confirmed by testing the endpoint';
+/** The O= folder in the worktree: hidden, so the kernel's .gitignore keeps it out of the source's identity. */
+const BUILD_TREE = '.lab-build';
 
 export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const { config, reporter, signal } = opts;
@@ -118,8 +124,8 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const home = join(paths.cache, 'bisect', key);
   const stateFile = join(home, 'state.json');
   const logFile = join(home, 'bisect.log');
-  const buildTree = join(home, 'build');
   const bisector = new Bisector(repo, join(home, 'src'));
+  const buildTree = join(bisector.worktree, BUILD_TREE);
 
   return withLock(
     join(paths.cache, 'locks', `bisect-${key}.lock`),
@@ -139,7 +145,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         ].filter(Boolean);
         if (differs.length) throw new InputError('BAD_OPTION', `--resume: the interrupted bisection was run with other ${differs.join(', ')}; its marks would not mean the same`, { value: key });
       } else {
-        // a new bisection: earlier marks go, an earlier build tree stays (make rebuilds what differs)
+        // a new bisection: earlier marks go
         await rm(stateFile, { force: true });
         await rm(logFile, { force: true });
       }
@@ -251,7 +257,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         await bisector.removeWorktree().catch((e: unknown) => reporter.warn('bisect', `could not remove the worktree ${bisector.worktree}: ${(e as Error).message}`));
         result.finishedAt = new Date().toISOString();
         if (finished) {
-          // nothing left to resume, and the build tree goes (ccache keeps what it compiled)
+          // nothing left to resume (the build tree went with the worktree; ccache keeps what it compiled)
           await rm(home, { recursive: true, force: true });
           await writeBisectReports(result, resultsDir);
         } else await save();
