@@ -15,7 +15,7 @@
  * source relative to it (srctree is ..), so ccache hits whatever the path of
  * the worktree, in a resumed or a later bisection of any tree.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -124,7 +124,8 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const home = join(paths.cache, 'bisect', key);
   const stateFile = join(home, 'state.json');
   const logFile = join(home, 'bisect.log');
-  const bisector = new Bisector(repo, join(home, 'src'));
+  // tmp/<name>-<pid>-*: `lab cache prune` removes what a background deletion did not finish
+  const bisector = new Bisector(repo, join(home, 'src'), () => join(paths.cache, 'tmp', `worktree-${process.pid}-${randomBytes(4).toString('hex')}`));
   const buildTree = join(bisector.worktree, BUILD_TREE);
 
   return withLock(

@@ -112,6 +112,11 @@ export async function which(file: string): Promise<string | undefined> {
   return r.exitCode === 0 && typeof r.stdout === 'string' && r.stdout ? r.stdout.trim() : undefined;
 }
 
+/** Start a process that outlives the lab (a slow clean-up): no output, never waited for. */
+export function startDetached(file: string, args: readonly string[]): void {
+  execa(file, args, { detached: true, stdio: 'ignore', cleanup: false, reject: false }).unref();
+}
+
 export interface LongProcess {
   pid: number | undefined;
   command: string;
