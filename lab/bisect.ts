@@ -11,26 +11,29 @@
  * in the cache, keyed by tree, range and scenario): an interrupted bisection
  * continues with --resume.
  *
- * The build tree is a subfolder of the worktree: kbuild then names every
- * source relative to it (srctree is ..), so ccache hits whatever the path of
- * the worktree, in a resumed or a later bisection of any tree.
+ * The worktree and the build tree are laid out as the lab's own builds are
+ * (sources/<name>, tmp/<build>, under CCACHE_BASEDIR), the worktree named
+ * like the cached source of the same release: ccache then sees the same
+ * relative paths, and the first build of a tree near a release the lab has
+ * built mostly hits.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeKernelRecord, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InfraError, InputError, InterruptedError, isLabError } from './core/errors.ts';
 import { withLock } from './core/lock.ts';
 import { runId } from './core/paths.ts';
+import { removeInBackground } from './core/proc.ts';
 import { formatDuration, untimed, type Reporter } from './core/reporter.ts';
 import { ensurePackages, labPackages } from './host/setup.ts';
 import { buildInTree } from './kernel/build.ts';
 import type { FragmentEntry } from './kernel/config.ts';
 import { Bisector, checkRange, commitInfo, git, gitTop, resolveRevision, showFile, type BisectState } from './kernel/git.ts';
 import { DEFAULT_FLAVOR, labFragments, seriesOf, userFragments } from './kernel/inputs.ts';
-import { fromTree } from './kernel/source.ts';
+import { cachedVersions, fromTree } from './kernel/source.ts';
 import { versionFromMakefile } from './kernel/spec.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
@@ -95,8 +98,6 @@ export interface BisectRun {
 }
 
 const CONFIRM_NOTE = 'confirmed by testing the endpoint';
-/** The O= folder in the worktree: hidden, so the kernel's .gitignore keeps it out of the source's identity. */
-const BUILD_TREE = '.lab-build';
 
 export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const { config, reporter, signal } = opts;
@@ -125,8 +126,10 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const stateFile = join(home, 'state.json');
   const logFile = join(home, 'bisect.log');
   // tmp/<name>-<pid>-*: `lab cache prune` removes what a background deletion did not finish
-  const bisector = new Bisector(repo, join(home, 'src'), () => join(paths.cache, 'tmp', `worktree-${process.pid}-${randomBytes(4).toString('hex')}`));
-  const buildTree = join(bisector.worktree, BUILD_TREE);
+  const trash = () => join(paths.cache, 'tmp', `bisect-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const cachedSource = (await cachedVersions(paths.cache)).find((c) => c.version === version);
+  const bisector = new Bisector(repo, join(home, 'sources', cachedSource ? basename(cachedSource.tree) : version), trash);
+  const buildTree = join(home, 'tmp', 'build');
 
   return withLock(
     join(paths.cache, 'locks', `bisect-${key}.lock`),
@@ -146,9 +149,10 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         ].filter(Boolean);
         if (differs.length) throw new InputError('BAD_OPTION', `--resume: the interrupted bisection was run with other ${differs.join(', ')}; its marks would not mean the same`, { value: key });
       } else {
-        // a new bisection: earlier marks go
+        // a new bisection: earlier marks go, and the build tree (it may hold another configuration)
         await rm(stateFile, { force: true });
         await rm(logFile, { force: true });
+        await removeInBackground(buildTree, trash());
       }
 
       await mkdir(home, { recursive: true });
@@ -258,8 +262,8 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         await bisector.removeWorktree().catch((e: unknown) => reporter.warn('bisect', `could not remove the worktree ${bisector.worktree}: ${(e as Error).message}`));
         result.finishedAt = new Date().toISOString();
         if (finished) {
-          // nothing left to resume (the build tree went with the worktree; ccache keeps what it compiled)
-          await rm(home, { recursive: true, force: true });
+          // nothing left to resume; ccache keeps what the build tree compiled
+          await removeInBackground(home, trash());
           await writeBisectReports(result, resultsDir);
         } else await save();
       }

@@ -5,10 +5,9 @@
  * (LC_ALL=C, so they are the English ones).
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { InputError } from '../core/errors.ts';
-import { run, startDetached, type RunOptions } from '../core/proc.ts';
+import { removeInBackground, run, type RunOptions } from '../core/proc.ts';
 
 /** The user's hooks do not run on the lab's checkouts, and git speaks English. */
 const GIT_ENV = { LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
@@ -97,18 +96,9 @@ export class Bisector {
     await git(this.repo, ['worktree', 'add', '--detach', this.worktree, commit]);
   }
 
-  /**
-   * Gone from git at once (moved away, then pruned); its files are deleted in
-   * the background: tens of thousands of them took 3 minutes on this
-   * machine's disk, which no one should wait for.
-   */
+  /** Gone from git at once (moved away, then pruned); its files are deleted in the background. */
   async removeWorktree(): Promise<void> {
-    if (existsSync(this.worktree)) {
-      const trash = this.trash();
-      await mkdir(dirname(trash), { recursive: true });
-      await rename(this.worktree, trash);
-      startDetached('rm', ['-rf', trash]);
-    }
+    await removeInBackground(this.worktree, this.trash());
     await git(this.repo, ['worktree', 'prune']);
   }
 

@@ -60,7 +60,7 @@ export interface BisectResult {
   /** --expect expressions (added to the scenario's, or replacing those with the same left side). */
   expect: string[];
   flavor: string;
-  /** The O= tree every step builds in, inside the worktree (both removed at the end). */
+  /** The O= tree every step builds in (removed at the end, kept for --resume). */
   buildTree: string;
   /** How many times an interrupted run was resumed (--resume) into this record. */
   resumed: number;
