@@ -6,15 +6,15 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolvePaths, repoRoot } from '../../lab/core/paths.ts';
 import type { BisectResult } from '../../lab/report/bisect.ts';
 import { lab } from '../helpers/cli.ts';
+import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 
 /**
  * lab bisect on a real kernel: a git repository made from the 6.12 tree in
  * the cache (hard links, so nothing is copied; files are replaced, never
  * written through a link), nine commits of which one, in the middle, makes
  * page_owner record order-9 allocations as order 0 on their head page. The
- * hugetlb scenario sees it in the dump (records9), bisect names it. The run
- * is interrupted once with Ctrl-C in its first build and continued with
- * --resume.
+ * hugetlb scenario sees it in the dump (records9), bisect names it.
+ * Ctrl-C and --resume are tried on a stand-in tree (no kernel to build).
  */
 const git = (dir: string, ...args: string[]) => execa('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', dir, ...args]);
 
@@ -75,47 +75,22 @@ async function repository(): Promise<{ repo: string; commits: string[] }> {
 const compiledIn = (stepDir: string) => (readFileSync(join(stepDir, 'build.log'), 'utf8').match(/^\s+CC\s/gm) ?? []).length;
 
 describe('lab bisect on a git repository of the real 6.12 tree', () => {
-  it('names the commit that stopped page_owner recording order-9 allocations; Ctrl-C, then --resume', async () => {
+  it('names the commit that stopped page_owner recording order-9 allocations, rebuilding incrementally', async () => {
     let t = Date.now();
     const { repo, commits } = await repository();
     onTestFinished(() => rmSync(join(repo, '..'), { recursive: true, force: true }));
     const planted = commits[COMMITS.findIndex((c) => c.subject === PLANTED) + 1]!;
     console.log(`repository of ${commits.length} commits in ${((Date.now() - t) / 1000).toFixed(0)} s`);
     const head = (await git(repo, 'rev-parse', 'HEAD')).stdout;
-    const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
-    const args = ['bisect', '--kernel-src', repo, '--good', 'HEAD~8', '--bad', 'HEAD', '--scenario', 'hugetlb', '--expect', 'records9 == grown'];
-
-    // Ctrl-C (the whole process group, as a terminal sends it) in the middle of the first build
-    const cli = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), ...args], {
-      cwd: repoRoot,
-      env: { LAB_RESULTS_DIR: results },
-      reject: false,
-      detached: true,
-      stdin: 'ignore',
-    });
-    let stderr = '';
-    cli.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (/\[kernel\] building .* incrementally/.test(stderr) && !stderr.includes('SENT')) {
-        stderr += 'SENT';
-        setTimeout(() => process.kill(-cli.pid!, 'SIGINT'), 20_000);
-      }
-    });
-    const first = await cli;
-    expect(first.exitCode, stderr).toBe(130);
-    const dir = /results: (\S+)/.exec(stderr)![1]!;
-    const interrupted = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8')) as BisectResult;
-    expect(interrupted.status).toBe('interrupted');
-    expect(existsSync(interrupted.buildTree)).toBe(false);
-    expect((await git(repo, 'worktree', 'list')).stdout.split('\n')).toHaveLength(1);
 
     t = Date.now();
-    const r = await lab([...args, '--resume'], { LAB_RESULTS_DIR: results });
-    console.log(`--resume: ${((Date.now() - t) / 1000).toFixed(0)} s\n${r.stdout}`);
+    const r = await lab(['bisect', '--kernel-src', repo, '--good', 'HEAD~8', '--bad', 'HEAD', '--scenario', 'hugetlb', '--expect', 'records9 == grown']);
+    console.log(`lab bisect: ${((Date.now() - t) / 1000).toFixed(0)} s\n${r.stdout}`);
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toContain(`first bad commit: ${planted}\nsubject: ${PLANTED}\nfiles: mm/page_owner.c\n`);
+    const dir = /results in (\S+)/.exec(r.stdout)![1]!;
     const b = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8')) as BisectResult;
-    expect(b).toMatchObject({ status: 'found', resumed: 1, firstBad: { commit: planted, subject: PLANTED, files: ['mm/page_owner.c'] } });
+    expect(b).toMatchObject({ status: 'found', firstBad: { commit: planted, subject: PLANTED, files: ['mm/page_owner.c'] } });
     // log2(8) steps, no endpoint needed: the answer lies inside the range
     expect(b.steps).toHaveLength(3);
     for (const s of b.steps) {
@@ -135,5 +110,57 @@ describe('lab bisect on a git repository of the real 6.12 tree', () => {
     expect((await git(repo, 'worktree', 'list')).stdout.split('\n')).toHaveLength(1);
     expect((await git(repo, 'bisect', 'log').catch((e: { stderr: string }) => e)).stderr).toContain('We are not bisecting');
     expect(existsSync(b.buildTree)).toBe(false);
+  });
+});
+
+describe('lab bisect interrupted', () => {
+  it('Ctrl-C in a build ends cleanly (exit 130, make stopped, no worktree, no bisection in the tree); --resume goes on', async () => {
+    // a stand-in kernel tree whose "build" takes a minute: the interruption is the point, not the kernel
+    const repo = fakeKernelTree('6.12.117').tree;
+    await git(repo, 'init', '-q');
+    for (const [i, name] of ['base', 'one', 'two', 'three'].entries()) {
+      writeFileSync(join(repo, `file-${i}`), name);
+      await git(repo, 'add', '-A');
+      await git(repo, 'commit', '-qm', name);
+    }
+    const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const args = ['bisect', '--kernel-src', repo, '--good', 'HEAD~3', '--bad', 'HEAD', '--scenario', 'hugetlb'];
+    // Ctrl-C as a terminal sends it: to the whole process group
+    const cli = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), ...args], {
+      cwd: repoRoot,
+      env: { LAB_RESULTS_DIR: results, FAKE_KERNEL_SLEEP: '60' },
+      reject: false,
+      detached: true,
+      stdin: 'ignore',
+    });
+    let stderr = '';
+    let sent = 0;
+    cli.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!sent && /\[kernel\] building .* incrementally/.test(stderr)) {
+        sent = Date.now();
+        setTimeout(() => process.kill(-cli.pid!, 'SIGINT'), 2000);
+      }
+    });
+    const first = await cli;
+    expect(first.exitCode, stderr).toBe(130);
+    expect(Date.now() - sent).toBeLessThan(20_000);
+    // nothing of the group is left running: make and its sleep stopped (a zombie waiting for init is dead)
+    const left = execa('ps', ['-o', 'stat=,args=', '-g', String(cli.pid)], { reject: false });
+    expect((await left).stdout.split('\n').filter((l) => l.trim() && !l.trim().startsWith('Z'))).toEqual([]);
+    const dir = /results: (\S+)/.exec(stderr)![1]!;
+    const interrupted = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8')) as BisectResult;
+    expect(interrupted).toMatchObject({ status: 'interrupted', steps: [] });
+    expect((await git(repo, 'worktree', 'list')).stdout.split('\n')).toHaveLength(1);
+    expect((await git(repo, 'bisect', 'log').catch((e: { stderr: string }) => e)).stderr).toContain('We are not bisecting');
+
+    // the stand-in kernel boots nothing: every step is skipped, and the range gives no answer
+    const resumed = await lab([...args, '--resume'], { LAB_RESULTS_DIR: results });
+    expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(1);
+    const b = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8')) as BisectResult;
+    expect(b).toMatchObject({ status: 'no-answer', resumed: 1 });
+    expect(b.steps.length).toBeGreaterThan(0);
+    expect(b.steps.every((s) => s.mark === 'skip' && /MODULE_BUILD_FAILED/.test(s.reason!))).toBe(true);
+    expect((await git(repo, 'worktree', 'list')).stdout.split('\n')).toHaveLength(1);
   });
 });
