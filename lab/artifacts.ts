@@ -11,7 +11,7 @@ import { untimed, type Reporter, type Stage } from './core/reporter.ts';
 import { ensurePackages, labPackages } from './host/setup.ts';
 import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
-import { buildInputs, buildKernel, reproducer, type BuildResult } from './kernel/build.ts';
+import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
 import { renderFragment, type FragmentEntry } from './kernel/config.ts';
 import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, seriesOf, type KernelInput } from './kernel/inputs.ts';
 import type { KernelSource } from './kernel/source.ts';
@@ -59,12 +59,28 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
     reporter.stage('kernel', `cache hit: ${k.release} (${k.buildDir})`);
     await copyFile(join(k.buildDir, 'build.log'), join(dir, 'build.log')).catch(() => undefined);
   }
-  // what was booted, and how to rebuild it from here: the reproducer expects the fragment beside it
-  const lines = reproducer(source, { jobs: k.jobs, flavor });
+  const lines = await writeKernelRecord(dir, source, k, fragments);
+  return { source, built, fragments, reproducer: lines };
+}
+
+/** What was booted, and how to rebuild it from the results folder: the reproducer expects the fragment beside it. */
+export async function writeKernelRecord(dir: string, source: KernelSource, k: KernelBuild, fragments: FragmentEntry[]): Promise<string[]> {
+  const lines = reproducer(source, { jobs: k.jobs, flavor: k.flavor });
   await writeFile(join(dir, 'kernel.config'), await readFile(join(k.buildDir, '.config')));
   await writeFile(join(dir, 'kernel-fragment.config'), renderFragment(fragments));
   await writeFile(join(dir, 'reproducer.sh'), `#!/bin/sh\n# Run in a folder holding kernel-fragment.config (this results folder has it).\nset -e\n${lines.join('\n')}\n`);
-  return { source, built, fragments, reproducer: lines };
+  return lines;
+}
+
+/** The guest image (images/bookworm.yaml unless `image` names another recipe), built or from the cache. */
+export async function prepareImage(image: string | undefined, ctx: ArtifactContext): Promise<{ image: GuestImage; cacheHit: boolean }> {
+  const stage = ctx.stage ?? untimed;
+  const recipe = await loadRecipe(image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
+  const img = await stage('image', () =>
+    buildImage(recipe, { cacheDir: ctx.config.paths.cache, reporter: ctx.reporter, log: join(ctx.dir, 'image.log'), signal: ctx.signal, mirror: ctx.config.imageMirror }),
+  );
+  if (img.cacheHit) ctx.reporter.stage('image', `cache hit: ${img.image.path}`);
+  return img;
 }
 
 /** The kernel, then the guest image. */
@@ -74,13 +90,7 @@ export async function prepareArtifacts(
   ctx: ArtifactContext,
 ): Promise<KernelArtifacts & { img: { image: GuestImage; cacheHit: boolean } }> {
   const kernel = await prepareKernel(input, extraFragments, ctx);
-  const stage = ctx.stage ?? untimed;
-  const recipe = await loadRecipe(input.image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
-  const img = await stage('image', () =>
-    buildImage(recipe, { cacheDir: ctx.config.paths.cache, reporter: ctx.reporter, log: join(ctx.dir, 'image.log'), signal: ctx.signal, mirror: ctx.config.imageMirror }),
-  );
-  if (img.cacheHit) ctx.reporter.stage('image', `cache hit: ${img.image.path}`);
-  return { ...kernel, img };
+  return { ...kernel, img: await prepareImage(input.image, ctx) };
 }
 
 /** The keys the lab's cache finds a kernel build and an image by, without building either (CI caches key on them). */

@@ -8,8 +8,8 @@
  * and summary.md, and the guests are torn down.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { prepareArtifacts } from './artifacts.ts';
+import { basename, join } from 'node:path';
+import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
@@ -27,6 +27,7 @@ import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
+import type { Scenario } from './scenario/load.ts';
 import { matchKnownIssue } from './scenario/known-issues.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
@@ -44,6 +45,12 @@ export interface LabOptions extends KernelInput {
   /** Extra kernel command line words, after the lab's (a later page_owner=off wins). */
   append?: string[];
   reporters?: readonly RunReporter[];
+  /** Scenarios the caller compiled (lab bisect, with its --expect), instead of loading `scenarios`. */
+  compiled?: Scenario[];
+  /** The kernel stage, when the caller builds the kernel (lab bisect's incremental tree); default: the cached build of the input. */
+  kernelStage?: (ctx: ArtifactContext) => Promise<KernelArtifacts>;
+  /** The results folder, when the caller names it (a bisect step's); default: results/<run-id>. */
+  resultsDir?: string;
 }
 
 export interface LabRun {
@@ -55,16 +62,16 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const { reporter, signal } = opts;
   const paths = opts.config.paths;
   // Input first: bad scenarios and kernel specs fail before anything is built or booted.
-  const extraFragments = await userFragments(opts);
+  const kernelStage = opts.kernelStage ?? (await defaultKernelStage(opts));
   const hooks = await loadHooks(paths.repo);
   const registry = new MetricRegistry(hooks);
-  const scenarios = await loadSuite(join(paths.repo, 'scenarios'), opts.scenarios, registry);
+  const scenarios = opts.compiled ?? (await loadSuite(join(paths.repo, 'scenarios'), opts.scenarios, registry));
   const memoryMb = suiteMemoryMb(scenarios, opts.config.memoryMb, opts.config.sources.memoryMb !== 'default');
   const config: LabConfig = { ...opts.config, memoryMb };
 
   const startedAt = new Date();
-  const id = runId(kernelLabel(opts), startedAt);
-  const dir = join(paths.results, id);
+  const dir = opts.resultsDir ?? join(paths.results, runId(kernelLabel(opts), startedAt));
+  const id = basename(dir);
   await mkdir(dir, { recursive: true });
   reporter.attachLog(join(dir, 'lab.log'));
   reporter.stage('run', `results: ${dir}`);
@@ -78,10 +85,12 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   let pool: GuestPool<ReadyGuest> | undefined;
   signal?.addEventListener('abort', () => pool?.stopNow(), { once: true });
   try {
-    const artifacts = await prepareArtifacts(opts, extraFragments, { config, reporter, dir, signal, stage });
-    const k = artifacts.built.build;
-    rec.kernel(k, artifacts.built.cacheHit, artifacts.reproducer);
-    rec.image(artifacts.img.image, artifacts.img.cacheHit);
+    const ctx = { config, reporter, dir, signal, stage };
+    const kernel = await kernelStage(ctx);
+    const k = kernel.built.build;
+    rec.kernel(k, kernel.built.cacheHit, kernel.reproducer);
+    const img = await prepareImage(opts.image, ctx);
+    rec.image(img.image, img.cacheHit);
     const module = await stage('module', () => buildModule(join(paths.repo, 'kmod', 'page_order'), k, paths.cache, join(dir, 'module-build.log')));
     result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
     if (module.warnings.length) reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
@@ -90,7 +99,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     const guestOptions = {
       config,
       bzImage: k.bzImage,
-      image: artifacts.img.image.path,
+      image: img.image.path,
       accel: await probeAccel(config.accel),
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },
@@ -161,4 +170,10 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await report(reporters, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };
+}
+
+/** The kernel input's cached build; its fragments are read and checked before anything runs. */
+async function defaultKernelStage(opts: LabOptions): Promise<(ctx: ArtifactContext) => Promise<KernelArtifacts>> {
+  const extraFragments = await userFragments(opts);
+  return (ctx) => prepareKernel(opts, extraFragments, ctx);
 }

@@ -95,10 +95,13 @@ export const configFrom = (o: Partial<GuestFlags> = {}): LabConfig => resolveCon
 /** Ctrl-C once: stop the guest and still write results; twice: quit at once. */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  let count = 0;
+  let first = 0;
   process.on('SIGINT', () => {
-    count++;
-    if (count === 1) {
+    // one press can arrive twice: from the terminal (to the process group) and relayed by tsx,
+    // which re-sends it when this process is slow to acknowledge
+    if (first && Date.now() - first < 1000) return;
+    if (!first) {
+      first = Date.now();
       process.stderr.write('\ninterrupted: stopping the guest and writing results (Ctrl-C again to quit at once)\n');
       controller.abort();
     } else process.exit(ExitCode.interrupted);

@@ -5,7 +5,9 @@
  * cwd, exit code or signal, duration, timeout, tail of output).
  */
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { InfraError, InterruptedError, type InfraErrorCode } from './errors.ts';
 
 export interface RunOptions {
@@ -110,6 +112,23 @@ async function logTail(path: string): Promise<string> {
 export async function which(file: string): Promise<string | undefined> {
   const r = await execa('sh', ['-c', 'command -v "$1"', 'which', file], { reject: false });
   return r.exitCode === 0 && typeof r.stdout === 'string' && r.stdout ? r.stdout.trim() : undefined;
+}
+
+/** Start a process that outlives the lab (a slow clean-up): no output, never waited for. */
+export function startDetached(file: string, args: readonly string[]): void {
+  execa(file, args, { detached: true, stdio: 'ignore', cleanup: false, reject: false }).unref();
+}
+
+/**
+ * Move a folder out of the way at once and delete it in the background:
+ * tens of thousands of files took minutes on this machine's disk, which no
+ * one should wait for. `trash` must be on the same file system.
+ */
+export async function removeInBackground(path: string, trash: string): Promise<void> {
+  if (!existsSync(path)) return;
+  await mkdir(dirname(trash), { recursive: true });
+  await rename(path, trash);
+  startDetached('rm', ['-rf', trash]);
 }
 
 export interface LongProcess {

@@ -203,6 +203,35 @@ export async function estimateCompiledFiles(cacheDir: string, version: string, f
   return { total: Math.round(options * FILES_PER_Y_OPTION), basis: `guessed from the .config: ${options} =y options x ${FILES_PER_Y_OPTION}` };
 }
 
+/** `make bzImage modules` in `outDir` with a progress line every 30 s; returns its duration in seconds. */
+async function makeKernel(
+  source: KernelSource,
+  outDir: string,
+  opts: { jobs: number; ccache: boolean; cacheDir: string; log: string; reporter: Reporter; signal?: AbortSignal; estimate?: { total: number; basis: string } },
+) {
+  const { makeArgs, env } = makeEnvironment(outDir, opts);
+  const started = Date.now();
+  let compiled = 0;
+  const progress = throttle(30_000, () => opts.reporter.stage('kernel', `still building: ${compiled} files compiled, ${formatDuration(Date.now() - started)}`));
+  await run('make', [...makeArgs, `-j${opts.jobs}`, 'bzImage', 'modules'], {
+    cwd: source.tree,
+    env,
+    log: opts.log,
+    signal: opts.signal,
+    errorCode: 'KERNEL_BUILD_FAILED',
+    onLine: (line) => {
+      if (COMPILED.test(line)) {
+        compiled++;
+        opts.reporter.progress('kernel', { done: compiled, total: opts.estimate?.total, unit: 'files', basis: opts.estimate?.basis });
+      }
+      opts.reporter.detail('kernel', line);
+      progress();
+    },
+  });
+  const release = (await run('make', [...makeArgs, '-s', 'kernelrelease'], { cwd: source.tree, env, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED' })).stdout.trim();
+  return { buildSeconds: (Date.now() - started) / 1000, release, compiled };
+}
+
 async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
   const { reporter, cacheDir, log } = opts;
   const jobs = opts.jobs ?? availableParallelism();
@@ -211,9 +240,6 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
   // the pid in the name lets `lab cache prune` remove what an interrupted build left behind
   const tmp = join(cacheDir, 'tmp', `kbuild-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
-  const { makeArgs, env } = makeEnvironment(tmp, { ccache, cacheDir });
-  const make = (args: string[], extra: Partial<Parameters<typeof run>[2]> = {}) =>
-    run('make', [...makeArgs, ...args], { cwd: source.tree, env, log, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED', ...extra });
   try {
     reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
     const configText = await configureKernel(source, fragment, tmp, { log, signal: opts.signal, ccache, cacheDir });
@@ -225,48 +251,15 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
     await rm(entryDir, { recursive: true, force: true });
 
     reporter.stage('kernel', `building ${source.version} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
-    const started = Date.now();
     const estimate = await estimateCompiledFiles(cacheDir, source.version, opts.flavor, configText);
-    let compiled = 0;
-    const progress = throttle(30_000, () =>
-      reporter.stage('kernel', `still building: ${compiled} files compiled, ${formatDuration(Date.now() - started)}`),
-    );
-    await make([`-j${jobs}`, 'bzImage', 'modules'], {
-      onLine: (line) => {
-        if (COMPILED.test(line)) {
-          compiled++;
-          reporter.progress('kernel', { done: compiled, total: estimate.total, unit: 'files', basis: estimate.basis });
-        }
-        reporter.detail('kernel', line);
-        progress();
-      },
-    });
-    const buildSeconds = (Date.now() - started) / 1000;
-    const release = (await make(['-s', 'kernelrelease'], { log: undefined })).stdout.trim();
+    const { buildSeconds, release } = await makeKernel(source, tmp, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal, estimate });
     // Object files are not needed to boot or to build modules out of tree; scripts/ and tools/ keep theirs.
     await run('find', [tmp, '-name', '*.o', '-not', '-path', `${tmp}/scripts/*`, '-not', '-path', `${tmp}/tools/*`, '-delete']);
 
     const buildDir = entryDir;
-    const bzImageTmp = join(tmp, 'arch/x86/boot/bzImage');
     const build: KernelBuild = {
-      schemaVersion: 1,
-      key,
-      buildDir,
-      bzImage: join(buildDir, 'arch/x86/boot/bzImage'),
-      bzImageSha256: await sha256File(bzImageTmp),
-      release,
-      configSha256,
-      compiler,
-      sourceId: source.id,
-      sourceVersion: source.version,
-      sourceTree: source.tree,
-      baseConfig: BASE_CONFIG,
-      flavor: opts.flavor,
-      buildSeconds,
-      jobs,
-      ccache,
-      reproducer: reproducer(source, { jobs, flavor: opts.flavor }),
-      builtAt: new Date().toISOString(),
+      ...buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache }),
+      bzImageSha256: await sha256File(join(tmp, 'arch/x86/boot/bzImage')),
     };
     await writeFile(join(tmp, META), JSON.stringify(build, null, 2));
     await copyFile(log, join(tmp, 'build.log')).catch(() => undefined);
@@ -277,6 +270,59 @@ async function configureAndBuild(source: KernelSource, fragment: string, compile
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+function buildRecord(
+  source: KernelSource,
+  b: { key: string; buildDir: string; release: string; configSha256: string; compiler: string; flavor: string; buildSeconds: number; jobs: number; ccache: boolean },
+): Omit<KernelBuild, 'bzImageSha256'> {
+  return {
+    schemaVersion: 1,
+    ...b,
+    bzImage: join(b.buildDir, 'arch/x86/boot/bzImage'),
+    sourceId: source.id,
+    sourceVersion: source.version,
+    sourceTree: source.tree,
+    baseConfig: BASE_CONFIG,
+    reproducer: reproducer(source, { jobs: b.jobs, flavor: b.flavor }),
+    builtAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * An incremental build in a tree the caller keeps (lab bisect: one tree for
+ * every step). The first call configures it as buildKernel does (base config,
+ * fragments, verification); later calls only run olddefconfig for the source
+ * now checked out, verify again, and let make rebuild what changed. Nothing
+ * goes to the content-addressed cache: the tree's bzImage is overwritten by
+ * the next call.
+ */
+export async function buildInTree(source: KernelSource, buildDir: string, opts: BuildOptions): Promise<KernelBuild> {
+  const { reporter, cacheDir, log } = opts;
+  const jobs = opts.jobs ?? availableParallelism();
+  const ccache = Boolean(await which('ccache'));
+  const fragment = renderFragment(opts.fragments);
+  await mkdir(buildDir, { recursive: true });
+  let configText: string;
+  if (!existsSync(join(buildDir, '.config'))) {
+    reporter.stage('kernel', `configuring ${buildDir}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
+    configText = await configureKernel(source, fragment, buildDir, { log, signal: opts.signal, ccache, cacheDir });
+  } else {
+    const { makeArgs, env } = makeEnvironment(buildDir, { ccache, cacheDir });
+    await run('make', [...makeArgs, 'olddefconfig'], { cwd: source.tree, env, log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
+    configText = await readFile(join(buildDir, '.config'), 'utf8');
+    const final = parseDotConfig(configText);
+    const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), final);
+    if (dropped.length) throw await droppedOptionsError(source.tree, dropped, join(buildDir, '.config'), final);
+  }
+  const compiler = await compilerIdentity();
+  const configSha256 = sha256(configText);
+  const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
+  reporter.stage('kernel', `building ${source.version} incrementally in ${buildDir} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
+  const { buildSeconds, release, compiled } = await makeKernel(source, buildDir, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal });
+  reporter.stage('kernel', `built ${release} in ${formatDuration(buildSeconds * 1000)} (${compiled} files compiled)`);
+  const build = buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache });
+  return { ...build, bzImageSha256: await sha256File(build.bzImage) };
 }
 
 const EMPTY_SHA256 = createHash('sha256').digest('hex').slice(0, 16);

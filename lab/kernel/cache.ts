@@ -6,7 +6,7 @@ import { run } from '../core/proc.ts';
 import { KernelBuildSchema } from './build.ts';
 
 export interface CacheEntry {
-  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'tmp';
+  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'tmp';
   name: string;
   path: string;
   bytes: number;
@@ -22,6 +22,8 @@ const KINDS: Record<string, CacheEntry['kind']> = {
   downloads: 'download',
   modules: 'module',
   tools: 'tool',
+  /** An interrupted bisection: its marks and build tree, until --resume or a new bisection of the same range. */
+  bisect: 'bisect',
 };
 
 async function du(path: string): Promise<number> {

@@ -140,3 +140,38 @@ export function parseScenario(text: string, file: string, registry: MetricRegist
     observers: registry.observersOf(metrics),
   };
 }
+
+/**
+ * Expectations given on the command line (lab bisect --expect): each one
+ * replaces the scenario's expectations with the same left side
+ * (`records9 >= 30` replaces `records9 >= grown`) or is added. Its names are
+ * checked as a scenario file's are: metrics, captured values, variables.
+ */
+export function withExpectations(scenario: Scenario, sources: readonly string[], registry: MetricRegistry): Scenario {
+  const variables = new Set([...scenario.steps.flatMap((s) => Object.keys(s.capture)), ...scenario.vars.map((v) => v.name)]);
+  const metrics = new Set(scenario.metrics);
+  let expect = [...scenario.expect];
+  for (const src of sources) {
+    const bad = (message: string): never => {
+      throw new InputError('BAD_OPTION', `--expect ${JSON.stringify(src)}: ${message}`, { value: src });
+    };
+    let c: CompiledExpectation;
+    try {
+      c = compileExpectation(src);
+    } catch (e) {
+      if (e instanceof ExprError) return bad(`${e.message} at column ${e.column}`);
+      throw e;
+    }
+    for (const ref of c.refs) {
+      if (variables.has(ref)) continue;
+      if (!registry.isKnown(ref)) {
+        const hint = didYouMean(ref, [...variables, ...registry.suggestions(ref)]);
+        bad(`unknown metric "${ref}"${hint ? `; did you mean "${hint}"?` : ''} (${scenario.name}'s variables: ${[...variables].join(', ') || 'none'})`);
+      }
+      metrics.add(ref);
+    }
+    const left = JSON.stringify(c.comparison.left);
+    expect = [...expect.filter((e) => JSON.stringify(e.comparison.left) !== left), c];
+  }
+  return { ...scenario, expect, metrics: [...metrics].sort(), observers: registry.observersOf(metrics) };
+}

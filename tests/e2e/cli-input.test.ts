@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,25 @@ describe('lab CLI on bad input', () => {
     const r = await lab(['--memory', 'lots']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/--memory "lots": expected a positive whole number/);
+  });
+
+  it('lab bisect: not a git tree, a revision that does not exist, good and bad swapped (exit 2, naming option and value)', async () => {
+    const notGit = mkdtempSync(join(tmpdir(), 'lab-not-git-'));
+    const bisect = (tree: string, good: string, bad: string) => lab(['bisect', '--kernel-src', tree, '--good', good, '--bad', bad, '--scenario', 'hugetlb']);
+    const r = await bisect(notGit, 'v6.11', 'v6.12');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^lab: --kernel-src ${notGit}: not a git tree`));
+    // a git tree of two commits (CI's clone of this repository may be shallow)
+    const here = mkdtempSync(join(tmpdir(), 'lab-git-'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', here, ...args], { stdio: 'pipe' });
+    git('init', '-q');
+    git('commit', '-q', '--allow-empty', '-m', 'one');
+    git('commit', '-q', '--allow-empty', '-m', 'two');
+    expect((await bisect(here, 'no-such-rev', 'HEAD')).stderr).toBe(`lab: --good no-such-rev: no such commit in ${here}`);
+    const swapped = await bisect(here, 'HEAD', 'HEAD~1');
+    expect(swapped.exitCode).toBe(2);
+    expect(swapped.stderr).toMatch(/^lab: --good HEAD --bad HEAD~1: good and bad are swapped/);
+    expect(readdirSync(r.resultsDir)).toEqual([]);
   });
 
   it('--help documents the exit codes', async () => {

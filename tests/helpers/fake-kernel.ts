@@ -8,7 +8,8 @@ import type { KernelSource } from '../../lab/kernel/source.ts';
  * stage runs (tinyconfig, olddefconfig, bzImage, modules, kernelrelease) in
  * milliseconds, so the cache logic (keys, index, lock, corruption, rename)
  * runs for real without compiling a kernel. FAKE_KERNEL_FAIL=1 makes the
- * build fail; every build appends to $(O)/build-count.
+ * build fail, FAKE_KERNEL_SLEEP=N makes it take N seconds; every build
+ * appends to $(O)/build-count.
  */
 export function fakeKernelTree(version = '6.99.1'): KernelSource {
   const tree = mkdtempSync(join(tmpdir(), 'fake-linux-'));
@@ -26,6 +27,7 @@ export function fakeKernelTree(version = '6.99.1'): KernelSource {
       '\ttest -s $(O)/.config',
       'bzImage:',
       '\ttest -z "$(FAKE_KERNEL_FAIL)" || { echo "fake build failure" >&2; exit 2; }',
+      '\ttest -z "$(FAKE_KERNEL_SLEEP)" || sleep $(FAKE_KERNEL_SLEEP)',
       '\tmkdir -p $(O)/arch/x86/boot && md5sum $(O)/.config > $(O)/arch/x86/boot/bzImage && echo built >> $(O)/build-count',
       'modules:',
       '\ttouch $(O)/Module.symvers',

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
+import { buildInTree, buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
@@ -130,6 +130,24 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(parseAge('7d')).toBe(7 * 86_400_000);
     expect(parseAge('30m')).toBe(1_800_000);
     expect(() => parseAge('soon')).toThrow(/--older-than "soon": expected a number with d, h or m/);
+  });
+});
+
+describe('buildInTree: one tree the caller keeps (lab bisect)', () => {
+  it('configures once, then only olddefconfig and make; every requested option is verified each time', async () => {
+    const { cacheDir, source } = setup();
+    const tree = join(cacheDir, 'tree');
+    const log = join(cacheDir, 'build.log');
+    const opts = { cacheDir, fragments: fragment, flavor: 'lab', reporter, log };
+    const first = await buildInTree(source, tree, opts);
+    const second = await buildInTree(source, tree, opts);
+    expect(readFileSync(join(tree, 'build-count'), 'utf8')).toBe('built\nbuilt\n');
+    expect(readFileSync(log, 'utf8').match(/CONFIG_64BIT=y/g)).toHaveLength(1);
+    expect(second).toMatchObject({ buildDir: tree, bzImage: join(tree, 'arch/x86/boot/bzImage'), key: first.key, release: '6.99.1' });
+    expect(second.bzImageSha256).toMatch(/^[0-9a-f]{64}$/);
+    await expect(buildInTree(source, tree, { ...opts, fragments: [...fragment, ...parseFragment('CONFIG_KASAN=y\n', 'extra.config')] })).rejects.toMatchObject({
+      code: 'CONFIG_OPTIONS_DROPPED',
+    });
   });
 });
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
-import { listScenarios, loadScenario, optInScenarios, parseScenario } from '../../lab/scenario/load.ts';
+import { listScenarios, loadScenario, optInScenarios, parseScenario, withExpectations } from '../../lab/scenario/load.ts';
 import { registry } from '../helpers/registry.ts';
 
 const dir = join(repoRoot, 'scenarios');
@@ -131,3 +131,37 @@ function errorOfOrNone(text: string): InputError | undefined {
     return e as InputError;
   }
 }
+
+describe('--expect on a compiled scenario (lab bisect)', () => {
+  it('replaces the expectations with the same left side and adds the others; the observers follow', async () => {
+    const hugetlb = await loadScenario(dir, 'hugetlb', registry);
+    expect(hugetlb.observers).not.toContain('debugfs');
+    const s = withExpectations(hugetlb, ['records9 >= 30', 'bpf.set[9] <= 10', 'debugfs.records[9] >= 1'], registry);
+    const sources = s.expect.map((e) => e.source);
+    expect(sources).not.toContain('records9 >= grown');
+    expect(sources.filter((e) => e.startsWith('bpf.set[9]'))).toEqual(['bpf.set[9] <= 10']);
+    expect(sources.slice(-3)).toEqual(['records9 >= 30', 'bpf.set[9] <= 10', 'debugfs.records[9] >= 1']);
+    expect(sources).toContain('module.seen[9] >= grown');
+    expect(s.expect).toHaveLength(hugetlb.expect.length + 1);
+    expect(s.observers).toContain('debugfs');
+    expect(s.metrics).toContain('debugfs.records[9]');
+  });
+
+  it('a bad expression or an unknown name names the option and the value', async () => {
+    const hugetlb = await loadScenario(dir, 'hugetlb', registry);
+    const errorOfExpect = (src: string) => {
+      try {
+        withExpectations(hugetlb, [src], registry);
+      } catch (e) {
+        return e as InputError;
+      }
+      throw new Error('no error');
+    };
+    expect(errorOfExpect('bpf.set[9] <=').message).toMatch(/^--expect "bpf\.set\[9\] <=": .* at column \d+$/);
+    const unknown = errorOfExpect('bpf.sets[9] <= 10');
+    expect(unknown.code).toBe('BAD_OPTION');
+    expect(unknown.message).toBe(
+      '--expect "bpf.sets[9] <= 10": unknown metric "bpf.sets[9]"; did you mean "bpf.set[9]"? (hugetlb\'s variables: pool_before, pool_after, records9, pool_end, grown)',
+    );
+  });
+});
