@@ -20,7 +20,7 @@ export const KERNEL_ERROR_PATTERNS: readonly RegExp[] = [
  * error, registers and Call Trace, up to the end-of-trace or panic line (at
  * most `max` lines), so a result carries the frames without a rerun.
  */
-export function kernelReport(consoleLines: readonly string[], firstErrorLine: string, max = 80): string[] {
+export function kernelReport(consoleLines: readonly string[], firstErrorLine: string, max = 200): string[] {
   const start = consoleLines.lastIndexOf(firstErrorLine);
   if (start < 0) return [firstErrorLine];
   const out: string[] = [];

@@ -25,15 +25,18 @@ describe.skipIf(!debugKernelCached('6.12'))('debug flavor (6.12)', () => {
     cpSync(join(repoRoot, 'tests', 'fixtures', 'kmod', 'kasan_oob'), work, { recursive: true });
     await execa('make', ['-C', k.buildDir, `M=${work}`, 'modules'], { all: true });
     const ko = readFileSync(join(work, 'kasan_oob.ko')).toString('base64');
-    // the module travels inside the step's command: the scenario runs it like any workload
+    // the module travels inside the steps' commands (dropbear takes commands of up to 9000 bytes:
+    // base64 in pieces), and the scenario loads it like any workload
+    const pieces = ko.match(/.{1,6000}/g)!;
     const scenario = join(work, 'kasan-oob.yaml');
     writeFileSync(
       scenario,
       [
         'description: load a module that writes one byte past a kmalloc object',
         'steps:',
+        ...pieces.flatMap((p, i) => [`  - name: module piece ${i + 1}`, `    run: printf %s ${p} >> /tmp/kasan_oob.b64`]),
         '  - name: insmod kasan_oob',
-        `    run: echo ${ko} | base64 -d > /tmp/kasan_oob.ko && (insmod /tmp/kasan_oob.ko; true)`,
+        '    run: base64 -d /tmp/kasan_oob.b64 > /tmp/kasan_oob.ko && (insmod /tmp/kasan_oob.ko; true)',
         'expect:',
         '  - module.seen >= 0',
       ].join('\n'),

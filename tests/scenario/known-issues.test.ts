@@ -27,6 +27,21 @@ describe('known issues', () => {
     expect(known!.matched).toMatch(/RIP: 0010:__update_page_owner_handle\+0x4d\/0x9f/);
   });
 
+  it('names it for the real KASAN report of the debug flavor: the first bad write of the walk, with its frames', async () => {
+    const console = fixture('6.12.117', 'gigantic-debug', 'console.log').split('\n');
+    const first = console.find((l) => KERNEL_ERROR_PATTERNS.some((p) => p.test(l)))!;
+    expect(first).toMatch(/BUG: KASAN: slab-use-after-free in __update_page_owner_handle\+0x51\/0x111/);
+    const report = kernelReport(console, first);
+    const text = report.join('\n');
+    expect(text).toMatch(/Write of size 4 at addr ffff888108640010 by task bash/);
+    expect(text).toMatch(/__set_page_owner\+[\s\S]*prep_new_page\+[\s\S]*alloc_contig_range_noprof\+[\s\S]*alloc_gigantic_folio/);
+    // the whole KASAN report, up to its closing rule: who allocated and freed the memory the walk hit
+    expect(text).toMatch(/Freed by task/);
+    expect(report.at(-1)).toMatch(/={40,}$/);
+    const s = await loadScenario(scenarios, 'gigantic', registry);
+    expect(matchKnownIssue(s.known_issues, report, '6.12.117')?.matched).toBe(first.trim());
+  });
+
   it('does not name it for another report, or on a kernel the entry excludes', () => {
     const s = parseScenario(
       [
