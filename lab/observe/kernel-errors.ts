@@ -27,7 +27,7 @@ export function kernelReport(consoleLines: readonly string[], firstErrorLine: st
   for (const line of consoleLines.slice(start, start + max)) {
     out.push(line);
     // oopses and panics end with a marker; KASAN and KFENCE reports with a rule of '='
-    if (/---\[ end (trace|Kernel panic)/.test(line) || (out.length > 1 && /^(\[\s*[\d.]+\] )?={40,}$/.test(line))) break;
+    if (/---\[ end (trace|Kernel panic)/.test(line) || (out.length > 1 && /^(\[\s*[\d.]+\] )?={40,}\s*$/.test(line))) break;
   }
   return out;
 }
