@@ -39,17 +39,24 @@ describe('gigantic pages', () => {
     });
   }
 
-  it('6.12.117: the guest oopses in the page_ext walk of the order-18 folio; the result names the bug and its upstream fix', async () => {
+  // The lab flavor has no checker: where the walk's writes land decides how the guest dies. Three runs,
+  // three ways: an oops in __update_page_owner_handle (a write to a read-only page), a silent death (the
+  // SSH channel gone, nothing on the console), a storm of recursive page faults elsewhere. The debug
+  // flavor's test below is the deterministic one: KASAN stops at the first bad write.
+  it('6.12.117: growing the 1 GiB pool takes the guest down; a report that names the page_ext walk names the bug and its upstream fix', async () => {
     const run = await lab(['--kernel', '6.12', '-q', '--scenario', 'gigantic']);
     expect(run.exitCode, run.stdout).toBe(3);
     const { r, dir } = resultOf(run.stdout);
     const s = r.scenarios[0]!;
     expect(s.status).toBe('ERROR');
-    expect(s.kernelReport!.join('\n')).toMatch(/__set_page_owner\+[\s\S]*prep_new_page\+[\s\S]*alloc_contig_range_noprof\+/);
-    expect(s.knownIssue).toMatchObject({ fix: 'mm: page_owner: use new iteration API' });
-    expect(s.knownIssue!.matched).toMatch(/__update_page_owner_handle\+/);
-    expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/upstream fix: "mm: page_owner: use new iteration API"/);
-    expect(run.stdout).toMatch(/gigantic: known issue: page_owner walks the page_ext entries/);
+    expect(['GUEST_LOST', 'KERNEL_ERROR']).toContain(s.error!.code);
+    expect(s.captured.giga_after, 'the pool never grew: the guest died growing it').toBeUndefined();
+    if (s.kernelReport?.some((l) => /__update_page_owner_handle\+/.test(l))) {
+      expect(s.kernelReport.join('\n')).toMatch(/__set_page_owner\+[\s\S]*prep_new_page\+[\s\S]*alloc_contig_range_noprof\+/);
+      expect(s.knownIssue).toMatchObject({ fix: 'mm: page_owner: use new iteration API' });
+      expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/upstream fix: "mm: page_owner: use new iteration API"/);
+      expect(run.stdout).toMatch(/gigantic: known issue: page_owner walks the page_ext entries/);
+    }
   });
 
   it('6.1: demoting a boot-time 1 GiB page gives 512 2 MiB pages and tells page_owner nothing', async () => {
@@ -66,6 +73,7 @@ describe('gigantic pages', () => {
     expect(r.flavor).toBe('debug');
     const s = r.scenarios[0]!;
     expect(s.status, run.stdout).toBe('ERROR');
+    expect(s.kernelReport!.join('\n')).toMatch(/BUG: KASAN: [\w-]+ in __update_page_owner_handle\+[\s\S]*__set_page_owner\+[\s\S]*alloc_contig_range_noprof\+/);
     expect(s.knownIssue, run.stdout).toMatchObject({ fix: 'mm: page_owner: use new iteration API' });
   });
 });
