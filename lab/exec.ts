@@ -51,7 +51,6 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter: o.reporter, dir, signal: o.signal });
     const accel = await probeAccel(config.accel);
-    const flavor = await flavorBoot(config.paths.repo, o.flavor);
     session = await startSession({
       bzImage: built.build.bzImage,
       image: img.image.path,
@@ -60,9 +59,8 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       consoleLog: join(dir, 'console.log'),
       memoryMb: config.memoryMb,
       cpus: config.cpus,
-      append: [...flavor.append, ...(o.append ?? [])],
+      ...(await flavorBoot(config.paths.repo, o.flavor, o.append)),
       readyTimeoutS: config.readyTimeoutS,
-      readyTimeoutFactor: flavor.readyTimeoutFactor,
       reporter: o.reporter,
       signal: o.signal,
     });

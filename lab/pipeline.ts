@@ -28,7 +28,7 @@ import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
 import type { Scenario } from './scenario/load.ts';
-import { matchKnownIssue } from './scenario/known-issues.ts';
+import { describeFix, matchKnownIssue } from './scenario/known-issues.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
 
@@ -95,7 +95,6 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
     if (module.warnings.length) reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
     const tools = await stage('tools', () => buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log')));
-    const flavor = await flavorBoot(paths.repo, opts.flavor);
     const guestOptions = {
       config,
       bzImage: k.bzImage,
@@ -103,8 +102,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       accel: await probeAccel(config.accel),
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },
-      append: [...flavor.append, ...(opts.append ?? [])],
-      readyTimeoutFactor: flavor.readyTimeoutFactor,
+      ...(await flavorBoot(paths.repo, opts.flavor, opts.append)),
       dir,
       reporter,
       signal,
@@ -142,7 +140,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
             r.kernelReport = kernelReport(g.session.guest.console, newErrors[0]!.line);
             const known = matchKnownIssue(scenario.known_issues, r.kernelReport, g.context.release);
             if (known) r.knownIssue = known;
-            const header = known ? [`# known issue: ${known.title}`, `# upstream fix: ${known.fix}${known.fixes ? ` (Fixes: ${known.fixes})` : ''}`, ''] : [];
+            const header = known ? [`# known issue: ${known.title}`, `# upstream fix: ${describeFix(known)}`, ''] : [];
             await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${[...header, ...r.kernelReport].join('\n')}\n`);
           }
           result.scenarios.push(r);

@@ -92,6 +92,9 @@ export const kernelInput = (o: KernelFlags): KernelInput => ({
 /** Flags, then environment, then lab.config.json/yaml, then defaults. */
 export const configFrom = (o: Partial<GuestFlags> = {}): LabConfig => resolveConfig({ flags: { memoryMb: o.memory, cpus: o.cpus } });
 
+/** What run, exec and shell hand the library from the kernel and guest flags: the kernel, the resolved configuration, the extra command line. */
+export const guestRunInput = (o: KernelFlags & GuestFlags) => ({ ...kernelInput(o), config: configFrom(o), append: o.append });
+
 /** Ctrl-C once: stop the guest and still write results; twice: quit at once. */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();

@@ -60,13 +60,14 @@ export async function userFragments(input: KernelInput): Promise<FragmentEntry[]
  */
 export interface FlavorBoot {
   readyTimeoutFactor: number;
+  /** The flavor's words, then the user's (a later word wins). */
   append: string[];
 }
 
-export async function flavorBoot(repo: string, flavor = DEFAULT_FLAVOR): Promise<FlavorBoot> {
+export async function flavorBoot(repo: string, flavor = DEFAULT_FLAVOR, userAppend: readonly string[] = []): Promise<FlavorBoot> {
   const text = await readFile(join(repo, 'kernels', 'flavors', `${flavor}.config`), 'utf8').catch(() => '');
   const factor = /^# lab: boot-timeout-factor (\d+(?:\.\d+)?)\s*$/m.exec(text);
-  const append = [...text.matchAll(/^# lab: append (\S+)\s*$/gm)].map((m) => m[1]!);
+  const append = [...[...text.matchAll(/^# lab: append (\S+)\s*$/gm)].map((m) => m[1]!), ...userAppend];
   return { readyTimeoutFactor: factor ? Number(factor[1]) : 1, append };
 }
 

@@ -1,4 +1,5 @@
 /** JUnit XML: one testsuite per kernel, one testcase per expectation (or per scenario error). */
+import { describeFix } from '../scenario/known-issues.ts';
 import type { RunResult } from './result.ts';
 
 const esc = (s: string) =>
@@ -9,7 +10,7 @@ const esc = (s: string) =>
 /** The end of an error element: its body is the kernel's report and the known issue it matched, when there is one. */
 function errorBody(s: RunResult['scenarios'][number]): string {
   if (!s.kernelReport) return '/>';
-  const known = s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${s.knownIssue.fix}${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}`] : [];
+  const known = s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${describeFix(s.knownIssue)}`] : [];
   return `>${esc([...known, ...s.kernelReport].join('\n'))}</error>`;
 }
 

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.ts';
+import { describeFix } from '../scenario/known-issues.ts';
 import { toJUnit } from './junit.ts';
 import { toKcidb } from './kcidb.ts';
 import type { RunResult } from './result.ts';
@@ -36,7 +37,7 @@ function kernelReports(run: RunResult): string {
   return run.scenarios
     .filter((s) => s.kernelReport)
     .map((s) => {
-      const known = s.knownIssue ? `known issue: **${s.knownIssue.title}**; upstream fix: "${s.knownIssue.fix}"${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}\n\n` : '';
+      const known = s.knownIssue ? `known issue: **${s.knownIssue.title}**; upstream fix: ${describeFix(s.knownIssue, '"')}\n\n` : '';
       return `\n## ${s.name}: the kernel reported\n\n${known}\`\`\`\n${s.kernelReport!.slice(0, 40).join('\n')}\n\`\`\`\n`;
     })
     .join('');

@@ -11,6 +11,11 @@ export interface KnownIssue {
   matched: string;
 }
 
+/** The upstream fix as every report prints it: its subject (quoted when asked), then the commit its Fixes: tag names. */
+export function describeFix(k: Pick<KnownIssue, 'fix' | 'fixes'>, quote = ''): string {
+  return `${quote}${k.fix}${quote}${k.fixes ? ` (Fixes: ${k.fixes})` : ''}`;
+}
+
 export function matchKnownIssue(known: Scenario['known_issues'], report: readonly string[], release: string): KnownIssue | undefined {
   for (const k of known) {
     if (k.kernel && !kernelMatches(k.kernel, release)) continue;

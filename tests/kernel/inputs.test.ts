@@ -89,6 +89,8 @@ describe('flavorBoot', () => {
     const { readyTimeoutFactor: debug, append } = await flavorBoot(repoRoot, 'debug');
     expect(debug).toBe(5);
     expect(append).toEqual(['pci=noacpi']);
+    // the user's words come after the flavor's: a later word on the command line wins
+    expect((await flavorBoot(repoRoot, 'debug', ['pci=nomsi'])).append).toEqual(['pci=noacpi', 'pci=nomsi']);
     expect(await flavorBoot(repoRoot, 'lab')).toEqual({ readyTimeoutFactor: 1, append: [] });
     expect(await flavorBoot(repoRoot, 'no-such-flavor')).toEqual({ readyTimeoutFactor: 1, append: [] });
     expect(readyTimeoutMs('tcg', undefined, debug)).toBe(900_000);

@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import { runExec } from '../../exec.ts';
 import {
-  configFrom,
   guestOptions,
   interruptSignal,
-  kernelInput,
+  guestRunInput,
   kernelOptions,
   progressOptions,
   reporterFrom,
@@ -21,12 +20,10 @@ export function execCommand(program: Command): void {
     .action(async (command: string[], o: KernelFlags & GuestFlags & ProgressFlags) => {
       const reporter = reporterFrom(o);
       const { exitCode } = await runExec({
-        ...kernelInput(o),
-        config: configFrom(o),
+        ...guestRunInput(o),
         command,
         reporter,
         signal: interruptSignal(),
-        append: o.append,
       }).finally(() => reporter.close());
       process.exitCode = exitCode;
     });

@@ -2,13 +2,13 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../../core/errors.ts';
 import { runLab } from '../../pipeline.ts';
+import { describeFix } from '../../scenario/known-issues.ts';
 import { verdictTable } from '../../report/table.ts';
 import {
   collect,
-  configFrom,
   guestOptions,
   interruptSignal,
-  kernelInput,
+  guestRunInput,
   kernelOptions,
   positiveInt,
   progressOptions,
@@ -31,12 +31,10 @@ export function runCommand(program: Command): void {
       const reporter = reporterFrom(o);
       const signal = interruptSignal();
       const { result, resultsDir } = await runLab({
-        ...kernelInput(o),
-        config: configFrom(o),
+        ...guestRunInput(o),
         scenarios: o.scenario ?? [],
         isolate: o.isolate,
         repeat: o.repeat,
-        append: o.append,
         reporter,
         signal,
       }).finally(() => reporter.close());
@@ -47,7 +45,7 @@ export function runCommand(program: Command): void {
         for (const e of notPassed) process.stdout.write(`${label}: ${e.message}\n`);
         if (s.error) process.stdout.write(`${label}: ${s.error.code}: ${s.error.message}\n`);
         if (s.kernelReport) process.stdout.write(`${label}: the kernel reported (${s.resultsDir}/kernel-report.txt):\n${s.kernelReport.slice(0, 12).map((l) => `    ${l}`).join('\n')}\n`);
-        if (s.knownIssue) process.stdout.write(`${label}: known issue: ${s.knownIssue.title}\n    upstream fix: ${s.knownIssue.fix}${s.knownIssue.fixes ? ` (Fixes: ${s.knownIssue.fixes})` : ''}\n`);
+        if (s.knownIssue) process.stdout.write(`${label}: known issue: ${s.knownIssue.title}\n    upstream fix: ${describeFix(s.knownIssue)}\n`);
         if (s.skipReason) process.stdout.write(`${label}: skipped: ${s.skipReason}\n`);
       }
       if (result.repeat) {

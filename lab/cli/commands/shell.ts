@@ -2,10 +2,9 @@
 import type { Command } from 'commander';
 import { runShell } from '../../shell.ts';
 import {
-  configFrom,
   guestOptions,
   interruptSignal,
-  kernelInput,
+  guestRunInput,
   kernelOptions,
   progressOptions,
   reporterFrom,
@@ -22,11 +21,9 @@ export function shellCommand(program: Command): void {
       const reporter = reporterFrom(o);
       const { stdin, stdout } = process;
       const { exitCode } = await runShell({
-        ...kernelInput(o),
-        config: configFrom(o),
+        ...guestRunInput(o),
         reporter,
         signal: interruptSignal(),
-        append: o.append,
         observers: o.observers,
         terminal: {
           input: stdin,
