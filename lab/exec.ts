@@ -15,7 +15,7 @@ import { formatCommand } from './core/proc.ts';
 import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { probeAccel, qemuArgs } from './guest/qemu.ts';
-import { startSession, type GuestSession } from './guest/session.ts';
+import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
 import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 
 export const GUEST_DIED = 255;
@@ -61,6 +61,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       cpus: config.cpus,
       ...(await flavorBoot(config.paths.repo, o.flavor, o.append)),
       readyTimeoutS: config.readyTimeoutS,
+      snapshots: snapshotsDir(config),
       reporter: o.reporter,
       signal: o.signal,
     });
@@ -70,6 +71,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       accel: accel.accel,
       bootToReadyMs: session.readyMs,
       sshReadyMs: session.sshReadyMs,
+      ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}),
       qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)),
     });
     o.reporter.stage('exec', command);

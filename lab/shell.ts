@@ -19,7 +19,7 @@ import { untimed, type Reporter } from './core/reporter.ts';
 import { GUEST_DIED } from './exec.ts';
 import { ensureKey } from './guest/keys.ts';
 import { probeAccel, qemuArgs } from './guest/qemu.ts';
-import { startSession, type GuestSession } from './guest/session.ts';
+import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
 import type { InteractiveOptions } from './guest/ssh.ts';
 import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { loadHooks, type ProbeMapEntry } from './observe/hooks.ts';
@@ -66,7 +66,7 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
     const k = built.build;
     const accel = await probeAccel(config.accel);
     const key = await ensureKey(config.paths.cache);
-    const common = { image: img.image.path, accel, key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
+    const common = { image: img.image.path, accel, key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
     let banner = '';
     if (o.observers) {
       const hooks = await loadHooks(config.paths.repo);

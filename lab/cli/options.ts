@@ -61,7 +61,8 @@ export function guestOptions(cmd: Command): Command {
   return cmd
     .addOption(configOption('memoryMb', '--memory <MiB>', 'guest memory'))
     .addOption(configOption('cpus', '--cpus <n>', 'guest CPUs'))
-    .option('--append <word>', "extra kernel command line word, after the lab's (repeatable)", collect);
+    .option('--append <word>', "extra kernel command line word, after the lab's (repeatable)", collect)
+    .option('--no-snapshot', `boot from scratch: neither restore nor save a ready guest (env: ${CONFIG_KEYS.snapshots.env}, default: ${CONFIG_KEYS.snapshots.default})`);
 }
 
 /** -q and -v, shared by the commands that report progress. */
@@ -78,7 +79,7 @@ export const reporterFrom = (o: ProgressFlags): Reporter =>
   progressReporter({ quiet: o.quiet, verbose: o.verbose }, { stdout: process.stdout, stderr: process.stderr }, process.env);
 
 export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string };
-export type GuestFlags = { memory?: number; cpus?: number; append?: string[] };
+export type GuestFlags = { memory?: number; cpus?: number; append?: string[]; snapshot?: boolean };
 
 export const kernelInput = (o: KernelFlags): KernelInput => ({
   kernel: o.kernel,
@@ -90,7 +91,7 @@ export const kernelInput = (o: KernelFlags): KernelInput => ({
 });
 
 /** Flags, then environment, then lab.config.json/yaml, then defaults. */
-export const configFrom = (o: Partial<GuestFlags> = {}): LabConfig => resolveConfig({ flags: { memoryMb: o.memory, cpus: o.cpus } });
+export const configFrom = (o: Partial<GuestFlags> = {}): LabConfig => resolveConfig({ flags: { memoryMb: o.memory, cpus: o.cpus, snapshots: o.snapshot === false ? false : undefined } });
 
 /** What run, exec and shell hand the library from the kernel and guest flags: the kernel, the resolved configuration, the extra command line. */
 export const guestRunInput = (o: KernelFlags & GuestFlags) => ({ ...kernelInput(o), config: configFrom(o), append: o.append });

@@ -31,6 +31,8 @@ export interface LabConfig {
   readyTimeoutS?: number;
   memoryMb: number;
   cpus: number;
+  /** Restore a saved ready guest instead of booting, and save one when there is none. */
+  snapshots: boolean;
   /** Where each key's value came from, for `lab doctor` and error messages. */
   sources: Record<ConfigKey, Source>;
 }
@@ -46,6 +48,7 @@ export const CONFIG_KEYS = {
   readyTimeoutS: { env: 'LAB_READY_TIMEOUT_S', flag: undefined, help: 'seconds a boot may take to reach readiness', default: '60 (KVM) / 180 (TCG)' },
   memoryMb: { env: 'LAB_MEMORY_MB', flag: '--memory', help: 'guest memory in MiB', default: '1024' },
   cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
+  snapshots: { env: 'LAB_SNAPSHOTS', flag: '--no-snapshot', help: 'restore a saved ready guest instead of booting (on, off)', default: 'on' },
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;
 
@@ -59,6 +62,7 @@ const FileSchema = z.strictObject({
   readyTimeoutS: z.number().positive().optional(),
   memoryMb: z.number().int().positive().optional(),
   cpus: z.number().int().positive().optional(),
+  snapshots: z.boolean().optional(),
 });
 type FileConfig = z.infer<typeof FileSchema>;
 
@@ -85,7 +89,7 @@ function readConfigFile(cwd: string): { data: FileConfig; file?: string } {
 }
 
 export interface ConfigInput {
-  flags?: { memoryMb?: number; cpus?: number };
+  flags?: { memoryMb?: number; cpus?: number; snapshots?: boolean };
   env?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -138,6 +142,10 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     readyTimeoutS: pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined),
     memoryMb: pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024),
     cpus: pick('cpus', input.flags?.cpus, positive('cpus', true), 2),
+    snapshots: pick('snapshots', input.flags?.snapshots, (v) => {
+      if (!['on', 'off'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_SNAPSHOTS=${JSON.stringify(v)}: accepted: on, off`, { key: 'snapshots' });
+      return v === 'on';
+    }, true),
     sources,
   };
 }
@@ -154,6 +162,7 @@ export function describeConfig(c: LabConfig): string[] {
     readyTimeoutS: c.readyTimeoutS === undefined ? '(60 KVM / 180 TCG)' : String(c.readyTimeoutS),
     memoryMb: String(c.memoryMb),
     cpus: String(c.cpus),
+    snapshots: c.snapshots ? 'on' : 'off',
   };
   return (Object.keys(CONFIG_KEYS) as ConfigKey[]).map((k) => `${k} = ${value[k]} (${c.sources[k]}${c.sources[k] === 'env' ? ` ${CONFIG_KEYS[k].env}` : ''})`);
 }

@@ -137,15 +137,17 @@ export interface LongProcess {
   /** Resolves when the process ends, never rejects. */
   exited: Promise<{ exitCode?: number; signal?: string }>;
   kill(signal?: NodeJS.Signals): void;
+  /** Write to its standard input (started with `input: true`). */
+  write(text: string): void;
 }
 
 /**
  * Start a long-running process (QEMU): output lines go to `onLine` and to the
  * log file; the caller owns its lifetime and must kill it.
  */
-export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void }): LongProcess {
+export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void; input?: boolean }): LongProcess {
   const child = execa(file, args, {
-    stdin: 'ignore',
+    stdin: opts.input ? 'pipe' : 'ignore',
     stdout: outputTarget(opts.log, opts.onLine),
     stderr: outputTarget(opts.log, opts.onLine),
     reject: false,
@@ -160,6 +162,9 @@ export function start(file: string, args: readonly string[], opts: { log: string
     ),
     kill: (signal = 'SIGTERM') => {
       child.kill(signal);
+    },
+    write: (text) => {
+      child.stdin?.write(text);
     },
   };
 }

@@ -4,12 +4,19 @@
  * booted. Shared by the scenario runs and by `lab exec`.
  */
 import { randomBytes } from 'node:crypto';
-import { isLabError } from '../core/errors.ts';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfraError, isLabError } from '../core/errors.ts';
+import type { LongProcess } from '../core/proc.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCommand } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { LabKey } from './keys.ts';
-import { boot, freePort, qemuArgs, type Accel, type Guest } from './qemu.ts';
+import { boot, freePort, qemuArgs, type Accel, type Guest, type QemuConfig } from './qemu.ts';
+import { Qmp } from './qmp.ts';
+import { createOverlay, dropSaved, findSaved, handshakeLine, saveGuest, snapshotKey, type SavedGuest } from './snapshot.ts';
 import { GuestShell } from './ssh.ts';
 
 export interface SessionOptions {
@@ -28,6 +35,8 @@ export interface SessionOptions {
   readyTimeoutFactor?: number;
   reporter: Reporter;
   signal?: AbortSignal;
+  /** Where saved ready guests live (the cache's snapshots/); undefined: always boot, never save. */
+  snapshots?: string;
   /** Wraps the boot and ssh steps, e.g. to time them as pipeline stages. */
   stage?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 }
@@ -41,9 +50,14 @@ export interface GuestSession {
   release: string;
   readyMs: number;
   sshReadyMs: number;
+  /** The key of the saved guest this one was restored from; undefined when it booted. */
+  restoredFrom?: string;
   /** Stop the guest; returns the kernel error lines its console showed. */
   close(): Promise<string[]>;
 }
+
+/** Where saved ready guests live, or undefined when they are off (LAB_SNAPSHOTS=off, --no-snapshot). */
+export const snapshotsDir = (config: { snapshots: boolean; paths: { cache: string } }) => (config.snapshots ? join(config.paths.cache, 'snapshots') : undefined);
 
 /** How long a boot may take to print its readiness marker: as configured, else 60 s with KVM, 180 s under TCG. */
 export function readyTimeoutMs(accel: Accel, configuredS?: number, factor = 1): number {
@@ -55,7 +69,7 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
   const stage = o.stage ?? (<T>(_name: string, fn: () => Promise<T>) => fn());
   const token = randomBytes(8).toString('hex');
   const sshPort = await freePort();
-  const config = {
+  const base: QemuConfig = {
     kernel: o.bzImage,
     image: o.image,
     accel: o.accel.accel,
@@ -64,7 +78,29 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     cpus: o.cpus,
     append: [`lab.token=${token}`, `lab.sshkey=${o.key.publicBlob}`, ...o.append],
   };
-  o.reporter.stage('boot', `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`);
+  const what = `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`;
+  const timeout = readyTimeoutMs(o.accel.accel, o.readyTimeoutS, o.readyTimeoutFactor);
+  const snap = o.snapshots ? await snapshotKey(base) : undefined;
+  const saved = snap && o.snapshots ? await findSaved(o.snapshots, snap.key) : undefined;
+  if (saved) {
+    o.reporter.stage('boot', `restoring the guest saved ${saved.meta.savedAt} (${saved.meta.key}), ${what}`);
+    try {
+      return await restore(o, base, saved, token, Math.min(timeout, RESTORE_TIMEOUT_MS * (o.readyTimeoutFactor ?? 1)), stage);
+    } catch (e) {
+      if (o.signal?.aborted || (isLabError(e) && e.code === 'INTERRUPTED')) throw e;
+      // a saved guest this QEMU cannot take (or that no longer answers) goes; the boot below saves a new one
+      await dropSaved(saved);
+      o.reporter.stage('boot', `the saved guest did not come up (${(e as Error).message}): removed it, booting`);
+    }
+  }
+  o.reporter.stage('boot', what);
+  const overlay = snap ? join(tmpdir(), `lab-disk-${token}.qcow2`) : undefined;
+  const qmpPath = snap ? join(tmpdir(), `lab-qmp-${token}.sock`) : undefined;
+  if (overlay) await createOverlay(o.image, overlay);
+  const config: QemuConfig = { ...base, ...(overlay ? { disk: { file: overlay, format: 'qcow2', snapshot: false }, qmp: qmpPath } : {}) };
+  const cleanup = async () => {
+    for (const f of [overlay, qmpPath]) if (f) await rm(f, { force: true });
+  };
   const started = Date.now();
   // a guest that fails to boot is still on record: its errors carry what identifies it
   const identify = (e: unknown) => {
@@ -72,34 +108,121 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     return e;
   };
   const guest = await stage('boot', () =>
-    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: readyTimeoutMs(o.accel.accel, o.readyTimeoutS, o.readyTimeoutFactor),
+    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: timeout,
       signal: o.signal,
       onConsole: (line) => o.reporter.detail('console', line),
     }),
-  ).catch((e: unknown) => {
+  ).catch(async (e: unknown) => {
+    await cleanup();
     throw identify(e);
   });
   try {
+    let savedNote = '';
+    if (snap && qmpPath && overlay && o.snapshots && guest.kernelErrors.length === 0) {
+      const dir = o.snapshots;
+      const meta = await stage('save', async () => {
+        await mkdir(dir, { recursive: true });
+        const qmp = await Qmp.connect(qmpPath);
+        try {
+          return await saveGuest(qmp, { dir, ...snap, overlay, token, bootConsole: [...guest.console], bootReadyMs: guest.readyMs });
+        } finally {
+          qmp.close();
+        }
+      }).catch((e: unknown) => {
+        // saving is an optimisation: a guest that could not be saved still serves this run
+        o.reporter.stage('boot', `could not save the ready guest for later runs: ${(e as Error).message}`);
+        return undefined;
+      });
+      if (meta) savedNote = `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)`;
+    }
     const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
-    const release = (await shell.exec('uname -r')).stdout.trim();
     const sshReadyMs = Date.now() - started;
-    o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}`);
-    return {
-      guest,
-      shell,
-      token,
-      sshPort,
-      release,
-      readyMs: guest.readyMs,
-      sshReadyMs,
-      async close() {
-        shell.close();
-        await guest.stop();
-        return guest.kernelErrors.map((k) => k.line);
-      },
-    };
+    o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}${savedNote}`);
+    return session(guest, shell, token, sshPort, sshReadyMs, cleanup);
   } catch (e) {
     await guest.stop();
+    await cleanup();
     throw identify(e);
   }
+}
+
+/** How long a restored guest may take to answer its handshake before the lab boots instead. */
+const RESTORE_TIMEOUT_MS = 30_000;
+
+async function restore(
+  o: SessionOptions,
+  base: QemuConfig,
+  saved: SavedGuest,
+  token: string,
+  timeoutMs: number,
+  stage: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<GuestSession> {
+  // the saved guest's own command line (its boot token included): the new token goes over the serial line
+  const config: QemuConfig = {
+    ...base,
+    append: base.append.map((w) => (w.startsWith('lab.token=') ? `lab.token=${saved.meta.bootToken}` : w)),
+    disk: { file: saved.disk, format: 'qcow2', snapshot: true },
+    incoming: saved.state,
+    qmp: join(tmpdir(), `lab-qmp-${token}.sock`),
+  };
+  // The handshake goes out once the state is loaded and the guest runs: a byte the serial port
+  // took before would be overwritten by the saved port's state.
+  const handshake = async (qemu: LongProcess) => {
+    const qmp = await Qmp.connect(config.qmp!);
+    try {
+      for (;;) {
+        const s = await qmp.execute<{ status: string }>('query-status');
+        if (s.status === 'running') break;
+        if (!['inmigrate', 'prelaunch'].includes(s.status)) throw new InfraError('SNAPSHOT_FAILED', `the restored guest is ${s.status}, not running`);
+        await sleep(10);
+      }
+      qemu.write(`${handshakeLine(token)}\n`);
+    } finally {
+      qmp.close();
+    }
+  };
+  // the console log starts with the saved guest's boot, so the results hold the whole story
+  const bootConsole = await readFile(saved.bootConsole, 'utf8').catch(() => '');
+  await appendFile(o.consoleLog, `${bootConsole}lab: --- the guest above was saved ${saved.meta.savedAt} (${saved.meta.key}); restored for this run from here ---\n`);
+  const started = Date.now();
+  const guest = await stage('boot', () =>
+    boot({ config, token, consoleLog: o.consoleLog, readyTimeoutMs: timeoutMs, signal: o.signal,
+      onStarted: (qemu) => void handshake(qemu).catch((e: unknown) => {
+        o.reporter.stage('boot', `handshake with the restored guest failed: ${(e as Error).message}`);
+        qemu.kill('SIGKILL');
+      }),
+      onConsole: (line) => o.reporter.detail('console', line),
+    }),
+  ).catch(async (e: unknown) => {
+    await rm(config.qmp!, { force: true });
+    throw e;
+  });
+  try {
+    const shell = await stage('ssh', () => GuestShell.connect({ port: base.sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
+    const sshReadyMs = Date.now() - started;
+    o.reporter.stage('boot', `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}`);
+    return { ...session(guest, shell, token, base.sshPort, sshReadyMs, () => rm(config.qmp!, { force: true })), restoredFrom: saved.meta.key };
+  } catch (e) {
+    await guest.stop();
+    await rm(config.qmp!, { force: true });
+    throw e;
+  }
+}
+
+function session(guest: Guest, shell: GuestShell, token: string, sshPort: number, sshReadyMs: number, cleanup: () => Promise<void>): GuestSession {
+  return {
+    guest,
+    shell,
+    token,
+    sshPort,
+    release: shell.release,
+    readyMs: guest.readyMs,
+    sshReadyMs,
+    async close() {
+      shell.close();
+      await guest.stop();
+      await cleanup();
+      return guest.kernelErrors.map((k) => k.line);
+    },
+  };
 }

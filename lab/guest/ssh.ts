@@ -51,6 +51,8 @@ const STATUS_HOLDBACK = 40;
 export class GuestShell {
   /** Every command run through this shell is appended here (the results folder's guest-commands.log). */
   transcript?: string;
+  /** uname -r of the guest, read when connecting. */
+  release = '';
 
   private constructor(private readonly client: Client, readonly port: number) {}
 
@@ -74,13 +76,17 @@ export class GuestShell {
       });
     });
     const shell = new GuestShell(client, opts.port);
-    const cmdline = await shell.exec('cat /proc/cmdline');
-    if (!cmdline.stdout.includes(`lab.token=${opts.token}`)) {
+    // the token this guest was given (by lab-init from the kernel command line, or on the serial
+    // line after a restore) and its release, in one round trip
+    const id = await shell.exec('read -r t < /run/lab.token; echo "token=$t"; uname -r', { allowFailure: true });
+    const [tokenLine = '', release = ''] = id.stdout.split('\n');
+    if (tokenLine !== `token=${opts.token}`) {
       shell.close();
       throw new InfraError('WRONG_GUEST', `the guest on 127.0.0.1:${opts.port} is not the one just booted (token mismatch)`, {
         port: opts.port,
       });
     }
+    shell.release = release.trim();
     return shell;
   }
 

@@ -11,7 +11,7 @@ import { formatCommand } from '../core/proc.ts';
 import type { Reporter, Stage } from '../core/reporter.ts';
 import type { LabKey } from '../guest/keys.ts';
 import { qemuArgs, type Accel } from '../guest/qemu.ts';
-import { startSession, type GuestSession } from '../guest/session.ts';
+import { snapshotsDir, startSession, type GuestSession } from '../guest/session.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import { probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
@@ -63,8 +63,8 @@ export interface BootOptions {
 /** A booted and prepared guest, with what the run records about it. */
 export interface ReadyGuest extends PreparedGuest {
   session: GuestSession;
-  boot: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[] };
-  guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; unameR: string; probeMap: ProbeMapEntry[] };
+  boot: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[]; restoredFrom?: string };
+  guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; restoredFrom?: string; unameR: string; probeMap: ProbeMapEntry[] };
   /** What a scenario needs from this guest. */
   context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues };
 }
@@ -85,6 +85,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     append: o.append,
     readyTimeoutS: o.config.readyTimeoutS,
     readyTimeoutFactor: o.readyTimeoutFactor,
+    snapshots: snapshotsDir(o.config),
     reporter: o.reporter,
     signal: o.signal,
     stage: o.stage,
@@ -95,7 +96,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     return {
       ...prepared,
       session,
-      boot: { token: session.token, sshPort: session.sshPort, consoleLog, accel: o.accel.accel, qemu: [formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config))] },
+      boot: { token: session.token, sshPort: session.sshPort, consoleLog, accel: o.accel.accel, qemu: [formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config))], ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}) },
       guestInfo: {
         accel: o.accel.accel,
         accelReason: o.accel.reason,
@@ -103,6 +104,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
         cpus: o.config.cpus,
         bootToReadyMs: session.readyMs,
         sshReadyMs: session.sshReadyMs,
+        ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}),
         unameR: session.release,
         probeMap: prepared.probes,
       },

@@ -41,6 +41,8 @@ export interface RunResult {
     cpus: number;
     bootToReadyMs: number;
     sshReadyMs: number;
+    /** The saved ready guest the first guest was restored from (absent: it booted). */
+    restoredFrom?: string;
     unameR?: string;
     kernelErrors: string[];
     /** Guests booted for this run (more than one after a discarded guest, or with --isolate). */
@@ -50,7 +52,7 @@ export interface RunResult {
   };
   module?: { path: string; warnings: string[]; cacheHit: boolean };
   /** Every guest booted: its per-boot token (on the kernel command line), SSH port, console log and QEMU command line. */
-  boots: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[] }[];
+  boots: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[]; restoredFrom?: string }[];
   /** Seconds spent per pipeline stage, in order. */
   stages: Record<string, number>;
   /** --repeat N: every scenario ran N times, each judged on its own. */

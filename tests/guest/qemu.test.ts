@@ -32,10 +32,10 @@ describe('the QEMU command line', () => {
   });
 
   it('uses the host CPU under KVM and the richest emulated one under TCG', () => {
-    expect(arg(args, '-machine')).toBe('pc,accel=tcg');
+    expect(arg(args, '-machine')).toBe('q35,accel=tcg');
     expect(arg(args, '-cpu')).toBe('max');
     const kvm = qemuArgs({ ...config, accel: 'kvm' });
-    expect(arg(kvm, '-machine')).toBe('pc,accel=kvm');
+    expect(arg(kvm, '-machine')).toBe('q35,accel=kvm');
     expect(arg(kvm, '-cpu')).toBe('host');
   });
 });
