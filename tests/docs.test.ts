@@ -8,6 +8,7 @@ import { repoRoot } from '../lab/core/paths.ts';
 import { DOCUMENTS, regenerate, section } from '../lab/docs.ts';
 import { compare, comparisonRefs, evaluate, parseComparison, SYNTAX } from '../lab/expr/expr.ts';
 import { parseScenario } from '../lab/scenario/load.ts';
+import { LAB_CLI } from './helpers/cli.ts';
 import { registry } from './helpers/registry.ts';
 
 const DOCS = ['README.md', 'docs/scenarios.md', 'docs/reliability.md', 'docs/architecture.md'];
@@ -111,7 +112,7 @@ describe('the examples in the docs run', () => {
     const args = /^\$ lab (.*)$/.exec(first!)![1]!.match(/'[^']*'|\S+/g)!.map((a) => a.replace(/^'|'$/g, ''));
     const exit = Number(/^\[exit (\d+)\]$/.exec(rest.at(-1)!)?.[1]);
     expect(Number.isInteger(exit), 'the block ends with [exit N]').toBe(true);
-    const r = await execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), ...args], { cwd: repoRoot, reject: false, stdin: 'ignore' });
+    const r = await execa(LAB_CLI[0], [LAB_CLI[1], ...args], { cwd: repoRoot, reject: false, stdin: 'ignore' });
     expect(r.exitCode).toBe(exit);
     const output = `${r.stdout}${r.stdout && r.stderr ? '\n' : ''}${r.stderr}`.split('\n');
     // the shown lines in order, "..." standing for any number of lines

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolvePaths, repoRoot } from '../../lab/core/paths.ts';
 import type { BisectResult } from '../../lab/report/bisect.ts';
-import { lab } from '../helpers/cli.ts';
+import { LAB_CLI, lab } from '../helpers/cli.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 
 /**
@@ -126,7 +126,7 @@ describe('lab bisect interrupted', () => {
     const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
     const args = ['bisect', '--kernel-src', repo, '--good', 'HEAD~3', '--bad', 'HEAD', '--scenario', 'hugetlb'];
     // Ctrl-C as a terminal sends it: to the whole process group
-    const cli = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), ...args], {
+    const cli = execa(LAB_CLI[0], [LAB_CLI[1], ...args], {
       cwd: repoRoot,
       env: { LAB_RESULTS_DIR: results, FAKE_KERNEL_SLEEP: '60' },
       reject: false,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import type { RunResult } from '../../lab/report/result.ts';
-import { lab } from '../helpers/cli.ts';
+import { LAB_CLI, lab } from '../helpers/cli.ts';
 
 /**
  * Failure modes injected into real guests of the cached 6.12 kernel: each ends
@@ -100,7 +100,7 @@ describe('failure modes', () => {
 
   it('Ctrl-C stops the guest, writes the results and exits 130', async () => {
     const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
-    const child = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), '--kernel', '6.12', '--scenario', 'idle-baseline'], {
+    const child = execa(LAB_CLI[0], [LAB_CLI[1], '--kernel', '6.12', '--scenario', 'idle-baseline'], {
       env: { LAB_RESULTS_DIR: resultsDir },
       reject: false,
       stdin: 'ignore',

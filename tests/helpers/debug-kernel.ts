@@ -1,5 +1,5 @@
 import { execaSync } from 'execa';
-import { join } from 'node:path';
+import { LAB_CLI } from './cli.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 
 /**
@@ -10,7 +10,7 @@ import { repoRoot } from '../../lab/core/paths.ts';
  */
 export function debugKernelCached(series: string): boolean {
   if (process.env.LAB_E2E_DEBUG === '1') return true;
-  const r = execaSync(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), 'cache', 'ls', '--json'], { cwd: repoRoot, reject: false });
+  const r = execaSync(LAB_CLI[0], [LAB_CLI[1], 'cache', 'ls', '--json'], { cwd: repoRoot, reject: false });
   if (r.exitCode !== 0) return false;
   const entries = JSON.parse(String(r.stdout)) as { kind: string; name: string }[];
   return entries.some((e) => e.kind === 'kernel' && e.name.startsWith(series) && e.name.includes('-debug-'));
