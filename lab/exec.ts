@@ -71,7 +71,10 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       accel: accel.accel,
       bootToReadyMs: session.readyMs,
       sshReadyMs: session.sshReadyMs,
+      token: session.token,
+      sshPort: session.sshPort,
       ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}),
+      ...(session.savedAs ? { savedAs: session.savedAs } : {}),
       qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)),
     });
     o.reporter.stage('exec', command);

@@ -52,6 +52,8 @@ export interface GuestSession {
   sshReadyMs: number;
   /** The key of the saved guest this one was restored from; undefined when it booted. */
   restoredFrom?: string;
+  /** The key this guest was saved under for later runs (a cold boot that saved). */
+  savedAs?: string;
   /** Stop the guest; returns the kernel error lines its console showed. */
   close(): Promise<string[]>;
 }
@@ -138,7 +140,7 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
     const sshReadyMs = Date.now() - started;
     o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}${savedNote}`);
-    return session(guest, shell, token, sshPort, sshReadyMs, cleanup);
+    return { ...session(guest, shell, token, sshPort, sshReadyMs, cleanup), ...(savedNote && snap ? { savedAs: snap.key } : {}) };
   } catch (e) {
     await guest.stop();
     await cleanup();
