@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'results/'] },
+  { ignores: ['node_modules/', 'results/', '.build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // the CI helper scripts are plain Node ESM (zx), outside the TypeScript project
