@@ -6,7 +6,7 @@ import { run } from '../core/proc.ts';
 import { KernelBuildSchema } from './build.ts';
 
 export interface CacheEntry {
-  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'tmp';
+  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'snapshot' | 'tmp';
   name: string;
   path: string;
   bytes: number;
@@ -24,7 +24,19 @@ const KINDS: Record<string, CacheEntry['kind']> = {
   tools: 'tool',
   /** An interrupted bisection: its marks and build tree, until --resume or a new bisection of the same range. */
   bisect: 'bisect',
+  /** A saved ready guest (lab/guest/snapshot.ts): migration stream and disk, restored instead of booting. */
+  snapshots: 'snapshot',
 };
+
+/** The kernel and image files a saved guest was booted from (its meta.json's command line). */
+async function snapshotInputs(path: string): Promise<string[] | undefined> {
+  const meta = await readFile(join(path, 'meta.json'), 'utf8').then((t) => JSON.parse(t) as { identity?: string[] }, () => undefined);
+  const args = meta?.identity;
+  if (!args) return undefined;
+  const kernel = args[args.indexOf('-kernel') + 1];
+  const drive = /(?:^|,)file=([^,]+)/.exec(args[args.indexOf('-drive') + 1] ?? '')?.[1];
+  return [kernel, drive].filter((f): f is string => !!f);
+}
 
 async function du(path: string): Promise<number> {
   const r = await run('du', ['-sb', path], { okExitCodes: [1] });
@@ -40,6 +52,10 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
       const path = join(dir, name);
       let createdAt = (await stat(path)).mtime.toISOString();
       let detail = '';
+      if (kind === 'snapshot') {
+        const inputs = await snapshotInputs(path);
+        detail = inputs ? `of ${inputs.map((f) => f.split('/').slice(-4, -3).join('') || f).join(', ')}` : 'incomplete (no meta.json)';
+      }
       if (kind === 'kernel') {
         const meta = await readFile(join(path, 'lab-build.json'), 'utf8').then((t) => KernelBuildSchema.parse(JSON.parse(t)), () => undefined);
         if (!meta) detail = 'incomplete (no lab-build.json)';
@@ -106,7 +122,16 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
       if ((await readFile(join(indexDir, f), 'utf8').catch(() => '')).trim() === e.name) await rm(join(indexDir, f), { force: true });
     }
   }
-  return [...doomed, ...orphans];
+  // saved guests of kernels (or images) that are gone: they could never be restored again
+  const stale: CacheEntry[] = [];
+  for (const e of (await listCache(cacheDir)).filter((x) => x.kind === 'snapshot')) {
+    const inputs = await snapshotInputs(e.path);
+    if (!inputs || (await Promise.all(inputs.map((f) => stat(f).then(() => true, () => false)))).includes(false)) {
+      await rm(e.path, { recursive: true, force: true });
+      stale.push(e);
+    }
+  }
+  return [...doomed, ...stale, ...orphans];
 }
 
 export function formatBytes(n: number): string {

@@ -115,6 +115,26 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect((await build()).cacheHit).toBe(false);
   });
 
+  it('cache ls lists saved guests; prune removes those whose kernel went with it, and keeps the others', async () => {
+    const { cacheDir, build } = setup();
+    const { build: b } = await build();
+    const image = join(cacheDir, 'rootfs.ext4');
+    writeFileSync(image, '');
+    const save = (name: string, kernel: string) => {
+      mkdirSync(join(cacheDir, 'snapshots', name), { recursive: true });
+      const identity = ['-m', '1024M', '-kernel', kernel, '-append', 'x', '-drive', `file=${image},if=virtio,format=raw,snapshot=on`];
+      writeFileSync(join(cacheDir, 'snapshots', name, 'meta.json'), JSON.stringify({ key: name, identity }));
+    };
+    const other = join(cacheDir, 'other-bzImage');
+    writeFileSync(other, '');
+    save('of-the-build', join(b.buildDir, 'arch', 'x86', 'boot', 'bzImage'));
+    save('of-another', other);
+    expect((await listCache(cacheDir)).filter((e) => e.kind === 'snapshot').map((e) => e.name).sort()).toEqual(['of-another', 'of-the-build']);
+    const removed = await pruneKernels(cacheDir, { keep: 0 });
+    expect(removed.map((e) => e.name)).toContain('of-the-build');
+    expect(readdirSync(join(cacheDir, 'snapshots'))).toEqual(['of-another']);
+  });
+
   it('prune removes what an interrupted build left in tmp/, and nothing a live process owns', async () => {
     const { cacheDir, build } = setup();
     await build();
