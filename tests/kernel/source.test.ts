@@ -1,10 +1,12 @@
 import { execa } from 'execa';
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { fromTree, offlineVersions, resolveSource } from '../../lab/kernel/source.ts';
+import { fromTree, offlineVersions, resolveSource, tarballSha256 } from '../../lab/kernel/source.ts';
 import { compareVersions, parseKernelSpec, versionFromMakefile } from '../../lab/kernel/spec.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 import { fakeKernelTarball } from '../helpers/mirror.ts';
@@ -81,5 +83,24 @@ describe('local release tarballs (LAB_TARBALL_DIR)', () => {
     expect(e).toBeInstanceOf(InputError);
     expect((e as InputError).message).toContain(`${dir}: no linux-6.7.*.tar.xz`);
     expect((e as InputError).message).toMatch(/available offline: 6\.1, 6\.6\.5, 6\.6\.87, 6\.12$/);
+  });
+});
+
+describe('tarballSha256', () => {
+  it('hashes a tarball once and answers from the cache until the file changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-tarball-sha-'));
+    const tarball = join(dir, 'linux-6.99.1.tar.xz');
+    writeFileSync(tarball, 'first');
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(await tarballSha256(tarball, dir)).toBe(sha('first'));
+    expect(readdirSync(join(dir, 'sources', '.hashes'))).toHaveLength(1);
+    // the same file: the remembered hash (a planted one proves it was not recomputed)
+    const memo = join(dir, 'sources', '.hashes', readdirSync(join(dir, 'sources', '.hashes'))[0]!);
+    const planted = { ...JSON.parse(readFileSync(memo, 'utf8')), sha256: 'a'.repeat(64) };
+    writeFileSync(memo, JSON.stringify(planted));
+    expect(await tarballSha256(tarball, dir)).toBe('a'.repeat(64));
+    // rewritten with another content (size and time change): hashed again
+    writeFileSync(tarball, 'second, longer');
+    expect(await tarballSha256(tarball, dir)).toBe(sha('second, longer'));
   });
 });
