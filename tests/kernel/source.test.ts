@@ -10,8 +10,6 @@ import { fromTree, offlineVersions, resolveSource, tarballSha256 } from '../../l
 import { compareVersions, parseKernelSpec, versionFromMakefile } from '../../lab/kernel/spec.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 import { fakeKernelTarball } from '../helpers/mirror.ts';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const quiet = consoleReporter({ quiet: true });
 
