@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
+import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
@@ -165,6 +166,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await pool?.close();
     if (result.guest) result.guest.boots = pool?.boots ?? 0;
     rec.finish(pool?.kernelErrors ?? []);
+    result.harness = { peakRssMb: peakRssMb() };
     await report(reporters, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };
