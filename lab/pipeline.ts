@@ -84,7 +84,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const reporters = opts.reporters ?? defaultReporters;
   const { stage, result } = rec;
   let pool: GuestPool<ReadyGuest> | undefined;
-  signal?.addEventListener('abort', () => pool?.stopNow(), { once: true });
+  const stopGuests = () => pool?.stopNow();
+  signal?.addEventListener('abort', stopGuests, { once: true });
   try {
     const ctx = { config, reporter, dir, signal, stage };
     const kernel = await kernelStage(ctx);
@@ -163,6 +164,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       throw err;
     }
   } finally {
+    // the signal outlives this run when several kernels share it
+    signal?.removeEventListener('abort', stopGuests);
     await pool?.close();
     if (result.guest) result.guest.boots = pool?.boots ?? 0;
     rec.finish(pool?.kernelErrors ?? []);
