@@ -4,7 +4,7 @@
  * booted. Shared by the scenario runs and by `lab exec`.
  */
 import { randomBytes } from 'node:crypto';
-import { isLabError } from '../core/errors.ts';
+import { InterruptedError, isLabError } from '../core/errors.ts';
 import { formatCommand } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { formatDuration } from '../core/reporter.ts';
@@ -79,8 +79,11 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
   ).catch((e: unknown) => {
     throw identify(e);
   });
+  // Ctrl-C between the readiness marker and the first command: stop the guest here, the caller has none to stop yet
+  const stop = () => void guest.stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
-    const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
+    const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
     const release = (await shell.exec('uname -r')).stdout.trim();
     const sshReadyMs = Date.now() - started;
     o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}`);
@@ -100,6 +103,8 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     };
   } catch (e) {
     await guest.stop();
-    throw identify(e);
+    throw identify(o.signal?.aborted ? new InterruptedError('SIGINT') : e);
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
   }
 }
