@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
+import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
@@ -83,7 +84,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const reporters = opts.reporters ?? defaultReporters;
   const { stage, result } = rec;
   let pool: GuestPool<ReadyGuest> | undefined;
-  signal?.addEventListener('abort', () => pool?.stopNow(), { once: true });
+  const stopGuests = () => pool?.stopNow();
+  signal?.addEventListener('abort', stopGuests, { once: true });
   try {
     const ctx = { config, reporter, dir, signal, stage };
     const kernel = await kernelStage(ctx);
@@ -162,9 +164,12 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       throw err;
     }
   } finally {
+    // the signal outlives this run when several kernels share it
+    signal?.removeEventListener('abort', stopGuests);
     await pool?.close();
     if (result.guest) result.guest.boots = pool?.boots ?? 0;
     rec.finish(pool?.kernelErrors ?? []);
+    result.harness = { peakRssMb: peakRssMb() };
     await report(reporters, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };

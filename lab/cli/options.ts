@@ -6,6 +6,7 @@ import { progressReporter } from '../core/live.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
+import { parseKernelSpec } from '../kernel/spec.ts';
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** A comma-separated list (--kernels 6.1,6.6): any text is a list, its items are checked where they are used. */
@@ -35,10 +36,29 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
   };
 }
 
-/** The options that choose and configure a kernel, shared by run, exec and build. */
-export function kernelOptions(cmd: Command): Command {
+/** --kernel's default as lab run holds it: a list, told apart from the user's first value by identity. */
+const DEFAULT_KERNELS: readonly string[] = [defaultKernel];
+
+/** lab run's --kernel: repeatable and comma-separated (--kernel 6.1,6.12), every item a kernel version. */
+export function kernelList(v: string, previous: readonly string[] = DEFAULT_KERNELS): string[] {
+  const items = commaList(v);
+  if (!items.length) throw new InputError('BAD_KERNEL_SPEC', `--kernel ${JSON.stringify(v)}: no kernel version in it; accepted: 6.12, 6.6.58, or several: 6.1,6.12`);
+  for (const item of items) parseKernelSpec(item);
+  return [...(previous === DEFAULT_KERNELS ? [] : previous), ...items];
+}
+
+/**
+ * The options that choose and configure a kernel, shared by run, exec and
+ * build; `several` (lab run) takes --kernel more than once or as a comma list.
+ */
+export function kernelOptions(cmd: Command, opts: { several?: boolean } = {}): Command {
+  const kernel = opts.several
+    ? new Option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58); several: repeat it or a comma list (6.1,6.12), each its own pipeline')
+        .default(DEFAULT_KERNELS, defaultKernel)
+        .argParser(kernelList)
+    : new Option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58)').default(defaultKernel);
   return cmd
-    .option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58)', defaultKernel)
+    .addOption(kernel)
     .option('--kernel-src <path>', 'a local kernel tree (git checkout or extracted) instead of --kernel')
     .option('--kernel-tarball <file>', 'a local linux-*.tar.xz instead of --kernel')
     .option('--flavor <name>', 'kernel flavor: kernels/flavors/<name>.config (lab, debug)', DEFAULT_FLAVOR)

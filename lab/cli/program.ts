@@ -58,7 +58,7 @@ Every command's options (lab <command> --help for one):
 ${optionsOfEveryCommand(cmd)}
 
 Exit codes: 0 pass, 1 an expectation failed, 2 bad usage or input, 3 infrastructure
-failure (build, boot, SSH), 4 host set-up needed, 130 interrupted.
+failure (build, boot, SSH), 4 host set-up needed, 130 interrupted; several kernels: the worst.
 ${CONFIGURATION}`,
   );
   return cmd;

@@ -15,6 +15,15 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
+/**
+ * The exit code of several outcomes (the kernels of one run): the worst, and
+ * the codes are in order of severity: interrupted, host set-up needed,
+ * infrastructure, bad input, an expectation failed, passed.
+ */
+export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
+  return codes.reduce<ExitCode>((worst, c) => (c > worst ? c : worst), ExitCode.ok);
+}
+
 /** Codes of bad usage or input (exit 2): each code belongs to exactly one class. */
 export const INPUT_ERROR_CODES = [
   'BAD_CONFIG',

@@ -6,6 +6,8 @@
  * above the live lines, which are redrawn in place. listr2 supplies the
  * spinner, colours and symbols; its task runner wants the task list up front,
  * while the lab's stages arrive as events, so the frame is drawn here.
+ * Pipelines running at once (lab run --jobs) each report through a scope:
+ * their lines carry the kernel, and a stage ends only its own pipeline's.
  */
 import { color, figures, Spinner } from 'listr2';
 import { consoleReporter, formatDuration, lineLog, type Progress, type Reporter, type ReporterOptions } from './reporter.ts';
@@ -18,6 +20,8 @@ export interface TermStream {
 }
 
 interface StageLine {
+  /** The pipeline it belongs to (the kernel, with lab run --jobs), when several run at once. */
+  group?: string;
   name: string;
   message: string;
   started: number;
@@ -69,9 +73,10 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
     return plainText.length > width() ? `${plainText.slice(0, width() - 1)}…` : s;
   };
 
+  const title = (s: { group?: string; name: string }) => (s.group === undefined ? s.name : `${s.group}: ${s.name}`);
   const frame = (): string[] =>
     active.flatMap((s) => {
-      const lines = [`${color.cyan(spinner.fetch())} ${color.bold(s.name)}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`];
+      const lines = [`${color.cyan(spinner.fetch())} ${color.bold(title(s))}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`];
       for (const [i, step] of s.steps.entries()) lines.push(`    ${i === s.steps.length - 1 ? color.cyan(spinner.fetch()) : color.green(figures.tick)} ${step}`);
       if (s.progress) lines.push(`    ${progressLine(s.progress, now())}`);
       return lines;
@@ -89,7 +94,7 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
 
   const finishedLine = (s: StageLine) => {
     const icon = failed(s.message) ? color.red(figures.cross) : /^SKIP\b/.test(s.message) ? color.yellow(figures.arrowDown) : color.green(figures.tick);
-    return `${icon} ${color.bold(s.name)}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`;
+    return `${icon} ${color.bold(title(s))}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`;
   };
 
   const timer = setInterval(() => {
@@ -101,41 +106,55 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
   out.write('\x1b[?25l');
   process.once('exit', showCursor);
 
+  const scoped = (group: string | undefined): Reporter => {
+    const own = group === undefined ? log : lineLog(now());
+    // the scope's own lab.log gets the plain line, the run's log the labelled one
+    const line = (name: string, message: string) => {
+      const plainLine = own.line(name, message);
+      return group === undefined ? plainLine : log.line(title({ group, name }), message);
+    };
+    return {
+      stage(name, message) {
+        const printed = line(name, message);
+        if (closed) return void out.write(`${printed}\n`);
+        // a pipeline is sequential: a stage that reports ends the others of its pipeline
+        const done = active.filter((s) => s.group === group && s.name !== name);
+        let s = active.find((x) => x.group === group && x.name === name);
+        if (!s) {
+          s = { group, name, message, started: now(), steps: [] };
+          active.push(s);
+        }
+        // once a scenario's steps run, what it does next (reading the dump) is a line of its own too; its verdict ends it
+        if (message.startsWith('step: ')) s.steps.push(message.slice(6));
+        else if (s.steps.length && !VERDICT.test(message)) s.steps.push(message);
+        else s.message = message;
+        if (failed(message)) done.push(s);
+        for (const d of done) active.splice(active.indexOf(d), 1);
+        draw(done.map(finishedLine));
+      },
+      warn(name, message) {
+        const printed = line(name, `warning: ${message}`);
+        if (closed) return void out.write(`${printed}\n`);
+        draw([`${color.yellow(figures.warning)} ${color.bold(title({ group, name }))}  ${message}`]);
+      },
+      progress(name, p) {
+        if (closed) return;
+        const s = active.find((x) => x.group === group && x.name === name);
+        if (s) s.progress = { ...p, firstAt: s.progress?.firstAt ?? now(), firstDone: s.progress?.firstDone ?? p.done };
+      },
+      detail(name, text) {
+        if (!opts.verbose) return;
+        if (closed) return void out.write(`${title({ group, name })}| ${text}\n`);
+        draw([color.dim(`${title({ group, name })}| ${text}`)]);
+      },
+      attachLog: (path) => own.attach(path),
+      close: () => {},
+      scope: (label) => scoped(group === undefined ? label : `${group}: ${label}`),
+    };
+  };
+
   const reporter: LiveReporter = {
-    stage(name, message) {
-      const line = log.line(name, message);
-      if (closed) return void out.write(`${line}\n`);
-      // the pipeline is sequential: a stage that reports ends the others
-      const done = active.filter((s) => s.name !== name);
-      let s = active.find((x) => x.name === name);
-      if (!s) {
-        s = { name, message, started: now(), steps: [] };
-        active.push(s);
-      }
-      // once a scenario's steps run, what it does next (reading the dump) is a line of its own too; its verdict ends it
-      if (message.startsWith('step: ')) s.steps.push(message.slice(6));
-      else if (s.steps.length && !VERDICT.test(message)) s.steps.push(message);
-      else s.message = message;
-      if (failed(message)) done.push(s);
-      for (const d of done) active.splice(active.indexOf(d), 1);
-      draw(done.map(finishedLine));
-    },
-    warn(name, message) {
-      const line = log.line(name, `warning: ${message}`);
-      if (closed) return void out.write(`${line}\n`);
-      draw([`${color.yellow(figures.warning)} ${color.bold(name)}  ${message}`]);
-    },
-    progress(name, p) {
-      if (closed) return;
-      const s = active.find((x) => x.name === name);
-      if (s) s.progress = { ...p, firstAt: s.progress?.firstAt ?? now(), firstDone: s.progress?.firstDone ?? p.done };
-    },
-    detail(name, line) {
-      if (!opts.verbose) return;
-      if (closed) return void out.write(`${name}| ${line}\n`);
-      draw([color.dim(`${name}| ${line}`)]);
-    },
-    attachLog: (path) => log.attach(path),
+    ...scoped(undefined),
     // the terminal now belongs to something else (the verdict table, a guest command, a shell): later events as plain lines
     close() {
       if (closed) return;

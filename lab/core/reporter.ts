@@ -33,6 +33,13 @@ export interface Reporter {
   attachLog(path: string): void;
   /** Stop live rendering and leave the final state on screen. */
   close(): void;
+  /**
+   * The reporter of one of several pipelines running at once (lab run --jobs):
+   * on screen and in this reporter's log its lines carry the label
+   * (`[6.1: boot]`), its own log file gets them as a single run writes them,
+   * and closing it leaves the screen to this reporter.
+   */
+  scope(label: string): Reporter;
 }
 
 export interface ReporterOptions {
@@ -64,20 +71,27 @@ export function lineLog(started = Date.now()) {
 /** Plain timestamped lines on `out` (stderr): what CI logs show. */
 export function consoleReporter(opts: ReporterOptions = {}, out: NodeJS.WritableStream = process.stderr): Reporter {
   const log = lineLog();
-  const emit = (stage: string, message: string) => {
-    const line = log.line(stage, message);
-    if (!opts.quiet) out.write(`${line}\n`);
+  const make = (label?: string): Reporter => {
+    const own = label === undefined ? log : lineLog();
+    const named = (stage: string) => (label === undefined ? stage : `${label}: ${stage}`);
+    const emit = (stage: string, message: string) => {
+      const line = own.line(stage, message);
+      const shown = label === undefined ? line : log.line(named(stage), message);
+      if (!opts.quiet) out.write(`${shown}\n`);
+    };
+    return {
+      stage: emit,
+      warn: (stage, message) => emit(stage, `warning: ${message}`),
+      progress: () => {},
+      detail: (stage, line) => {
+        if (opts.verbose && !opts.quiet) out.write(`${named(stage)}| ${line}\n`);
+      },
+      attachLog: (path) => own.attach(path),
+      close: () => {},
+      scope: (sub) => make(named(sub)),
+    };
   };
-  return {
-    stage: emit,
-    warn: (stage, message) => emit(stage, `warning: ${message}`),
-    progress: () => {},
-    detail: (stage, line) => {
-      if (opts.verbose && !opts.quiet) out.write(`${stage}| ${line}\n`);
-    },
-    attachLog: (path) => log.attach(path),
-    close: () => {},
-  };
+  return make();
 }
 
 /** Reports "still working" lines at most every `everyMs` for a long step. */

@@ -94,7 +94,21 @@ export async function probeAccel(setting: 'auto' | 'tcg' | 'kvm' = 'auto', cpuin
   return { accel: 'tcg', reason: `KVM not usable: ${why.trim()}` };
 }
 
+/** Ports this process handed out: concurrent pipelines (lab run --jobs) never get one another's before QEMU binds it. */
+const handedOut = new Set<number>();
+
+/** A free port on 127.0.0.1 for a guest's SSH forward, never one this process handed out before. */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await unusedPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function unusedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

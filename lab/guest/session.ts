@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfraError, isLabError } from '../core/errors.ts';
+import { InfraError, InterruptedError, isLabError } from '../core/errors.ts';
 import type { LongProcess } from '../core/proc.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCommand } from '../core/proc.ts';
@@ -118,6 +118,9 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     await cleanup();
     throw identify(e);
   });
+  // Ctrl-C between the readiness marker and the first command: stop the guest here, the caller has none to stop yet
+  const stop = () => void guest.stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
     let savedNote = '';
     if (snap && qmpPath && overlay && o.snapshots && guest.kernelErrors.length === 0) {
@@ -137,14 +140,16 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
       });
       if (meta) savedNote = `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)`;
     }
-    const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
+    const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
     const sshReadyMs = Date.now() - started;
     o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}${savedNote}`);
     return { ...session(guest, shell, token, sshPort, sshReadyMs, cleanup), ...(savedNote && snap ? { savedAs: snap.key } : {}) };
   } catch (e) {
     await guest.stop();
     await cleanup();
-    throw identify(e);
+    throw identify(o.signal?.aborted ? new InterruptedError('SIGINT') : e);
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
   }
 }
 
@@ -199,15 +204,20 @@ async function restore(
     await rm(config.qmp!, { force: true });
     throw e;
   });
+  // Ctrl-C between the readiness marker and the first command: stop the guest here
+  const stop = () => void guest.stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
-    const shell = await stage('ssh', () => GuestShell.connect({ port: base.sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000 }));
+    const shell = await stage('ssh', () => GuestShell.connect({ port: base.sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
     const sshReadyMs = Date.now() - started;
     o.reporter.stage('boot', `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}`);
     return { ...session(guest, shell, token, base.sshPort, sshReadyMs, () => rm(config.qmp!, { force: true })), restoredFrom: saved.meta.key };
   } catch (e) {
     await guest.stop();
     await rm(config.qmp!, { force: true });
-    throw e;
+    throw o.signal?.aborted ? new InterruptedError('SIGINT') : e;
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
   }
 }
 

@@ -56,7 +56,7 @@ export class GuestShell {
 
   private constructor(private readonly client: Client, readonly port: number) {}
 
-  static async connect(opts: { port: number; privateKey: string; token: string; timeoutMs: number }): Promise<GuestShell> {
+  static async connect(opts: { port: number; privateKey: string; token: string; timeoutMs: number; signal?: AbortSignal }): Promise<GuestShell> {
     const deadline = Date.now() + opts.timeoutMs;
     let attempts = 0;
     const client = await pRetry(
@@ -68,7 +68,8 @@ export class GuestShell {
         retries: 1000,
         minTimeout: 250,
         maxTimeout: 2000,
-        shouldRetry: () => Date.now() < deadline,
+        // Ctrl-C: the guest is being stopped, no use waiting for it
+        shouldRetry: () => Date.now() < deadline && !opts.signal?.aborted,
       },
     ).catch((e: Error) => {
       throw new InfraError('SSH_CONNECT_FAILED', `could not open SSH to 127.0.0.1:${opts.port} after ${attempts} attempts: ${e.message}`, {

@@ -3,7 +3,9 @@
  * is a hash of the source identity, the final .config, the compiler and the
  * lab's build revision; an index keyed by the inputs (source, fragments,
  * compiler) finds it again without re-running Kconfig. Builds happen in a
- * temporary folder renamed into place when complete, under a lock.
+ * temporary folder renamed into place when complete, under a lock. One build
+ * at a time on this machine (each runs make -j<every core>): concurrent runs
+ * and the kernels of `lab run --jobs N` wait for the machine-wide build lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -116,12 +118,23 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
           await rm(dir, { recursive: true, force: true });
         }
       }
-      const build = await configureAndBuild(source, fragment, compiler, opts);
+      const build = await oneBuildAtATime(cacheDir, reporter, () => configureAndBuild(source, fragment, compiler, opts));
       await mkdir(join(cacheDir, 'kernels', 'index'), { recursive: true });
       await writeFile(indexFile, `${basename(build.build.buildDir)}\n`);
       return build;
     },
     () => reporter.stage('kernel', 'waiting for another lab process, which is building the same kernel'),
+  );
+}
+
+/**
+ * Kernel builds never overlap on one machine: each already uses every core, so
+ * two at once only thrash (and double the memory of the compilers). A lock in
+ * the cache, not in the process, so separate lab processes wait too.
+ */
+export function oneBuildAtATime<T>(cacheDir: string, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
+  return withLock(join(cacheDir, 'locks', 'kernel-build.lock'), fn, () =>
+    reporter.stage('kernel', 'waiting for another kernel build to finish (one at a time on this machine)'),
   );
 }
 
@@ -319,7 +332,9 @@ export async function buildInTree(source: KernelSource, buildDir: string, opts: 
   const configSha256 = sha256(configText);
   const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
   reporter.stage('kernel', `building ${source.version} incrementally in ${buildDir} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
-  const { buildSeconds, release, compiled } = await makeKernel(source, buildDir, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal });
+  const { buildSeconds, release, compiled } = await oneBuildAtATime(cacheDir, reporter, () =>
+    makeKernel(source, buildDir, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal }),
+  );
   reporter.stage('kernel', `built ${release} in ${formatDuration(buildSeconds * 1000)} (${compiled} files compiled)`);
   const build = buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache });
   return { ...build, bzImageSha256: await sha256File(build.bzImage) };

@@ -7,6 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabConfig } from '../core/config.ts';
+import { InterruptedError } from '../core/errors.ts';
 import { formatCommand } from '../core/proc.ts';
 import type { Reporter, Stage } from '../core/reporter.ts';
 import type { LabKey } from '../guest/keys.ts';
@@ -90,6 +91,10 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     signal: o.signal,
     stage: o.stage,
   });
+  // Ctrl-C while the guest is prepared: the run's pool has no guest to stop yet, so stop it here (its commands then fail)
+  const stop = () => void session.guest.stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
+  if (o.signal?.aborted) stop();
   try {
     session.shell.transcript = join(o.dir, 'guest-commands.log');
     const prepared = await o.stage('prepare', () => prepareGuest(session.shell, o.kit, o.dir));
@@ -112,6 +117,8 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     };
   } catch (e) {
     await session.close();
-    throw e;
+    throw o.signal?.aborted ? new InterruptedError('SIGINT') : e;
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
   }
 }

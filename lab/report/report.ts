@@ -236,7 +236,7 @@ const judged = (s: Scenario) => s.status === 'PASS' || s.status === 'FAIL';
 const STATUS_ORDER: readonly ScenarioStatus[] = ['PASS', 'FAIL', 'ERROR', 'SKIP'];
 
 /** "PASS" when all samples agree, else "PASS 28/30, ERROR 2/30". */
-function verdictSummary(statuses: ScenarioStatus[]): string {
+export function verdictSummary(statuses: ScenarioStatus[]): string {
   const present = STATUS_ORDER.filter((s) => statuses.includes(s));
   if (present.length === 1) return present[0]!;
   return present.map((s) => `${s} ${statuses.filter((x) => x === s).length}/${statuses.length}`).join(', ');

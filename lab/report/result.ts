@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../core/errors.ts';
+import { ExitCode, InputError } from '../core/errors.ts';
 import type { Accel } from '../guest/qemu.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
 import type { ScenarioResult } from '../scenario/run.ts';
@@ -61,6 +61,8 @@ export interface RunResult {
   error?: { code: string; message: string; stage: string; context?: Record<string, unknown> };
   /** Result writers that failed (the others still wrote). */
   reporterErrors?: string[];
+  /** The lab process itself: its peak resident memory when the run ended, in MiB (QEMU and other children not counted; with several kernels at once, the process's peak so far). */
+  harness?: { peakRssMb: number };
   /** lab merge: the shards this run was combined from. */
   mergedFrom?: { runId: string; path: string }[];
 }
@@ -70,6 +72,11 @@ export function runStatus(r: Pick<RunResult, 'scenarios' | 'error'>): RunStatus 
   if (r.error || r.scenarios.some((s) => s.status === 'ERROR')) return 'ERROR';
   if (r.scenarios.some((s) => s.status === 'FAIL')) return 'FAIL';
   return r.scenarios.some((s) => s.status === 'PASS') ? 'PASS' : 'ERROR';
+}
+
+/** The exit code of a run that wrote its results: 0 passed, 1 an expectation or cross-check failed, 3 an error. */
+export function exitCodeOf(status: RunStatus): ExitCode {
+  return status === 'PASS' ? ExitCode.ok : status === 'FAIL' ? ExitCode.expectationFailed : ExitCode.infrastructure;
 }
 
 /** What a result.json must hold to be read back; the rest is carried as it is. */

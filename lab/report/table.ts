@@ -1,5 +1,14 @@
-/** The short verdict table printed at the end of a run. */
+/** The short verdict table printed at the end of a run, and the plain text tables of the terminal. */
 import type { RunResult } from './result.ts';
+
+/** Columns padded to their widest cell, a rule under the header. */
+export function textTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const body = rows.map(line);
+  body.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  return body.join('\n');
+}
 
 export function verdictTable(run: RunResult): string {
   const rows: string[][] = [['scenario', 'expectation', 'expected', 'observed', 'verdict']];
@@ -24,9 +33,5 @@ export function verdictTable(run: RunResult): string {
       rows.push([s.name, '(lab cross-checks)', `${n} hold`, `${n - bad.length} hold`, bad.length ? s.checks.verdict.toUpperCase() : 'PASS']);
     }
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const body = rows.map(line);
-  body.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
-  return body.join('\n');
+  return textTable(rows);
 }

@@ -119,6 +119,38 @@ describe('live view', () => {
     expect(term.written).toMatch(/\[exec\] done\n$/);
   });
 
+  it('pipelines at once (lab run --jobs): lines carry the kernel, a stage ends only its own pipeline\'s', () => {
+    let t = 0;
+    const term = new FakeTerm();
+    const r = liveReporter({}, term, () => t);
+    const a = r.scope('6.1');
+    const b = r.scope('6.12');
+    a.stage('boot', 'under TCG');
+    b.stage('kernel', 'cache hit');
+    t = 5000;
+    b.stage('boot', 'under TCG');
+    a.stage('hugetlb', 'Grow the hugetlb pool');
+    expect(term.screen()).toEqual([
+      '✔ 6.12: kernel  cache hit (5.0s)',
+      '✔ 6.1: boot  under TCG (5.0s)',
+      expect.stringMatching(/^\S 6\.12: boot {2}under TCG \(0\.0s\)$/),
+      expect.stringMatching(/^\S 6\.1: hugetlb {2}Grow the hugetlb pool \(0\.0s\)$/),
+    ]);
+  });
+
+  it('plain lines of a scope: labelled on screen and in the run\'s log, plain in its own lab.log', () => {
+    const stderr = Object.assign(new FakeTerm(), { isTTY: false });
+    const r = progressReporter({}, { stdout: stderr, stderr }, {});
+    const dir = mkdtempSync(join(tmpdir(), 'lab-scope-'));
+    r.attachLog(join(dir, 'run.log'));
+    const a = r.scope('6.1');
+    a.attachLog(join(dir, 'lab.log'));
+    a.stage('boot', 'guest ready');
+    expect(stderr.written).toMatch(/^ +\d+\.\ds \[6\.1: boot\] guest ready\n$/);
+    expect(readFileSync(join(dir, 'run.log'), 'utf8')).toMatch(/^ +\d+\.\ds \[6\.1: boot\] guest ready\n$/);
+    expect(readFileSync(join(dir, 'lab.log'), 'utf8')).toMatch(/^ +\d+\.\ds \[boot\] guest ready\n$/);
+  });
+
   it('downloads in MiB with rate and ETA; without a total, the amount and rate', () => {
     const p = { unit: 'bytes' as const, firstAt: 0, firstDone: 0 };
     expect(progressLine({ ...p, done: 50 * 2 ** 20, total: 150 * 2 ** 20 }, 10_000)).toBe('████████░░░░░░░░░░░░░░░░  50.0/150.0 MiB  33%  5.0 MiB/s  ETA 20.0s');

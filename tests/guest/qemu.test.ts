@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probeAccel, qemuArgs, type QemuConfig } from '../../lab/guest/qemu.ts';
+import { freePort, probeAccel, qemuArgs, type QemuConfig } from '../../lab/guest/qemu.ts';
 import { KERNEL_ERROR_PATTERNS } from '../../lab/observe/kernel-errors.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
@@ -37,6 +37,14 @@ describe('the QEMU command line', () => {
     const kvm = qemuArgs({ ...config, accel: 'kvm' });
     expect(arg(kvm, '-machine')).toBe('q35,accel=kvm');
     expect(arg(kvm, '-cpu')).toBe('host');
+  });
+});
+
+describe('freePort', () => {
+  it('concurrent pipelines get distinct ports, never one handed out before', async () => {
+    const first = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    const later = await Promise.all(Array.from({ length: 20 }, () => freePort()));
+    expect(new Set([...first, ...later]).size).toBe(40);
   });
 });
 

@@ -20,6 +20,7 @@ const setup = () => {
 };
 afterEach(() => {
   delete process.env.FAKE_KERNEL_FAIL;
+  delete process.env.FAKE_KERNEL_SLEEP;
   warnings.length = 0;
 });
 
@@ -90,6 +91,27 @@ describe('buildKernel with a stand-in kernel tree', () => {
     const [a, b] = await Promise.all([build(), build()]);
     expect([a.cacheHit, b.cacheHit].sort()).toEqual([false, true]);
     expect(readFileSync(join(a.build.buildDir, 'build-count'), 'utf8')).toBe('built\n');
+  });
+
+  it('two different kernels built at once (lab run --jobs 2) take turns: builds never overlap', async () => {
+    const { cacheDir } = setup();
+    const waits: string[] = [];
+    const spans: { start: number; end: number }[] = [];
+    const built = (version: string) => {
+      const r = { ...reporter, stage: (_s: string, m: string) => void (m.startsWith('waiting for another kernel build') && waits.push(version)) };
+      const t = Date.now();
+      return buildKernel(fakeKernelTree(version), { cacheDir, fragments: fragment, flavor: 'lab', reporter: r, log: join(cacheDir, `${version}.log`) }).then((b) => {
+        spans.push({ start: t, end: Date.now() });
+        return b;
+      });
+    };
+    process.env.FAKE_KERNEL_SLEEP = '1';
+    const [a, b] = await Promise.all([built('6.98.1'), built('6.99.1')]);
+    expect([a.cacheHit, b.cacheHit]).toEqual([false, false]);
+    expect(waits).toHaveLength(1);
+    // the second build starts after the first one ended: together at least two sleeps
+    const [first, second] = spans.sort((x, y) => x.end - y.end);
+    expect(second!.end - first!.start).toBeGreaterThanOrEqual(2000);
   });
 
   it('a failed build leaves nothing half-built in the cache', async () => {
