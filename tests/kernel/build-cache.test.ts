@@ -155,7 +155,7 @@ describe('the reproducer, for every kind of source', () => {
   const base = { version: '6.12.117', tree: '/cache/sources/x' };
   it('a tarball: extract it, then the lab\'s make and merge steps with its KBUILD_* environment', () => {
     const lines = reproducer({ ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' }, { jobs: 2, flavor: 'lab' });
-    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab");
+    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab KBUILD_BUILD_VERSION=1");
     expect(lines[2]).toMatch(/^mkdir src && xz -dc \/usr\/src\/linux-source-6\.12\.tar\.xz \| tar -x -C src --strip-components=1/);
     expect(lines.slice(3)).toEqual([
       'make -C src O=../build ARCH=x86_64 tinyconfig',
