@@ -190,7 +190,7 @@ describe('lab-build.json is read back through its schema', () => {
 });
 
 describe('the build progress estimate', () => {
-  const entry = (cacheDir: string, name: string, meta: { sourceVersion: string; flavor: string; builtAt: string }, compiled: number) => {
+  const entry = (cacheDir: string, name: string, meta: { sourceVersion: string; flavor: string; builtAt: string; tree?: object }, compiled: number) => {
     const dir = join(cacheDir, 'kernels', name);
     mkdirSync(dir, { recursive: true });
     const sha = 'a'.repeat(64);
@@ -211,6 +211,9 @@ describe('the build progress estimate', () => {
     entry(cacheDir, 'c', { sourceVersion: '6.12.117', flavor: 'debug', builtAt: '2026-03-01T00:00:00Z' }, 2000);
     entry(cacheDir, 'd', { sourceVersion: '6.1.192', flavor: 'lab', builtAt: '2026-03-01T00:00:00Z' }, 1366);
     expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).toEqual({ total: 1447, basis: 'from the previous build of 6.12.117-lab' });
+    // an incremental build in a kept tree compiled only what its options changed: no estimate for a whole build
+    entry(cacheDir, 'e', { sourceVersion: '6.12.117', flavor: 'lab', builtAt: '2026-04-01T00:00:00Z', tree: { name: 't', incremental: true, compiled: 40 } }, 40);
+    expect((await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).total).toBe(1447);
     expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'debug', config)).toEqual({ total: 2000, basis: 'from the previous build of 6.12.117-debug' });
     expect((await estimateCompiledFiles(cacheDir, '6.6.87', 'lab', config)).basis).toMatch(/^guessed/);
   });
