@@ -26,3 +26,19 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, onWait?: (
     await release().catch(() => undefined);
   }
 }
+
+/** `fn` under the lock when no one holds it; `{ ran: false }` at once when someone does. */
+export async function tryWithLock<T>(path: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '', { flag: 'a' });
+  const release = await lockfile.lock(path, { ...options, retries: 0 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ELOCKED') return undefined;
+    throw e;
+  });
+  if (!release) return { ran: false };
+  try {
+    return { ran: true, value: await fn() };
+  } finally {
+    await release().catch(() => undefined);
+  }
+}

@@ -2,10 +2,13 @@
  * Configure and build a kernel, content-addressed in the cache. The entry key
  * is a hash of the source identity, the final .config, the compiler and the
  * lab's build revision; an index keyed by the inputs (source, fragments,
- * compiler) finds it again without re-running Kconfig. Builds happen in a
- * temporary folder renamed into place when complete, under a lock. One build
- * at a time on this machine (each runs make -j<every core>): concurrent runs
- * and the kernels of `lab run --jobs N` wait for the machine-wide build lock.
+ * compiler) finds it again without re-running Kconfig. A miss builds in the
+ * kept tree of its source and flavor (lab/kernel/tree.ts), incrementally
+ * when the tree is trusted, and a copy of the tree becomes the entry; a
+ * source without a kept tree builds in a temporary folder renamed into
+ * place. Both under a lock; one build at a time on this machine (each runs
+ * make -j<every core>): concurrent runs and the kernels of `lab run --jobs N`
+ * wait for the machine-wide build lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,11 +16,13 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { basename, join } from 'node:path';
+import { InfraError } from '../core/errors.ts';
 import { withLock } from '../core/lock.ts';
 import { formatCommand, run, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, verifyConfig, type FragmentEntry } from './config.ts';
 import { sha256File, type KernelSource } from './source.ts';
+import { chooseTreeBuild, discardTree, keptTree, writeTreeRecord, type KeptTree, type TreeChoice } from './tree.ts';
 
 /** Bump when the way the lab builds kernels changes, to invalidate old entries. */
 export const KBUILD_REVISION = 1;
@@ -47,6 +52,8 @@ export const KernelBuildSchema = z.object({
   ccache: z.boolean(),
   reproducer: z.array(z.string()),
   builtAt: z.string(),
+  /** Built in a kept tree (lab/kernel/tree.ts): incrementally, or its first build. Absent for a build in a temporary folder. */
+  tree: z.object({ name: z.string(), incremental: z.boolean(), compiled: z.number().int().nonnegative() }).optional(),
 });
 export type KernelBuild = z.infer<typeof KernelBuildSchema>;
 
@@ -65,6 +72,8 @@ export interface BuildOptions {
   log: string;
   jobs?: number;
   signal?: AbortSignal;
+  /** false: build in an empty temporary folder even when the source has a kept tree (a clean build, to compare with). */
+  keptTree?: boolean;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -155,6 +164,8 @@ function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: stri
       KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
       KBUILD_BUILD_USER: 'lab',
       KBUILD_BUILD_HOST: 'page-owner-lab',
+      // else a kept tree's every link counts up the `#N` of uname -v, and its kernels differ from clean builds of the same config
+      KBUILD_BUILD_VERSION: '1',
     },
   };
 }
@@ -201,7 +212,8 @@ export async function estimateCompiledFiles(cacheDir: string, version: string, f
     await Promise.all(
       entries.map(async (name) => {
         const meta = KernelBuildSchema.safeParse(JSON.parse((await readFile(join(kernels, name, META), 'utf8').catch(() => 'null')) as string)).data;
-        return meta && meta.flavor === flavor && meta.sourceVersion.split('.').slice(0, 2).join('.') === series ? { name, meta } : undefined;
+        // an incremental build's log counts only what it recompiled
+        return meta && !meta.tree?.incremental && meta.flavor === flavor && meta.sourceVersion.split('.').slice(0, 2).join('.') === series ? { name, meta } : undefined;
       }),
     )
   )
@@ -245,44 +257,147 @@ async function makeKernel(
   return { buildSeconds: (Date.now() - started) / 1000, release, compiled };
 }
 
-async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
-  const { reporter, cacheDir, log } = opts;
-  const jobs = opts.jobs ?? availableParallelism();
-  const ccache = Boolean(await which('ccache'));
-  // Same-depth temporary folders under the cache root keep ccache hits across builds (CCACHE_BASEDIR).
-  // the pid in the name lets `lab cache prune` remove what an interrupted build left behind
+interface Configured {
+  configText: string;
+  configSha256: string;
+  key: string;
+  entryDir: string;
+}
+
+/** The base config and fragments merged into `dir`, every requested option verified; the entry the result would be. */
+async function configureIn(dir: string, source: KernelSource, fragment: string, compiler: string, opts: BuildOptions & { ccache: boolean }): Promise<Configured> {
+  opts.reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${opts.log})`);
+  const configText = await configureKernel(source, fragment, dir, { log: opts.log, signal: opts.signal, ccache: opts.ccache, cacheDir: opts.cacheDir });
+  const configSha256 = sha256(configText);
+  const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
+  return { configText, configSha256, key, entryDir: join(opts.cacheDir, 'kernels', `${source.version}-${opts.flavor}-${key.slice(0, 16)}`) };
+}
+
+/** A folder under tmp/ for the duration of `fn`; the pid in the name lets `lab cache prune` remove what an interrupted build left behind. */
+async function inTemporaryFolder<T>(cacheDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
   const tmp = join(cacheDir, 'tmp', `kbuild-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp, { recursive: true });
   try {
-    reporter.stage('kernel', `configuring ${source.version}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
-    const configText = await configureKernel(source, fragment, tmp, { log, signal: opts.signal, ccache, cacheDir });
-    const configSha256 = sha256(configText);
-    const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
-    const entryDir = join(cacheDir, 'kernels', `${source.version}-${opts.flavor}-${key.slice(0, 16)}`);
-    const existing = await loadEntry(entryDir);
-    if (existing) return { build: existing, cacheHit: true };
-    await rm(entryDir, { recursive: true, force: true });
-
-    reporter.stage('kernel', `building ${source.version} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
-    const estimate = await estimateCompiledFiles(cacheDir, source.version, opts.flavor, configText);
-    const { buildSeconds, release } = await makeKernel(source, tmp, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal, estimate });
-    // Object files are not needed to boot or to build modules out of tree; scripts/ and tools/ keep theirs.
-    await run('find', [tmp, '-name', '*.o', '-not', '-path', `${tmp}/scripts/*`, '-not', '-path', `${tmp}/tools/*`, '-delete']);
-
-    const buildDir = entryDir;
-    const build: KernelBuild = {
-      ...buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache }),
-      bzImageSha256: await sha256File(join(tmp, 'arch/x86/boot/bzImage')),
-    };
-    await writeFile(join(tmp, META), JSON.stringify(build, null, 2));
-    await copyFile(log, join(tmp, 'build.log')).catch(() => undefined);
-    await mkdir(join(cacheDir, 'kernels'), { recursive: true });
-    await rename(tmp, entryDir);
-    reporter.stage('kernel', `built ${release} in ${formatDuration(buildSeconds * 1000)} -> ${entryDir}`);
-    return { build, cacheHit: false };
+    return await fn(tmp);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
+  const ccache = Boolean(await which('ccache'));
+  const tree = opts.keptTree === false ? undefined : keptTree(opts.cacheDir, source, { flavor: opts.flavor, compiler, revision: KBUILD_REVISION });
+  if (!tree) return inTemporaryFolder(opts.cacheDir, (tmp) => buildFromScratch(tmp, source, fragment, compiler, { ...opts, ccache }));
+  return withLock(
+    tree.lock,
+    () => buildInKeptTree(tree, source, fragment, compiler, { ...opts, ccache }),
+    () => opts.reporter.stage('kernel', `waiting for another lab process, which is building in the kept tree ${tree.dir}`),
+  );
+}
+
+/** The clean build: configure and make in an empty temporary folder, which becomes the entry. */
+async function buildFromScratch(tmp: string, source: KernelSource, fragment: string, compiler: string, opts: BuildOptions & { ccache: boolean }): Promise<BuildResult> {
+  const jobs = opts.jobs ?? availableParallelism();
+  // Same-depth temporary folders under the cache root keep ccache hits across builds (CCACHE_BASEDIR).
+  const c = await configureIn(tmp, source, fragment, compiler, opts);
+  const existing = await loadEntry(c.entryDir);
+  if (existing) return { build: existing, cacheHit: true };
+  await rm(c.entryDir, { recursive: true, force: true });
+  opts.reporter.stage('kernel', `building ${source.version} with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`);
+  const estimate = await estimateCompiledFiles(opts.cacheDir, source.version, opts.flavor, c.configText);
+  const made = await makeKernel(source, tmp, { ...opts, jobs, estimate });
+  return publishEntry(tmp, source, c, compiler, opts, { ...made, jobs });
+}
+
+/**
+ * A cache miss with a kept tree: configure in it exactly as a clean build
+ * configures (so its .config is the one a clean build would have), let make
+ * rebuild what the options that changed touch, and copy the tree into the
+ * entry. A tree that is not trusted starts again from scratch; so does one
+ * whose incremental build fails, once.
+ */
+async function buildInKeptTree(tree: KeptTree, source: KernelSource, fragment: string, compiler: string, opts: BuildOptions & { ccache: boolean }): Promise<BuildResult> {
+  const choice = await chooseTreeBuild(tree);
+  if (choice.build === 'scratch' && choice.discard) {
+    opts.reporter.warn('kernel', `kept tree ${tree.dir} is not trusted (${choice.discard}): building it again from scratch`);
+    await discardTree(opts.cacheDir, tree);
+  }
+  try {
+    return await buildTreeOnce(tree, choice, source, fragment, compiler, opts);
+  } catch (e) {
+    if (choice.build !== 'incremental' || !(e instanceof InfraError && e.code === 'KERNEL_BUILD_FAILED')) throw e;
+    opts.reporter.warn('kernel', `the incremental build in ${tree.dir} failed (${e.message}): building the tree again from scratch`);
+    await discardTree(opts.cacheDir, tree);
+    return buildTreeOnce(tree, { build: 'scratch' }, source, fragment, compiler, opts);
+  }
+}
+
+async function buildTreeOnce(
+  tree: KeptTree,
+  choice: TreeChoice,
+  source: KernelSource,
+  fragment: string,
+  compiler: string,
+  opts: BuildOptions & { ccache: boolean },
+): Promise<BuildResult> {
+  const jobs = opts.jobs ?? availableParallelism();
+  const previous = choice.build === 'incremental' ? choice.record : undefined;
+  await mkdir(tree.dir, { recursive: true });
+  // A failure here changed only .config, which the next configure writes again: the tree stays trusted.
+  const c = await configureIn(tree.dir, source, fragment, compiler, opts);
+  const existing = await loadEntry(c.entryDir);
+  if (existing) {
+    if (!previous) await discardTree(opts.cacheDir, tree);
+    return { build: existing, cacheHit: true };
+  }
+  await rm(c.entryDir, { recursive: true, force: true });
+  await writeTreeRecord(tree, previous, { state: 'building' });
+  opts.reporter.stage(
+    'kernel',
+    previous
+      ? `building ${source.version} incrementally in the kept tree ${tree.dir} (last built with config ${previous.configSha256?.slice(0, 12)}) with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`
+      : `building ${source.version} in a new kept tree ${tree.dir} with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`,
+  );
+  const estimate = previous ? undefined : await estimateCompiledFiles(opts.cacheDir, source.version, opts.flavor, c.configText);
+  const made = await makeKernel(source, tree.dir, { ...opts, jobs, estimate });
+  await writeTreeRecord(tree, previous, { state: 'ready', configSha256: c.configSha256, builds: (previous?.builds ?? 0) + 1 });
+  // The entry is a copy: the tree keeps its objects for the next build.
+  return inTemporaryFolder(opts.cacheDir, async (tmp) => {
+    await run('cp', ['-a', '--reflink=auto', `${tree.dir}/.`, tmp], { errorCode: 'KERNEL_BUILD_FAILED' });
+    return publishEntry(tmp, source, c, compiler, opts, { ...made, jobs, tree: { name: tree.name, incremental: Boolean(previous), compiled: made.compiled } });
+  });
+}
+
+/**
+ * A finished O= folder made into the cache entry: object files go (not needed
+ * to boot or to build modules out of tree; scripts/ and tools/ keep theirs),
+ * the record and the log are added, and the folder is renamed into place.
+ */
+async function publishEntry(
+  tmp: string,
+  source: KernelSource,
+  c: Configured,
+  compiler: string,
+  opts: BuildOptions & { ccache: boolean },
+  made: { buildSeconds: number; release: string; compiled: number; jobs: number; tree?: KernelBuild['tree'] },
+): Promise<BuildResult> {
+  // The key hashes the .config verified before the build: make must not have changed it (syncconfig may rewrite it).
+  if ((await readFile(join(tmp, '.config'), 'utf8')) !== c.configText) {
+    throw new InfraError('KERNEL_BUILD_FAILED', `the .config changed during the build (${source.version}): the entry would not be the config asked for`, { log: opts.log });
+  }
+  await run('find', [tmp, '-name', '*.o', '-not', '-path', `${tmp}/scripts/*`, '-not', '-path', `${tmp}/tools/*`, '-delete']);
+  const build: KernelBuild = {
+    ...buildRecord(source, { key: c.key, buildDir: c.entryDir, release: made.release, configSha256: c.configSha256, compiler, flavor: opts.flavor, buildSeconds: made.buildSeconds, jobs: made.jobs, ccache: opts.ccache }),
+    ...(made.tree ? { tree: made.tree } : {}),
+    bzImageSha256: await sha256File(join(tmp, 'arch/x86/boot/bzImage')),
+  };
+  await writeFile(join(tmp, META), JSON.stringify(build, null, 2));
+  await copyFile(opts.log, join(tmp, 'build.log')).catch(() => undefined);
+  await mkdir(join(opts.cacheDir, 'kernels'), { recursive: true });
+  await rename(tmp, c.entryDir);
+  const how = made.tree?.incremental ? `incrementally in ${made.tree.name} (${made.compiled} files compiled)` : `(${made.compiled} files compiled)`;
+  opts.reporter.stage('kernel', `built ${made.release} in ${formatDuration(made.buildSeconds * 1000)} ${how} -> ${c.entryDir}`);
+  return { build, cacheHit: false };
 }
 
 function buildRecord(

@@ -1,22 +1,26 @@
-/** `lab cache ls` and `lab cache prune`: what the cache holds, and removing old kernel builds. */
+/** `lab cache ls` and `lab cache prune`: what the cache holds, and removing old kernel builds and kept build trees. */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
+import { tryWithLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import { KernelBuildSchema } from './build.ts';
+import { discardTree, readTreeRecord } from './tree.ts';
 
 export interface CacheEntry {
-  kind: 'kernel' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'snapshot' | 'tmp';
+  kind: 'kernel' | 'tree' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'snapshot' | 'tmp';
   name: string;
   path: string;
   bytes: number;
-  /** When it was made (build time, or the folder's modification time). */
+  /** When it was made (build time, a kept tree's last build, or the folder's modification time). */
   createdAt: string;
   detail: string;
 }
 
 const KINDS: Record<string, CacheEntry['kind']> = {
   kernels: 'kernel',
+  /** Kept build trees (lab/kernel/tree.ts), with their objects: what the next build of the same source and flavor starts from. */
+  trees: 'tree',
   images: 'image',
   sources: 'source',
   downloads: 'download',
@@ -48,7 +52,7 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
   for (const [folder, kind] of Object.entries(KINDS)) {
     const dir = join(cacheDir, folder);
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (name === 'index' || name.startsWith('.') || name.endsWith('.verified.json')) continue;
+      if (name === 'index' || name.startsWith('.') || name.endsWith('.json') || name.endsWith('.tmp')) continue;
       const path = join(dir, name);
       let createdAt = (await stat(path)).mtime.toISOString();
       let detail = '';
@@ -61,7 +65,15 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
         if (!meta) detail = 'incomplete (no lab-build.json)';
         else {
           createdAt = meta.builtAt;
-          detail = `${meta.release} config ${meta.configSha256.slice(0, 12)} built in ${Math.round(meta.buildSeconds)} s`;
+          detail = `${meta.release} config ${meta.configSha256.slice(0, 12)} built in ${Math.round(meta.buildSeconds)} s${meta.tree?.incremental ? ` incrementally (${meta.tree.compiled} files)` : ''}`;
+        }
+      }
+      if (kind === 'tree') {
+        const record = await readTreeRecord(join(dir, `${name}.json`));
+        if (!record) detail = 'no record: removed by the next prune';
+        else {
+          createdAt = record.usedAt;
+          detail = `${record.state === 'ready' ? `config ${record.configSha256?.slice(0, 12)}` : 'a build did not finish: rebuilt from scratch on next use'}, ${record.builds} build${record.builds === 1 ? '' : 's'} since ${record.seededAt.slice(0, 10)}`;
         }
       }
       out.push({ kind, name, path, bytes: await du(path), createdAt, detail });
@@ -101,7 +113,9 @@ export async function orphanedTemporaries(cacheDir: string): Promise<CacheEntry[
 
 /**
  * Remove kernel builds: all but the newest `keep`, and/or those older than `olderThanMs`. Index files
- * pointing at them go too, and so do the leftovers of interrupted builds.
+ * pointing at them go too, and so do the leftovers of interrupted builds. Kept build trees follow the
+ * same rule by their last use (a tree is only a head start for the next build), and a tree without a
+ * record goes whatever the rule; a tree a build holds is left alone.
  */
 export async function pruneKernels(cacheDir: string, opts: { keep?: number; olderThanMs?: number; now?: number }): Promise<CacheEntry[]> {
   if (opts.keep === undefined && opts.olderThanMs === undefined) {
@@ -109,11 +123,13 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
   }
   const orphans = await orphanedTemporaries(cacheDir);
   for (const o of orphans) await rm(o.path, { recursive: true, force: true });
-  const kernels = (await listCache(cacheDir)).filter((e) => e.kind === 'kernel').sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  const listed = await listCache(cacheDir);
   const now = opts.now ?? Date.now();
-  const doomed = kernels.filter(
-    (e, i) => (opts.keep !== undefined && i >= opts.keep) || (opts.olderThanMs !== undefined && now - Date.parse(e.createdAt) > opts.olderThanMs),
-  );
+  const doomedOf = (entries: CacheEntry[]) =>
+    entries
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .filter((e, i) => (opts.keep !== undefined && i >= opts.keep) || (opts.olderThanMs !== undefined && now - Date.parse(e.createdAt) > opts.olderThanMs));
+  const doomed = doomedOf(listed.filter((e) => e.kind === 'kernel'));
   const indexDir = join(cacheDir, 'kernels', 'index');
   const index = await readdir(indexDir).catch(() => [] as string[]);
   for (const e of doomed) {
@@ -121,6 +137,13 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
     for (const f of index) {
       if ((await readFile(join(indexDir, f), 'utf8').catch(() => '')).trim() === e.name) await rm(join(indexDir, f), { force: true });
     }
+  }
+  const trees = listed.filter((e) => e.kind === 'tree');
+  const doomedTrees = [...new Set([...trees.filter((e) => e.detail.startsWith('no record')), ...doomedOf(trees)])];
+  const removedTrees: CacheEntry[] = [];
+  for (const e of doomedTrees) {
+    const removed = await tryWithLock(join(cacheDir, 'locks', `tree-${e.name}`), () => discardTree(cacheDir, { dir: e.path, record: `${e.path}.json` }));
+    if (removed.ran) removedTrees.push(e);
   }
   // saved guests of kernels (or images) that are gone: they could never be restored again
   const stale: CacheEntry[] = [];
@@ -131,7 +154,7 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
       stale.push(e);
     }
   }
-  return [...doomed, ...stale, ...orphans];
+  return [...doomed, ...removedTrees, ...stale, ...orphans];
 }
 
 export function formatBytes(n: number): string {

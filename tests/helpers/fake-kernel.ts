@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,10 +9,16 @@ import type { KernelSource } from '../../lab/kernel/source.ts';
  * stage runs (tinyconfig, olddefconfig, bzImage, modules, kernelrelease) in
  * milliseconds, so the cache logic (keys, index, lock, corruption, rename)
  * runs for real without compiling a kernel. FAKE_KERNEL_FAIL=1 makes the
- * build fail, FAKE_KERNEL_SLEEP=N makes it take N seconds; every build
- * appends to $(O)/build-count.
+ * build fail, FAKE_KERNEL_FAIL_INCREMENTAL=1 only a build in a folder built
+ * before, FAKE_KERNEL_SLEEP=N makes it take N seconds, FAKE_KERNEL_DROP=RE
+ * makes olddefconfig drop the matching lines; every build appends to
+ * $(O)/build-count. Like kbuild, a build compiles (prints `CC` for, and
+ * writes the object of) mm/page_owner.o only when the .config differs from
+ * the last build's include/config/auto.conf, and scripts/mod/modpost.o once.
+ * `contentId` gives the source an id like a tarball's sha256 (such sources
+ * get a kept build tree).
  */
-export function fakeKernelTree(version = '6.99.1'): KernelSource {
+export function fakeKernelTree(version = '6.99.1', opts: { contentId?: boolean } = {}): KernelSource {
   const tree = mkdtempSync(join(tmpdir(), 'fake-linux-'));
   const [v, p, s] = version.split('.');
   writeFileSync(
@@ -23,12 +30,19 @@ export function fakeKernelTree(version = '6.99.1'): KernelSource {
       'EXTRAVERSION =',
       'tinyconfig:',
       "\tprintf 'CONFIG_64BIT=y\\n' > $(O)/.config",
+      "\tprintf 'include $(CURDIR)/Makefile\\n' > $(O)/Makefile",
       'olddefconfig:',
       '\ttest -s $(O)/.config',
+      "\ttest -z '$(FAKE_KERNEL_DROP)' || sed -i '/$(FAKE_KERNEL_DROP)/d' $(O)/.config",
       'bzImage:',
       '\ttest -z "$(FAKE_KERNEL_FAIL)" || { echo "fake build failure" >&2; exit 2; }',
+      '\ttest -z "$(FAKE_KERNEL_FAIL_INCREMENTAL)" || test ! -e $(O)/include/config/auto.conf || { echo "fake incremental build failure" >&2; exit 2; }',
       '\ttest -z "$(FAKE_KERNEL_SLEEP)" || sleep $(FAKE_KERNEL_SLEEP)',
-      '\tmkdir -p $(O)/arch/x86/boot && md5sum $(O)/.config > $(O)/arch/x86/boot/bzImage && echo built >> $(O)/build-count',
+      '\tmkdir -p $(O)/arch/x86/boot $(O)/include/config $(O)/mm $(O)/scripts/mod',
+      "\tcmp -s $(O)/.config $(O)/include/config/auto.conf || { echo '  CC      mm/page_owner.o'; md5sum < $(O)/.config > $(O)/mm/page_owner.o; }",
+      "\ttest -e $(O)/scripts/mod/modpost.o || { echo '  CC      scripts/mod/modpost.o'; echo modpost > $(O)/scripts/mod/modpost.o; }",
+      '\tcp $(O)/.config $(O)/include/config/auto.conf',
+      '\tcp $(O)/mm/page_owner.o $(O)/arch/x86/boot/bzImage && echo built >> $(O)/build-count',
       'modules:',
       '\ttouch $(O)/Module.symvers',
       'kernelrelease:',
@@ -41,5 +55,6 @@ export function fakeKernelTree(version = '6.99.1'): KernelSource {
   // merge_config.sh -m -O <dir> <base> <fragment>: later lines win when the .config is read
   writeFileSync(merge, '#!/bin/sh\ncat "$4" "$5" > "$3/.config.merged" && mv "$3/.config.merged" "$3/.config"\n');
   chmodSync(merge, 0o755);
-  return { version, tree, id: `fake-${version}-${tree}`, origin: tree };
+  const id = opts.contentId ? createHash('sha256').update(tree).digest('hex') : `fake-${version}-${tree}`;
+  return { version, tree, id, origin: tree };
 }

@@ -197,7 +197,7 @@ describe('the reproducer, for every kind of source', () => {
   const base = { version: '6.12.117', tree: '/cache/sources/x' };
   it('a tarball: extract it, then the lab\'s make and merge steps with its KBUILD_* environment', () => {
     const lines = reproducer({ ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' }, { jobs: 2, flavor: 'lab' });
-    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab");
+    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab KBUILD_BUILD_VERSION=1");
     expect(lines[2]).toMatch(/^mkdir src && xz -dc \/usr\/src\/linux-source-6\.12\.tar\.xz \| tar -x -C src --strip-components=1/);
     expect(lines.slice(3)).toEqual([
       'make -C src O=../build ARCH=x86_64 tinyconfig',
@@ -232,7 +232,7 @@ describe('lab-build.json is read back through its schema', () => {
 });
 
 describe('the build progress estimate', () => {
-  const entry = (cacheDir: string, name: string, meta: { sourceVersion: string; flavor: string; builtAt: string }, compiled: number) => {
+  const entry = (cacheDir: string, name: string, meta: { sourceVersion: string; flavor: string; builtAt: string; tree?: object }, compiled: number) => {
     const dir = join(cacheDir, 'kernels', name);
     mkdirSync(dir, { recursive: true });
     const sha = 'a'.repeat(64);
@@ -253,6 +253,9 @@ describe('the build progress estimate', () => {
     entry(cacheDir, 'c', { sourceVersion: '6.12.117', flavor: 'debug', builtAt: '2026-03-01T00:00:00Z' }, 2000);
     entry(cacheDir, 'd', { sourceVersion: '6.1.192', flavor: 'lab', builtAt: '2026-03-01T00:00:00Z' }, 1366);
     expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).toEqual({ total: 1447, basis: 'from the previous build of 6.12.117-lab' });
+    // an incremental build in a kept tree compiled only what its options changed: no estimate for a whole build
+    entry(cacheDir, 'e', { sourceVersion: '6.12.117', flavor: 'lab', builtAt: '2026-04-01T00:00:00Z', tree: { name: 't', incremental: true, compiled: 40 } }, 40);
+    expect((await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).total).toBe(1447);
     expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'debug', config)).toEqual({ total: 2000, basis: 'from the previous build of 6.12.117-debug' });
     expect((await estimateCompiledFiles(cacheDir, '6.6.87', 'lab', config)).basis).toMatch(/^guessed/);
   });

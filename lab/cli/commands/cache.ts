@@ -12,7 +12,7 @@ export function cacheCommand(program: Command): void {
   const cache = program.command('cache').description('show or prune the lab cache (LAB_CACHE_DIR)');
   cache
     .command('ls')
-    .description('list cache entries with size and age')
+    .description('list cache entries with size and age (a kept build tree: since its last build)')
     .option('--json', 'print JSON for scripts')
     .action(async (o: { json?: boolean }) => {
       const dir = configFrom().paths.cache;
@@ -30,9 +30,11 @@ export function cacheCommand(program: Command): void {
     });
   cache
     .command('prune')
-    .description('remove kernel builds: all but the newest N, and/or those older than an age (7d, 12h); and leftovers of interrupted builds')
-    .addOption(new Option('--keep <n>', 'kernel builds to keep').argParser(wholeNumber('--keep')))
-    .option('--older-than <age>', 'remove builds older than this (e.g. 7d, 12h, 30m)')
+    .description(
+      'remove kernel builds and kept build trees: all but the newest N, and/or those older than an age (7d, 12h); and leftovers of interrupted builds',
+    )
+    .addOption(new Option('--keep <n>', 'kernel builds to keep, and as many kept build trees (the most recently used)').argParser(wholeNumber('--keep')))
+    .option('--older-than <age>', 'remove builds older than this, and kept build trees unused for that long (e.g. 7d, 12h, 30m)')
     .action(async (o: { keep?: number; olderThan?: string }) => {
       const removed = await pruneKernels(configFrom().paths.cache, { keep: o.keep, olderThanMs: o.olderThan ? parseAge(o.olderThan) : undefined });
       for (const e of removed) process.stdout.write(`removed ${e.name} (${formatBytes(e.bytes)})\n`);
