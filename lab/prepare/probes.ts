@@ -79,10 +79,11 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
     else if (opts.mode === 'trace') body.push(traceLine);
     if (hook.args === 'order') {
       // unsigned short: the upper bits of the register are not guaranteed
-      body.push(`$order = arg1 & 0xffff;`, `${counted(name)}[$order] = count();`);
-      body.push(`if (${LAB_COMMS.map((c) => `comm == "${c}"`).join(' || ')}) { ${counted(`${name}_lab`)}[$order] = count(); }`);
+      // the task name read once: every hit runs this, and the shared script compares it with every workload's
+      body.push(`$order = arg1 & 0xffff;`, `$comm = comm;`, `${counted(name)}[$order] = count();`);
+      body.push(`if (${LAB_COMMS.map((c) => `$comm == "${c}"`).join(' || ')}) { ${counted(`${name}_lab`)}[$order] = count(); }`);
       for (const prefix of opts.commPrefixes ?? []) {
-        body.push(`if (strncmp(comm, "${prefix}", ${prefix.length}) == 0) { ${counted(`${name}_comm`)}["${prefix}", $order] = count(); }`);
+        body.push(`if (strncmp($comm, "${prefix}", ${prefix.length}) == 0) { ${counted(`${name}_comm`)}["${prefix}", $order] = count(); }`);
       }
     } else if (hook.args === 'split') {
       body.push(`${counted(name)} = count();`);

@@ -26,8 +26,8 @@ describe('the bpftrace script generated for a real 6.12.117 guest', () => {
     expect(script).toContain('@migrate[(arg1 & 0xffffffff)] = count();');
     // no C casts: bpftrace 0.17 would need clang and kernel headers for them
     expect(script).not.toMatch(/\((u?int\d+)\)/);
-    expect(script).toContain('if (strncmp(comm, "stress-ng", 9) == 0) { @set_comm["stress-ng", $order] = count(); }');
-    expect(script).toContain('if (comm == "bpftrace" || comm == "dropbear") { @set_lab[$order] = count(); }');
+    expect(script).toContain('if (strncmp($comm, "stress-ng", 9) == 0) { @set_comm["stress-ng", $order] = count(); }');
+    expect(script).toContain('if ($comm == "bpftrace" || $comm == "dropbear") { @set_lab[$order] = count(); }');
     expect(script).toMatch(/BEGIN\n\{\n\tprintf\("lab: probes attached\\n"\);/);
   });
 
