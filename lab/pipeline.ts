@@ -96,7 +96,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     const module = await stage('module', () => buildModule(join(paths.repo, 'kmod', 'page_order'), k, paths.cache, join(dir, 'module-build.log')));
     result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
     if (module.warnings.length) reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
-    const tools = await stage('tools', () => buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log')));
+    // the workloads' helpers, and lab_mark, the shared bpftrace's window marker
+    const tools = await stage('tools', async () => [
+      ...(await buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log'))),
+      ...(await buildTools(join(paths.repo, 'bpf', 'marker'), paths.cache, join(dir, 'tools-build.log'))),
+    ]);
     const guestOptions = {
       config,
       bzImage: k.bzImage,
@@ -106,6 +110,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       kit: { module, tools, hooks },
       ...(await flavorBoot(paths.repo, opts.flavor, opts.append)),
       dir,
+      sharedBpftrace: { commPrefixes: sharedCommPrefixes(scenarios) },
       reporter,
       signal,
       stage,
@@ -173,6 +178,11 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await report(reporters, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };
+}
+
+/** The workloads the shared bpftrace counts apart: those of every scenario of the run. */
+export function sharedCommPrefixes(scenarios: readonly Scenario[]): string[] {
+  return [...new Set(scenarios.flatMap((s) => (s.bpftrace.comm ? [s.bpftrace.comm] : [])))].sort();
 }
 
 /** The kernel input's cached build; its fragments are read and checked before anything runs. */

@@ -7,8 +7,10 @@
  * /proc/page_order shows one row per configured order: order, participation
  * (percent of that order's allocations recorded), seen, recorded; then an
  * "other" row for orders beyond the table and the kprobe's nmissed count.
- * Writing "<order> <participation>" sets a participation at run time,
- * "reset" zeroes the counters. Bad writes return -EINVAL and change nothing.
+ * Writing "<order> <participation>" sets a participation at run time (and
+ * shows that order's row), "reset" zeroes the counters (nmissed counts from
+ * there too), "clear" also hides every row: one loaded module serves runs
+ * that each want their own table. Bad writes return -EINVAL and change nothing.
  *
  * The handler runs in any context (hardirq and softirq included): it only
  * touches atomics, never sleeps, allocates, or unregisters its own kprobe.
@@ -63,6 +65,8 @@ static atomic64_t seen[PO_ORDERS];
 static s64 seg_start[PO_ORDERS];
 static s64 seg_base[PO_ORDERS];
 static atomic64_t other_seen;
+/* kp.nmissed at the last reset: the table shows the misses since. */
+static unsigned long missed_base;
 static DEFINE_SEQLOCK(segment_lock);
 
 /* Recorded events among the first n of a segment at participation p. */
@@ -132,7 +136,7 @@ static int page_order_show(struct seq_file *m, void *v)
 		seq_printf(m, "%d %d %lld %lld\n", o, r.participation, r.seen, r.recorded);
 	}
 	seq_printf(m, "other - %lld 0\n", atomic64_read(&other_seen));
-	seq_printf(m, "nmissed %lu\n", kp.nmissed);
+	seq_printf(m, "nmissed %lu\n", READ_ONCE(kp.nmissed) - READ_ONCE(missed_base));
 	return 0;
 }
 
@@ -141,7 +145,8 @@ static int page_order_open(struct inode *inode, struct file *file)
 	return single_open(file, page_order_show, NULL);
 }
 
-static void reset_counters(void)
+/* Zero the counters; with hide, also take every order's row out of the table. */
+static void reset_counters(bool hide)
 {
 	int o;
 
@@ -150,8 +155,11 @@ static void reset_counters(void)
 		atomic64_set(&seen[o], 0);
 		seg_start[o] = 0;
 		seg_base[o] = 0;
+		if (hide)
+			WRITE_ONCE(part[o], PO_UNSET);
 	}
 	atomic64_set(&other_seen, 0);
+	WRITE_ONCE(missed_base, READ_ONCE(kp.nmissed));
 	write_sequnlock(&segment_lock);
 }
 
@@ -195,8 +203,8 @@ static ssize_t page_order_write(struct file *file, const char __user *ubuf, size
 		return -EFAULT;
 	buf[len] = '\0';
 	text = strim(buf);
-	if (strcmp(text, "reset") == 0) {
-		reset_counters();
+	if (strcmp(text, "reset") == 0 || strcmp(text, "clear") == 0) {
+		reset_counters(text[0] == 'c');
 		return len;
 	}
 	if (parse_order_write(text, &order, &p))

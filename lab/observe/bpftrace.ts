@@ -32,3 +32,36 @@ export function parseBpftrace(text: string): BpftraceOutput {
   }
   return out;
 }
+
+/**
+ * The lines of window n in the output of a bpftrace that serves many scenarios:
+ * between its "lab: window n begin" and "lab: window n end" acknowledgements
+ * (lab/prepare/probes.ts). Window numbers never repeat within one bpftrace, so
+ * an acknowledgement cannot be taken for another's.
+ */
+export function cutWindow(lines: readonly string[], n: number): string[] {
+  const begin = lines.indexOf(`lab: window ${n} begin`);
+  const end = lines.indexOf(`lab: window ${n} end`, begin + 1);
+  if (begin < 0 || end < 0) throw new Error(`bpftrace's output has no whole window ${n} (begin at ${begin}, end at ${end})`);
+  return lines.slice(begin + 1, end);
+}
+
+/**
+ * One workload's view of the `_comm` maps, which count per task-name prefix and
+ * order (`@set_comm[stress-ng, 0]`): that prefix's counts keyed by order, as
+ * the metrics read them; other prefixes' counts dropped.
+ */
+export function forComm(out: BpftraceOutput, prefix: string | undefined): BpftraceOutput {
+  const maps: BpftraceOutput['maps'] = {};
+  for (const [name, entries] of Object.entries(out.maps)) {
+    if (!name.endsWith('_comm')) {
+      maps[name] = entries;
+      continue;
+    }
+    if (prefix === undefined) continue;
+    const own: Record<string, number> = {};
+    for (const [key, value] of Object.entries(entries)) if (key.startsWith(`${prefix}, `)) own[key.slice(prefix.length + 2)] = value;
+    maps[name] = own;
+  }
+  return { ...out, maps };
+}

@@ -17,7 +17,8 @@ import type { GuestShell } from '../guest/ssh.ts';
 import { probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
 import { uploadModule, type ModuleArtifact } from './module.ts';
-import { discoveryCommand } from './probes.ts';
+import { GuestObservers, type SharedBpftrace } from './observers.ts';
+import { discoveryCommand, generateScript } from './probes.ts';
 import { uploadTools, type Tool } from './tools.ts';
 
 /** What every guest of a run gets: built once on the host. */
@@ -56,6 +57,8 @@ export interface BootOptions {
   readyTimeoutFactor?: number;
   /** The run's results folder: console-N.log, guest-commands.log, probe-discovery.txt. */
   dir: string;
+  /** One bpftrace for the guest's scenarios, started once it is prepared (the kit's tools include lab_mark). */
+  sharedBpftrace?: SharedBpftrace;
   reporter: Reporter;
   signal?: AbortSignal;
   stage: Stage;
@@ -67,7 +70,7 @@ export interface ReadyGuest extends PreparedGuest {
   boot: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[]; restoredFrom?: string };
   guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; restoredFrom?: string; unameR: string; probeMap: ProbeMapEntry[] };
   /** What a scenario needs from this guest. */
-  context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues };
+  context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues; observers: GuestObservers };
 }
 
 export const guestConsoleLog = (dir: string, n: number) => join(dir, n === 1 ? 'console.log' : `console-${n}.log`);
@@ -98,6 +101,14 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
   try {
     session.shell.transcript = join(o.dir, 'guest-commands.log');
     const prepared = await o.stage('prepare', () => prepareGuest(session.shell, o.kit, o.dir));
+    const shared = o.sharedBpftrace && {
+      commPrefixes: o.sharedBpftrace.commPrefixes,
+      script: generateScript(o.kit.hooks, prepared.probes, { mode: 'summary', release: session.release, commPrefixes: o.sharedBpftrace.commPrefixes, windows: true }),
+    };
+    if (shared) await writeFile(join(o.dir, n === 1 ? 'probes.bt' : `probes-${n}.bt`), shared.script);
+    const observers = new GuestObservers(session.shell, shared);
+    // bpftrace attaches (seconds under TCG) while the first scenario checks and sets up the guest
+    await observers.startShared();
     return {
       ...prepared,
       session,
@@ -113,7 +124,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
         unameR: session.release,
         probeMap: prepared.probes,
       },
-      context: { shell: session.shell, release: session.release, hooks: o.kit.hooks, probes: prepared.probes, baseline: prepared.baseline },
+      context: { shell: session.shell, release: session.release, hooks: o.kit.hooks, probes: prepared.probes, baseline: prepared.baseline, observers },
     };
   } catch (e) {
     await session.close();

@@ -79,10 +79,11 @@ export async function uploadModule(shell: GuestShell, ko: string): Promise<void>
   await shell.exec(`cat > ${GUEST_MODULE_PATH}`, { input: await readFile(ko) });
 }
 
+/** No orders: the module's default table (orders 0-10). */
 export function insmodCommand(p: ModuleParams): string {
-  const args = [`orders=${p.orders.join(',')}`];
+  const args = p.orders.length ? [`orders=${p.orders.join(',')}`] : [];
   if (p.participation) args.push(`participation=${p.participation.join(',')}`);
-  return `insmod ${GUEST_MODULE_PATH} ${args.join(' ')}`;
+  return ['insmod', GUEST_MODULE_PATH, ...args].join(' ');
 }
 
 export async function loadModule(shell: GuestShell, p: ModuleParams): Promise<void> {
@@ -93,10 +94,4 @@ export async function loadModule(shell: GuestShell, p: ModuleParams): Promise<vo
       dmesg: dmesg.stdout.trim(),
     });
   }
-}
-
-export async function unloadModule(shell: GuestShell): Promise<void> {
-  await shell.exec('rmmod page_order', { timeoutMs: 30_000 });
-  const left = await shell.exec('test -e /proc/page_order', { allowFailure: true });
-  if (left.exitCode === 0) throw new InfraError('MODULE_UNLOAD_FAILED', 'rmmod page_order left /proc/page_order behind');
 }

@@ -9,6 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, isLabError } from '../core/errors.ts';
+import { tailLines } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { kernelMatches } from '../expr/expr.ts';
 import type { GuestShell } from '../guest/ssh.ts';
@@ -21,12 +22,13 @@ import { isProbed, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import type { Observations } from '../observe/observations.ts';
 import { parsePageOrder } from '../observe/page-order.ts';
 import { parseVmstat } from '../observe/vmstat.ts';
+import { forComm, parseBpftrace } from '../observe/bpftrace.ts';
 import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
-import { loadModule, unloadModule } from '../prepare/module.ts';
+import { ATTACH_TIMEOUT_MS, checkConfigured, configureCommand, type GuestObservers } from '../prepare/observers.ts';
 import { generateScript } from '../prepare/probes.ts';
 import type { KnownIssue } from './known-issues.ts';
 import type { Scenario } from './load.ts';
-import { GUEST_KNOBS, knobDiff, readKnobs, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
+import { GUEST_KNOBS, knobDiff, parseKnobs, readKnobsCommand, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
 
 export type ScenarioStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
 
@@ -64,13 +66,15 @@ export interface GuestContext {
   memoryMb: number;
   resultsDir: string;
   reporter: Reporter;
+  /** The guest's module and shared bpftrace, kept across its scenarios. */
+  observers: GuestObservers;
 }
 
 const DEBUGFS = '/sys/kernel/debug/page_owner';
 const STACKS = '/sys/kernel/debug/page_owner_stacks/show_stacks';
 
 /** Why a scenario cannot run on this guest, or undefined when it can. */
-async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: Record<string, number>): Promise<string | undefined> {
+function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: Record<string, number>, present: ReadonlySet<string>): string | undefined {
   const r = scenario.requires;
   if (r.kernel && !kernelMatches(r.kernel, ctx.release)) return `kernel ${ctx.release} does not match "${r.kernel}"`;
   if (r.memory_mb && ctx.memoryMb < r.memory_mb) return `needs a guest of ${r.memory_mb} MiB, this one has ${ctx.memoryMb} MiB (--memory ${r.memory_mb})`;
@@ -79,17 +83,49 @@ async function unmetRequirement(scenario: Scenario, ctx: GuestContext, vmstat: R
     if (!isProbed(ctx.probes, event)) return `hook "${event}" is not probeable here: ${p?.note ?? 'unknown event'}`;
   }
   for (const counter of r.vmstat) if (!(counter in vmstat)) return `/proc/vmstat has no ${counter} in this kernel`;
-  for (const file of r.files) {
-    if ((await ctx.shell.exec(`test -e ${file}`, { allowFailure: true })).exitCode !== 0) return `${file} does not exist in this guest`;
-  }
+  for (const file of r.files) if (!present.has(file)) return `${file} does not exist in this guest`;
   return undefined;
 }
+
+/** Output sections of one batched guest command: `echo '--- lab: NAME'` starts section NAME. */
+const section = (name: string) => `echo '--- lab: ${name}'`;
+function sections(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let name = '';
+  for (const line of text.split('\n')) {
+    const m = /^--- lab: (\w+)$/.exec(line);
+    if (m) name = m[1]!;
+    else out[name] = `${out[name] ?? ''}${line}\n`;
+  }
+  return out;
+}
+
+/**
+ * Commands in one round trip (each in its own subshell, as GuestShell.exec runs one), stopping
+ * at the first that fails unless failures are allowed: which command failed, and its status,
+ * come back in band. The transcript shows them as one command.
+ */
+async function execAll(shell: GuestShell, commands: readonly string[], o: { timeoutMs: number; allowFailure?: boolean }): Promise<void> {
+  if (!commands.length) return;
+  const script = commands.map((c, i) => `(\n${c}\n) || { s=$?; echo "${FAILED} ${i} $s" >&2; ${o.allowFailure ? '' : 'exit $s; '}}`).join('\n');
+  const r = await shell.exec(script, { timeoutMs: o.timeoutMs * commands.length, allowFailure: true });
+  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
+  if (failed && !o.allowFailure) {
+    const command = commands[Number(failed[1])]!;
+    throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${failed[2]}: ${command}`, {
+      command,
+      exitCode: Number(failed[2]),
+      outputTail: tailLines(`${r.stdout}\n${r.stderr}`, 20),
+    });
+  }
+}
+const FAILED = '__lab_command_failed';
 
 export async function runScenario(scenario: Scenario, ctx: GuestContext, repetition?: number): Promise<ScenarioResult> {
   const started = Date.now();
   const dir = join(ctx.resultsDir, 'scenarios', repetition ? `${scenario.name}.${repetition}` : scenario.name);
   await mkdir(dir, { recursive: true });
-  const { shell, reporter } = ctx;
+  const { shell, reporter, observers } = ctx;
   const previousTranscript = shell.transcript;
   shell.transcript = join(dir, 'guest-commands.log');
   const exec = (command: string, timeoutMs = 60_000, allowFailure = false) => shell.exec(command, { timeoutMs, allowFailure });
@@ -105,39 +141,66 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     resultsDir: dir,
     ...extra,
   });
-  let bpf: RunningBpftrace | undefined;
-  let moduleLoaded = false;
+  /** A bpftrace of the scenario's own (settings the shared one does not cover), stopped at the end. */
+  let own: RunningBpftrace | undefined;
   let tornDown = false;
   let before: KnobValues | undefined;
   let outcome: ScenarioResult | undefined;
   try {
     reporter.stage(scenario.name, scenario.description.split('\n')[0]!);
-    const unmet = await unmetRequirement(scenario, ctx, parseVmstat((await exec('cat /proc/vmstat')).stdout));
+    // one round trip: the counters the requirements name, the knobs, the files that must exist
+    // (the scenario's own and the module's, which this guest's observers may have loaded)
+    const knobs = [...new Set([...GUEST_KNOBS, ...writtenKnobs([...scenario.setup, ...scenario.steps.map((s) => s.run), ...scenario.teardown])])];
+    const files = ['/proc/page_order', ...scenario.requires.files];
+    const state = sections(
+      (await exec(['cat /proc/vmstat', section('knobs'), readKnobsCommand(knobs), section('present'), `for f in ${files.join(' ')}; do if test -e "$f"; then echo "$f"; fi; done`].join('; '))).stdout,
+    );
+    const present = new Set((state.present ?? '').split('\n').filter(Boolean));
+    const unmet = unmetRequirement(scenario, ctx, parseVmstat(state[''] ?? ''), present);
     if (unmet) {
       reporter.stage(scenario.name, `SKIP: ${unmet}`);
       return (outcome = result('SKIP', { skipReason: unmet }));
     }
-    // a clean state, verified: no module left loaded, every knob at its boot-time value
-    // one read of the knobs serves both the clean-state check and what to give back after teardown
-    const knobs = [...new Set([...GUEST_KNOBS, ...writtenKnobs([...scenario.setup, ...scenario.steps.map((s) => s.run), ...scenario.teardown])])];
-    const current = await readKnobs(shell, knobs);
-    const loaded = await exec('test -e /proc/page_order', 10_000, true);
+    // a clean state, verified: the module loaded by this guest's observers or not at all, every
+    // knob at its boot-time value; that read of the knobs also says what to give back after teardown
+    const current = parseKnobs(state.knobs ?? '');
     const dirty = knobDiff(ctx.baseline, current);
-    if (loaded.exitCode === 0 || dirty.length) {
-      const what = [...(loaded.exitCode === 0 ? ['page_order is still loaded'] : []), ...dirty.map((d) => `${d.file} is ${d.got}, booted with ${d.want}`)];
+    const strayModule = present.has('/proc/page_order') !== observers.loaded;
+    if (strayModule || dirty.length) {
+      const what = [
+        ...(strayModule ? [observers.loaded ? 'page_order was unloaded' : 'page_order is loaded, not by the lab'] : []),
+        ...dirty.map((d) => `${d.file} is ${d.got}, booted with ${d.want}`),
+      ];
       throw new InfraError('DIRTY_GUEST', `the guest is not clean before ${scenario.name}: ${what.join('; ')}`);
     }
     before = current;
 
-    for (const cmd of scenario.setup) await exec(cmd, 120_000);
-    await loadModule(shell, scenario.module);
-    moduleLoaded = true;
-    const script = generateScript(ctx.hooks, ctx.probes, { mode: scenario.bpftrace.mode, release: ctx.release, commPrefix: scenario.bpftrace.comm });
-    await writeFile(join(dir, 'probes.bt'), script);
-    bpf = await startBpftrace(shell, script, 120_000);
-    // the module counts from the moment bpftrace is attached: its window lies inside bpftrace's
-    await exec('echo reset > /proc/page_order');
-    const vmstatBefore = (await exec('cat /proc/vmstat')).stdout;
+    await execAll(shell, scenario.setup, { timeoutMs: 120_000 });
+    await observers.loadModule();
+    // the module's table for this scenario, then bpftrace's window opens: the shared bpftrace's
+    // maps cleared (acknowledged on its stream), or a bpftrace of the scenario's own attached
+    const configure = configureCommand(scenario.module);
+    let window: { bpf: RunningBpftrace; n: number } | undefined;
+    if (observers.shares(scenario.bpftrace)) {
+      const { bpf, window: n } = await observers.sharedBpftrace();
+      window = { bpf, n };
+      await writeFile(join(dir, 'probes.bt'), observers.sharedScript!.script);
+      checkConfigured(scenario.module, (await exec(`${configure} && ${bpf.marker('begin', n)}`)).stdout);
+      await bpf.acknowledged('begin', n);
+    } else {
+      checkConfigured(scenario.module, (await exec(configure)).stdout);
+      const script = generateScript(ctx.hooks, ctx.probes, {
+        mode: scenario.bpftrace.mode,
+        release: ctx.release,
+        commPrefixes: scenario.bpftrace.comm ? [scenario.bpftrace.comm] : [],
+      });
+      await writeFile(join(dir, 'probes.bt'), script);
+      own = await startBpftrace(shell, script, ATTACH_TIMEOUT_MS);
+    }
+    // the module counts from the moment bpftrace's window is open, vmstat from inside the module's;
+    // trace mode's lines start before the module's window, after the shared maps were cleared
+    const traceOn = window && scenario.bpftrace.mode === 'trace' ? `${window.bpf.marker('trace', window.n)} && ` : '';
+    const vmstatBefore = (await exec(`${traceOn}echo reset > /proc/page_order && cat /proc/vmstat`)).stdout;
     observations.vmstatBefore = parseVmstat(vmstatBefore);
     await writeFile(join(dir, 'vmstat-before.txt'), vmstatBefore);
     for (const step of scenario.steps) {
@@ -154,24 +217,36 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
         captured[name] = value;
       }
     }
-    const vmstatAfter = (await exec('cat /proc/vmstat')).stdout;
-    observations.vmstatAfter = parseVmstat(vmstatAfter);
-    await writeFile(join(dir, 'vmstat-after.txt'), vmstatAfter);
-    // the dump is read inside both observers' windows, the module table last before bpftrace stops
-    if (scenario.observers.includes('debugfs')) observations.debugfs = await readDebugfs(shell, dir, reporter, scenario.name);
-    const table = await exec('cat /proc/page_order');
-    observations.module = parsePageOrder(table.stdout);
-    await writeFile(join(dir, 'page_order.txt'), table.stdout);
-    const stopped = await bpf.stop();
-    bpf = undefined;
-    observations.bpf = stopped.output;
-    await writeFile(join(dir, 'bpftrace.txt'), stopped.raw.stdout);
-    // the workload stops (teardown) before the kprobe goes: unregistering it while a load still
-    // allocates oopsed 6.12.117 under TCG twice in 30 runs (int3 at __set_page_owner+0x1)
+    // vmstat, then the dump (inside both observers' windows), then the module's table, and the
+    // shared bpftrace's window closed in the same command, right after the table is read
+    const close = window ? ` && ${window.bpf.marker('end', window.n)}` : '';
+    let after: Record<string, string>;
+    if (scenario.observers.includes('debugfs')) {
+      after = { '': (await exec('cat /proc/vmstat')).stdout };
+      observations.debugfs = await readDebugfs(shell, dir, reporter, scenario.name);
+      after.table = (await exec(`cat /proc/page_order${close}`)).stdout;
+    } else {
+      after = sections((await exec(`cat /proc/vmstat && ${section('table')} && cat /proc/page_order${close}`)).stdout);
+    }
+    observations.vmstatAfter = parseVmstat(after['']!);
+    await writeFile(join(dir, 'vmstat-after.txt'), after['']!);
+    observations.module = parsePageOrder(after.table!);
+    await writeFile(join(dir, 'page_order.txt'), after.table!);
+    if (window) {
+      const lines = await window.bpf.acknowledged('end', window.n);
+      observations.bpf = forComm({ ...parseBpftrace(lines.join('\n')), attached: true }, scenario.bpftrace.comm);
+      await writeFile(join(dir, 'bpftrace.txt'), `${lines.join('\n')}\n`);
+    } else {
+      const stopped = await own!.stop();
+      own = undefined;
+      observations.bpf = forComm(stopped.output, scenario.bpftrace.comm);
+      await writeFile(join(dir, 'bpftrace.txt'), stopped.raw.stdout);
+    }
+    // the workload stops (teardown) while the module's kprobe stays: unregistering it while a load
+    // still allocates oopsed 6.12.117 under TCG twice in 30 runs (int3 at __set_page_owner+0x1),
+    // and the module now stays loaded for the guest's next scenarios
     tornDown = true;
-    for (const cmd of scenario.teardown) await exec(cmd, 120_000, true);
-    await unloadModule(shell);
-    moduleLoaded = false;
+    await execAll(shell, scenario.teardown, { timeoutMs: 120_000, allowFailure: true });
     const dmesg = await exec('dmesg', 30_000);
     observations.dmesg = parseDmesg(dmesg.stdout);
     await writeFile(join(dir, 'dmesg.txt'), dmesg.stdout);
@@ -194,9 +269,8 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     return (outcome = result('ERROR', { error: { code: e.code, message: e.message, context: e.context } }));
   } finally {
     // Best effort: the guest may be gone; the VM is discarded after an error anyway.
-    if (bpf) await bpf.stop().catch(() => undefined);
-    if (before && !tornDown) for (const cmd of scenario.teardown) await exec(cmd, 120_000, true).catch(() => undefined);
-    if (moduleLoaded) await shell.exec('rmmod page_order', { allowFailure: true, timeoutMs: 10_000 }).catch(() => undefined);
+    if (own) await own.stop().catch(() => undefined);
+    if (before && !tornDown) await execAll(shell, scenario.teardown, { timeoutMs: 120_000, allowFailure: true }).catch(() => undefined);
     if (before) {
       const restored = await restoreKnobs(shell, before).catch(() => undefined);
       if (outcome && restored?.length) outcome.restored = restored;

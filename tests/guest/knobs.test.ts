@@ -27,13 +27,28 @@ describe('guest knobs: what scenarios change and must give back', () => {
   });
 
   it('parses what the guest printed, skipping write-only files it could not read', () => {
-    // recorded from a 6.12.117 guest (drop_caches is write-only: no line)
-    const text = '/proc/sys/vm/compaction_proactiveness\t0\n/sys/kernel/mm/transparent_hugepage/enabled\talways madvise [never]\n';
+    // recorded from a 6.12.117 guest (thp-fault-split's knobs: compact_memory, drop_caches and
+    // split_huge_pages are write-only, so no line; multi-digit sysctls whole)
+    const text = [
+      '/proc/sys/vm/compaction_proactiveness:20',
+      '/proc/sys/vm/watermark_boost_factor:15000',
+      '/sys/kernel/mm/transparent_hugepage/enabled:always [madvise] never',
+      '/sys/kernel/mm/transparent_hugepage/defrag:always defer defer+madvise [madvise] never',
+      '/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs:10000',
+      '',
+    ].join('\n');
     const got = parseKnobs(text);
-    expect(got).toEqual({ '/proc/sys/vm/compaction_proactiveness': '0', '/sys/kernel/mm/transparent_hugepage/enabled': 'never' });
-    expect(knobDiff({ '/proc/sys/vm/compaction_proactiveness': '20', '/sys/kernel/mm/transparent_hugepage/enabled': 'never', '/gone': '1' }, got)).toEqual([
-      { file: '/proc/sys/vm/compaction_proactiveness', want: '20', got: '0' },
+    expect(got).toEqual({
+      '/proc/sys/vm/compaction_proactiveness': '20',
+      '/proc/sys/vm/watermark_boost_factor': '15000',
+      '/sys/kernel/mm/transparent_hugepage/enabled': 'madvise',
+      '/sys/kernel/mm/transparent_hugepage/defrag': 'madvise',
+      '/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs': '10000',
+    });
+    expect(knobDiff({ '/proc/sys/vm/compaction_proactiveness': '0', '/sys/kernel/mm/transparent_hugepage/enabled': 'madvise', '/gone': '1' }, got)).toEqual([
+      { file: '/proc/sys/vm/compaction_proactiveness', want: '0', got: '20' },
     ]);
-    expect(readKnobsCommand(['/a', '/b'])).toContain('for f in /a /b;');
+    // one process for every knob, its first line each
+    expect(readKnobsCommand(['/a', '/b'])).toBe("grep -m1 -H '' -- /a /b 2>/dev/null; true");
   });
 });

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { probeMap } from '../../lab/observe/hooks.ts';
-import { generateScript } from '../../lab/prepare/probes.ts';
+import { generateScript, MARKER_PATH, windowLine } from '../../lab/prepare/probes.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { hooks } from '../helpers/registry.ts';
 
 describe('the bpftrace script generated for a real 6.12.117 guest', () => {
   const map = probeMap(hooks, fixture('6.12.117', 'probe-discovery.txt'), fixture('6.12.117', 'hugetlb', 'dmesg.txt'));
-  const script = generateScript(hooks, map, { mode: 'summary', release: '6.12.117', commPrefix: 'stress-ng' });
+  const script = generateScript(hooks, map, { mode: 'summary', release: '6.12.117', commPrefixes: ['stress-ng'] });
 
   it('probes only functions that exist, never the init-only ones', () => {
     const probed = [...script.matchAll(/^kprobe:(\w+)$/gm)].map((m) => m[1]);
@@ -26,8 +26,8 @@ describe('the bpftrace script generated for a real 6.12.117 guest', () => {
     expect(script).toContain('@migrate[(arg1 & 0xffffffff)] = count();');
     // no C casts: bpftrace 0.17 would need clang and kernel headers for them
     expect(script).not.toMatch(/\((u?int\d+)\)/);
-    expect(script).toContain('if (strncmp(comm, "stress-ng", 9) == 0) { @set_comm[$order] = count(); }');
-    expect(script).toContain('if (comm == "bpftrace" || comm == "dropbear") { @set_lab[$order] = count(); }');
+    expect(script).toContain('if (strncmp($comm, "stress-ng", 9) == 0) { @set_comm["stress-ng", $order] = count(); }');
+    expect(script).toContain('if ($comm == "bpftrace" || $comm == "dropbear") { @set_lab[$order] = count(); }');
     expect(script).toMatch(/BEGIN\n\{\n\tprintf\("lab: probes attached\\n"\);/);
   });
 
@@ -50,5 +50,21 @@ describe('the bpftrace script generated for a real 6.12.117 guest', () => {
     expect(trace).toContain('printf("page_owner info {set}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm);');
     expect(trace).toContain('printf("page_owner info {set migrate}: timestamp=%llu pid=%d\\n", nsecs, pid);');
     expect(trace).toContain('printf("page_owner info {copy}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm);');
+  });
+
+  it('with windows, clears every map on lab_mark begin and prints every map on lab_mark end, then acknowledges', () => {
+    const shared = generateScript(hooks, map, { mode: 'summary', release: '6.12.117', commPrefixes: ['fragment', 'stress-ng'], windows: true });
+    const body = (fn: string) => new RegExp(`^uprobe:${MARKER_PATH}:${fn}\n[{]\n([^}]*)[}]`, 'm').exec(shared)?.[1] ?? '';
+    const maps = [...new Set([...shared.matchAll(/^\t.*?@(\w+)(?:\[.*?\])? = (?:count|sum)/gm)].map((m) => m[1]))];
+    expect(maps).toEqual(expect.arrayContaining(['set', 'set_lab', 'set_comm', 'reset_comm', 'split_pages', 'copy', 'migrate', 'read']));
+    expect(body('lab_window_begin')).toBe(`\t@trace = 0;\n${maps.map((m) => `\tclear(@${m});\n`).join('')}\tprintf("lab: window %d begin\\n", arg0);\n`);
+    expect(body('lab_window_trace')).toBe('\t@trace = 1;\n');
+    expect(body('lab_window_end')).toBe(`\t@trace = 0;\n${maps.map((m) => `\tprint(@${m});\n`).join('')}\tprintf("lab: window %d end\\n", arg0);\n`);
+    // trace lines in every probe, printed only while a window in trace mode has them on
+    expect(shared).toContain('if (@trace == 1) { printf("page_owner info {set}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm); }');
+    // the acknowledgement bpftrace prints is the line the host waits for
+    expect('lab: window %d end'.replace('%d', '7')).toBe(windowLine('end', 7));
+    expect(shared).toContain('@set_comm["fragment", $order] = count();');
+    expect(script).not.toContain('uprobe:');
   });
 });
