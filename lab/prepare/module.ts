@@ -55,6 +55,10 @@ async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir
     });
     const warnings = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(tmp) && /warning:/.test(l));
     await writeFile(join(tmp, 'warnings.json'), JSON.stringify(warnings));
+    // a make that succeeds without the module (a tree whose kbuild ignores M=) is a failed build too
+    if (!existsSync(join(tmp, ko))) {
+      throw new InfraError('MODULE_BUILD_FAILED', `make -C ${kernel.buildDir} M=${tmp} modules exited 0 but produced no ${ko}`, { log });
+    }
     const out = join(tmp, 'out');
     await mkdir(out);
     await copyFile(join(tmp, ko), join(out, ko));
