@@ -44,7 +44,7 @@ describe('lab shell', () => {
     const results = mkdtempSync(join(tmpdir(), 'lab-shell-'));
     await startLab('shell --kernel 6.12', results);
     // on a terminal, progress is the live view: finished stages with a tick and their time
-    expect(await waitFor(prompt, 300_000)).toMatch(/^✔ boot {2}guest ready in [\d.]+s, ssh in [\d.]+s: uname -r = 6\.12\.\d+ \([\d.]+s\)$/m);
+    expect(await waitFor(prompt, 300_000)).toMatch(/^✔ boot {2}guest (?:ready|restored) in [\d.]+s, ssh in [\d.]+s: uname -r = 6\.12\.\d+ \([\d.]+s\)$/m);
     await type('cat /proc/version');
     expect(await waitFor(/Linux version 6\.12\.\d+ \(lab@page-owner-lab\)/, 30_000)).toMatch(prompt);
     await type('stty size');
