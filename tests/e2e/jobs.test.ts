@@ -3,10 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../lab/core/paths.ts';
 import type { KernelsRecord } from '../../lab/report/kernels.ts';
 import { readRunResult } from '../../lab/report/result.ts';
-import { lab } from '../helpers/cli.ts';
+import { LAB_CLI, lab } from '../helpers/cli.ts';
 
 /**
  * Two real kernels (6.1 and 6.12, from the cache when built) in one run, both
@@ -49,23 +48,27 @@ describe('lab run --kernel 6.1 --kernel 6.12 --jobs 2', () => {
     expect(summary).toMatch(/^# PASS: 2 kernels, --jobs 2, /);
     expect(summary).toMatch(/\| idle-baseline \| PASS \| PASS \|/);
     // progress lines name their kernel; each kernel's own lab.log is as a single run writes it
-    expect(r.stderr).toMatch(/\[6\.1: boot\] guest ready/);
-    expect(r.stderr).toMatch(/\[6\.12: boot\] guest ready/);
-    expect(readFileSync(join(dir!, record.kernels[0]!.resultsDir!, 'lab.log'), 'utf8')).toMatch(/\[boot\] guest ready/);
+    expect(r.stderr).toMatch(/\[6\.1: boot\] guest (?:ready|restored) in/);
+    expect(r.stderr).toMatch(/\[6\.12: boot\] guest (?:ready|restored) in/);
+    expect(readFileSync(join(dir!, record.kernels[0]!.resultsDir!, 'lab.log'), 'utf8')).toMatch(/\[boot\] guest (?:ready|restored) in/);
   });
 
   it('Ctrl-C as soon as one guest is up stops both guests at once, writes both results, exits 130', async () => {
     const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
-    const child = execa(join(repoRoot, 'node_modules', '.bin', 'tsx'), [join(repoRoot, 'lab', 'cli', 'main.ts'), '--kernel', '6.1,6.12', '--jobs', '2', '--scenario', 'hugetlb'], {
+    const child = execa(LAB_CLI[0], [LAB_CLI[1], '--kernel', '6.1,6.12', '--jobs', '2', '--scenario', 'hugetlb'], {
       env: { LAB_RESULTS_DIR: resultsDir },
       reject: false,
       stdin: 'ignore',
     });
     // the other guest is then still booting or being prepared: the pipeline has no guest in its pool yet
-    await new Promise<void>((resolve) => {
+    // (booted or restored from a saved guest); a run that ends first fails the test rather than hanging it
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
       child.stderr!.on('data', (d: Buffer) => {
-        if (/\] guest ready/.test(d.toString())) resolve();
+        stderr += d.toString();
+        if (/\] guest (?:ready|restored) in/.test(stderr)) resolve();
       });
+      void child.then(() => reject(new Error(`the run ended before a guest was up:\n${stderr}`)));
     });
     const interrupted = Date.now();
     child.kill('SIGINT');
