@@ -16,7 +16,8 @@
  *   scenario       lab --scenario hugetlb, whole process
  *   suite          the default suite's scenarios stage           target < 45 s
  *   rss            the lab process's peak RSS in a suite run      target < 200 MiB
- *   scale          suite time for 1-3 kernels at --jobs 1 and 2, and for 1, 3 and 8 scenarios
+ *   scale          suite time for 1-3 kernels at --jobs 1 and 2 (--scale-scenarios a,b for a
+ *                  quicker set than the default suite), and for 1 and 3 scenarios
  *   rebuild        lab build after a one-option change           target < 180 s
  *   cold-build     (--cold) lab build, empty cache and ccache
  *   vng            (VNG_DIR) vng --run on the same kernel, paired in turn with lab exec: ratio >= 8x
@@ -38,6 +39,8 @@ const cold = flag('--cold');
 const runs = smoke ? 1 : Number(value('--runs', '5'));
 const kernel = value('--kernel', '6.12');
 const only = value('--only', '').split(',').filter(Boolean);
+/** The scale table's scenarios: the default suite, or a quicker set (--scale-scenarios hugetlb). */
+const scaleScenarios = value('--scale-scenarios', '').split(',').filter(Boolean);
 const paths = resolvePaths();
 const outDir = value('--out', join(paths.repo, 'bench', 'results'));
 const repo = paths.repo;
@@ -160,7 +163,8 @@ if (wanted('scale') && !smoke) {
     scale.push({ kernels: ks, jobs, scenarios, wallS: r.seconds, status: r.exitCode === 0 ? 'PASS' : `exit ${r.exitCode}` });
     process.stdout.write(`  ${ks.join(',').padEnd(16)} ${String(jobs).padStart(4)}  ${String(scenarios).padStart(9)}  ${r.seconds.toFixed(1)} s  ${r.exitCode === 0 ? '' : `exit ${r.exitCode}`}\n`);
   };
-  for (const jobs of [1, 2]) for (const n of [1, 2, 3]) await row(kernels.slice(0, n), jobs, [], 8);
+  const chosen = scaleScenarios.flatMap((n) => ['--scenario', n]);
+  for (const jobs of [1, 2]) for (const n of [1, 2, 3]) await row(kernels.slice(0, n), jobs, chosen, scaleScenarios.length || 8);
   // growth with the number of scenarios, one kernel
   await row([kernel], 1, ['--scenario', 'idle-baseline'], 1);
   await row([kernel], 1, ['--scenario', 'idle-baseline', '--scenario', 'hugetlb', '--scenario', 'balance'], 3);
