@@ -34,7 +34,7 @@ function fakeResult(kernel: string, scenarios: Record<string, RunStatus | 'SKIP'
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A stand-in pipeline: each kernel takes `ms`, ends as `outcome` says; records how many ran at once. */
-function fakePipeline(outcome: (kernel: string) => RunResult | Error, ms = 30) {
+function fakePipeline(outcome: (kernel: string) => RunResult | Error, ms = 30, delay?: (kernel: string) => Promise<void>) {
   const seen = { running: 0, most: 0, order: [] as string[] };
   const pipeline = async (o: LabOptions): Promise<LabRun> => {
     seen.running++;
@@ -42,7 +42,7 @@ function fakePipeline(outcome: (kernel: string) => RunResult | Error, ms = 30) {
     seen.order.push(o.kernel);
     try {
       await mkdir(o.resultsDir!, { recursive: true });
-      await sleep(ms);
+      await (delay ? delay(o.kernel) : sleep(ms));
       const r = outcome(o.kernel);
       if (r instanceof Error) throw r;
       return { result: r, resultsDir: o.resultsDir! };
@@ -109,10 +109,16 @@ describe('lab run with several kernels', () => {
 
   it('Ctrl-C: the running pipelines see the signal, the queued ones never start, exit 130', async () => {
     const controller = new AbortController();
-    const { pipeline, seen } = fakePipeline((k) => {
-      if (k === '6.1') controller.abort();
-      return fakeResult(k, { hugetlb: k === '6.1' ? 'PASS' : 'ERROR' });
-    });
+    // 6.6 is still running when 6.1 sees Ctrl-C, however slow the machine: it ends only after the abort
+    const aborted = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const { pipeline, seen } = fakePipeline(
+      (k) => {
+        if (k === '6.1') controller.abort();
+        return fakeResult(k, { hugetlb: k === '6.1' ? 'PASS' : 'ERROR' });
+      },
+      30,
+      (k) => (k === '6.1' ? sleep(30).then(() => undefined) : aborted),
+    );
     const { record } = await runKernels({ ...base(), kernels: kernels('6.1', '6.6', '6.12'), jobs: 2, pipeline, signal: controller.signal });
     expect(seen.order).toEqual(['6.1', '6.6']);
     expect(record.kernels.map((k) => [k.label, k.exitCode, k.error?.message])).toEqual([
