@@ -123,6 +123,7 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
   o.signal?.addEventListener('abort', stop, { once: true });
   try {
     let savedNote = '';
+    let savedAs: string | undefined;
     if (snap && qmpPath && overlay && o.snapshots && guest.kernelErrors.length === 0) {
       const dir = o.snapshots;
       const meta = await stage('save', async () => {
@@ -138,12 +139,15 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
         o.reporter.stage('boot', `could not save the ready guest for later runs: ${(e as Error).message}`);
         return undefined;
       });
-      if (meta) savedNote = `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)`;
+      if (meta) {
+        savedNote = `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)`;
+        savedAs = meta.key;
+      }
     }
     const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
     const sshReadyMs = Date.now() - started;
     o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}${savedNote}`);
-    return { ...session(guest, shell, token, sshPort, sshReadyMs, cleanup), ...(savedNote && snap ? { savedAs: snap.key } : {}) };
+    return { ...session(guest, shell, token, sshPort, sshReadyMs, cleanup), ...(savedAs ? { savedAs } : {}) };
   } catch (e) {
     await guest.stop();
     await cleanup();
