@@ -271,8 +271,18 @@ function lost(command: string, e: Error): InfraError {
 function connectOnce(port: number, privateKey: string, readyTimeout: number): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
-    c.once('ready', () => resolve(c));
-    c.once('error', (e) => {
+    let settled = false;
+    c.once('ready', () => {
+      settled = true;
+      resolve(c);
+    });
+    // A listener for the client's whole life: ssh2 can emit a second error for one failure (a reset
+    // socket errors, then its close says "Connection lost before handshake"), and an error emitted with
+    // no listener ends the process. After 'ready', a lost connection reaches the commands as GUEST_LOST
+    // through their channels closing, so later errors need nothing more here.
+    c.on('error', (e) => {
+      if (settled) return;
+      settled = true;
       c.end();
       reject(e);
     });
