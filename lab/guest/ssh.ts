@@ -62,7 +62,7 @@ export class GuestShell {
     const client = await pRetry(
       () => {
         attempts++;
-        return connectOnce(opts.port, opts.privateKey, Math.max(1000, Math.min(15_000, deadline - Date.now())));
+        return connectOnce(opts.port, opts.privateKey, Math.max(1000, Math.min(15_000, deadline - Date.now())), opts.signal);
       },
       {
         retries: 1000,
@@ -268,24 +268,34 @@ function lost(command: string, e: Error): InfraError {
   return new InfraError('GUEST_LOST', `lost the guest while running ${JSON.stringify(command)}: ${e.message}`, { command });
 }
 
-function connectOnce(port: number, privateKey: string, readyTimeout: number): Promise<Client> {
+function connectOnce(port: number, privateKey: string, readyTimeout: number, signal?: AbortSignal): Promise<Client> {
   return new Promise((resolve, reject) => {
     const c = new ssh2.Client();
     let settled = false;
-    c.once('ready', () => {
+    const fail = (e: Error) => {
+      if (settled) return;
       settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      c.end();
+      reject(e);
+    };
+    const onAbort = () => fail(new Error('interrupted'));
+    c.once('ready', () => {
+      if (settled) return void c.end();
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
       resolve(c);
     });
     // A listener for the client's whole life: ssh2 can emit a second error for one failure (a reset
     // socket errors, then its close says "Connection lost before handshake"), and an error emitted with
     // no listener ends the process. After 'ready', a lost connection reaches the commands as GUEST_LOST
     // through their channels closing, so later errors need nothing more here.
-    c.on('error', (e) => {
-      if (settled) return;
-      settled = true;
-      c.end();
-      reject(e);
-    });
+    c.on('error', fail);
+    // A server that goes away after its identification line (a guest stopped during the key exchange)
+    // makes ssh2 emit no error at all, only a close: without this the attempt would never settle.
+    c.once('close', () => fail(new Error('the connection closed before SSH was ready')));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     c.connect({ host: '127.0.0.1', port, username: 'root', privateKey, readyTimeout, keepaliveInterval: 5000, keepaliveCountMax: 6 });
   });
 }
