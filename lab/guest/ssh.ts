@@ -4,6 +4,7 @@
  * failures (p-retry) for a bounded time; the guest that answers must carry
  * this boot's token, so a stale QEMU on the same port is never driven.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
@@ -110,7 +111,14 @@ export class GuestShell {
     let result: ExecResult | undefined;
     let failure: Error | undefined;
     try {
-      const channel = await this.channel(withInBandStatus(command));
+      let wire = withInBandStatus(command);
+      if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
+        // too long for one exec request: the command goes to a file first, and the shell sources it
+        const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
+        await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
+        wire = withInBandStatus(sourcedCommand(file));
+      }
+      const channel = await this.channel(wire);
       channel.on('data', (d: Buffer) => {
         if (keep || outBytes < TRANSCRIPT_OUTPUT_BYTES) out.push(d);
         outBytes += d.length;
@@ -245,6 +253,17 @@ export class GuestShell {
       this.client.exec(command, (e, ch) => (e ? reject(lost(command, e)) : resolve(ch)));
     });
   }
+}
+
+/**
+ * Dropbear refuses an exec request longer than its MAX_CMD_LEN (9000 bytes) by
+ * closing the channel without a status, which would read as a lost guest.
+ */
+export const MAX_COMMAND_BYTES = 8000;
+
+/** Run the command stored in `file` in the guest's shell, as if it had been sent whole; the file goes when it ends. */
+export function sourcedCommand(file: string): string {
+  return `trap 'rm -f ${file}' EXIT; . ${file}`;
 }
 
 const IN_BAND_MARK = '__lab_exit_status=';

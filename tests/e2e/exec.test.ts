@@ -21,6 +21,16 @@ describe('lab exec', () => {
     expect(r.stdout).toBe('0');
   });
 
+  it('a command longer than the guest SSH server takes in one request runs whole, with its status', async () => {
+    // dropbear closes the channel of an exec request over 9000 bytes: that once read as "the guest died"
+    const long = 'b'.repeat(20_000);
+    const r = await lab(['exec', '--kernel', '6.12', '-q', '--', `x='${long}'; echo \${#x}; ls /tmp | grep -c lab-command- ; exit 3`]);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(3);
+    // the length arrived whole; the file it came through is gone once it ran (only its own name was listed)
+    expect(r.stdout).toBe('20000\n1');
+  });
+
   it('a guest that panics under the command gives 255 and a console with the panic', async () => {
     const r = await lab(['exec', '--kernel', '6.12', '--', 'echo c > /proc/sysrq-trigger']);
     expect(r.exitCode).toBe(255);

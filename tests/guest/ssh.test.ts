@@ -1,8 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { GuestShell, splitInBandStatus, withInBandStatus } from '../../lab/guest/ssh.ts';
+import { GuestShell, MAX_COMMAND_BYTES, sourcedCommand, splitInBandStatus, withInBandStatus } from '../../lab/guest/ssh.ts';
 
 /** The exit status printed in band, run through a real shell as the guest's would run it. */
 const sh = (command: string) => execa('bash', ['-c', withInBandStatus(command)], { reject: false, stripFinalNewline: false });
@@ -18,6 +21,17 @@ describe('the in-band exit status', () => {
   it('works for a command ending in a comment, without a newline, and with no stderr', async () => {
     expect(splitInBandStatus(String((await sh('true # done')).stderr))).toEqual({ stderr: '', code: 0 });
     expect(splitInBandStatus(String((await sh('printf x >&2; false')).stderr))).toEqual({ stderr: 'x', code: 1 });
+  });
+
+  it('a command too long for one exec request runs from a file the same way, and the file goes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-ssh-'));
+    const file = join(dir, 'command');
+    const command = `x='${'a'.repeat(MAX_COMMAND_BYTES)}'; echo \${#x}; echo err >&2; exit 4`;
+    writeFileSync(file, command);
+    const r = await sh(sourcedCommand(file));
+    expect(r.stdout).toBe(`${MAX_COMMAND_BYTES}\n`);
+    expect(splitInBandStatus(String(r.stderr))).toEqual({ stderr: 'err\n', code: 4 });
+    expect(existsSync(file)).toBe(false);
   });
 
   it('a stderr without the marker is left alone', () => {
