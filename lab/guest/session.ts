@@ -118,13 +118,16 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     await cleanup();
     throw identify(e);
   });
-  // Ctrl-C between the readiness marker and the first command: stop the guest here, the caller has none to stop yet
-  const stop = () => void guest.stop();
-  o.signal?.addEventListener('abort', stop, { once: true });
-  try {
-    let savedNote = '';
-    let savedAs: string | undefined;
-    if (snap && qmpPath && overlay && o.snapshots && guest.kernelErrors.length === 0) {
+  return connectGuest(o, guest, {
+    token,
+    sshPort,
+    started,
+    stage,
+    cleanup,
+    identify,
+    // a fresh boot is saved for later runs before the first command, unless its console showed a kernel error
+    beforeConnect: async () => {
+      if (!(snap && qmpPath && overlay && o.snapshots && guest.kernelErrors.length === 0)) return {};
       const dir = o.snapshots;
       const meta = await stage('save', async () => {
         await mkdir(dir, { recursive: true });
@@ -139,19 +142,55 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
         o.reporter.stage('boot', `could not save the ready guest for later runs: ${(e as Error).message}`);
         return undefined;
       });
-      if (meta) {
-        savedNote = `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)`;
-        savedAs = meta.key;
-      }
-    }
-    const shell = await stage('ssh', () => GuestShell.connect({ port: sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
-    const sshReadyMs = Date.now() - started;
-    o.reporter.stage('boot', `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}${savedNote}`);
-    return { ...session(guest, shell, token, sshPort, sshReadyMs, cleanup), ...(savedAs ? { savedAs } : {}) };
+      return meta
+        ? { savedAs: meta.key, note: `, saved for later runs in ${formatDuration(meta.saveMs)} (${Math.round(meta.stateBytes / 2 ** 20)} MiB)` }
+        : {};
+    },
+    describe: (sshReadyMs, release, note) =>
+      `guest ready in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}${note}`,
+  });
+}
+
+/**
+ * The tail shared by a boot and a restore: from the readiness marker to a
+ * connected, checked shell. Ctrl-C in between stops the guest here (the caller
+ * has none to stop yet) and becomes INTERRUPTED; any failure stops the guest
+ * and removes its files.
+ */
+async function connectGuest(
+  o: SessionOptions,
+  guest: Guest,
+  t: {
+    token: string;
+    sshPort: number;
+    started: number;
+    stage: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+    cleanup: () => Promise<void>;
+    identify?: (e: unknown) => unknown;
+    beforeConnect?: () => Promise<{ savedAs?: string; note?: string }>;
+    describe: (sshReadyMs: number, release: string, note: string) => string;
+    restoredFrom?: string;
+  },
+): Promise<GuestSession> {
+  const stop = () => void guest.stop();
+  o.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    const saved = (await t.beforeConnect?.()) ?? {};
+    const shell = await t.stage('ssh', () =>
+      GuestShell.connect({ port: t.sshPort, privateKey: o.key.privateKey, token: t.token, timeoutMs: 60_000, signal: o.signal }),
+    );
+    const sshReadyMs = Date.now() - t.started;
+    o.reporter.stage('boot', t.describe(sshReadyMs, shell.release, saved.note ?? ''));
+    return {
+      ...session(guest, shell, t.token, t.sshPort, sshReadyMs, t.cleanup),
+      ...(saved.savedAs ? { savedAs: saved.savedAs } : {}),
+      ...(t.restoredFrom ? { restoredFrom: t.restoredFrom } : {}),
+    };
   } catch (e) {
     await guest.stop();
-    await cleanup();
-    throw identify(o.signal?.aborted ? new InterruptedError('SIGINT') : e);
+    await t.cleanup();
+    const err = o.signal?.aborted ? new InterruptedError('SIGINT') : e;
+    throw t.identify ? t.identify(err) : err;
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }
@@ -208,21 +247,15 @@ async function restore(
     await rm(config.qmp!, { force: true });
     throw e;
   });
-  // Ctrl-C between the readiness marker and the first command: stop the guest here
-  const stop = () => void guest.stop();
-  o.signal?.addEventListener('abort', stop, { once: true });
-  try {
-    const shell = await stage('ssh', () => GuestShell.connect({ port: base.sshPort, privateKey: o.key.privateKey, token, timeoutMs: 60_000, signal: o.signal }));
-    const sshReadyMs = Date.now() - started;
-    o.reporter.stage('boot', `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${shell.release}`);
-    return { ...session(guest, shell, token, base.sshPort, sshReadyMs, () => rm(config.qmp!, { force: true })), restoredFrom: saved.meta.key };
-  } catch (e) {
-    await guest.stop();
-    await rm(config.qmp!, { force: true });
-    throw o.signal?.aborted ? new InterruptedError('SIGINT') : e;
-  } finally {
-    o.signal?.removeEventListener('abort', stop);
-  }
+  return connectGuest(o, guest, {
+    token,
+    sshPort: base.sshPort,
+    started,
+    stage,
+    cleanup: () => rm(config.qmp!, { force: true }),
+    describe: (sshReadyMs, release) => `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}`,
+    restoredFrom: saved.meta.key,
+  });
 }
 
 function session(guest: Guest, shell: GuestShell, token: string, sshPort: number, sshReadyMs: number, cleanup: () => Promise<void>): GuestSession {
