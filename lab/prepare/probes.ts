@@ -81,6 +81,10 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
       // unsigned short: the upper bits of the register are not guaranteed
       // the task name read once: every hit runs this, and the shared script compares it with every workload's
       body.push(`$order = arg1 & 0xffff;`, `$comm = comm;`, `${counted(name)}[$order] = count();`);
+      // hits per CPU, kept in bpftrace.txt only: evidence for a probe that stops firing on one vCPU
+      // (a 6.6.87 balance run under TCG, 3 in ~60, saw a sixth of the allocations vmstat counted, on
+      // both observers at once; docs/reliability.md)
+      body.push(`${counted(`${name}_cpu`)}[cpu] = count();`);
       body.push(`if (${LAB_COMMS.map((c) => `$comm == "${c}"`).join(' || ')}) { ${counted(`${name}_lab`)}[$order] = count(); }`);
       for (const prefix of opts.commPrefixes ?? []) {
         body.push(`if (strncmp($comm, "${prefix}", ${prefix.length}) == 0) { ${counted(`${name}_comm`)}["${prefix}", $order] = count(); }`);
