@@ -70,9 +70,9 @@ export function knobDiff(want: KnobValues, got: KnobValues): { file: string; wan
     .map((f) => ({ file: f, want: want[f]!, got: got[f]! }));
 }
 
-/** Write back every knob that differs from `want`; returns what was restored. */
-export async function restoreKnobs(shell: GuestShell, want: KnobValues): Promise<string[]> {
-  const diff = knobDiff(want, await readKnobs(shell, Object.keys(want)));
+/** Write back every knob that differs from `want` (read now, unless `current` was just read); returns what was restored. */
+export async function restoreKnobs(shell: GuestShell, want: KnobValues, current?: KnobValues): Promise<string[]> {
+  const diff = knobDiff(want, current ?? (await readKnobs(shell, Object.keys(want))));
   // one round trip: each write on its own, a failed one does not stop the others
   if (diff.length) await shell.exec(diff.map((d) => `echo ${d.want} > ${d.file}`).join('; '), { allowFailure: true, timeoutMs: 120_000 * diff.length });
   return diff.map((d) => `${d.file}: ${d.got} -> ${d.want}`);

@@ -105,19 +105,29 @@ function sections(text: string): Record<string, string> {
  * at the first that fails unless failures are allowed: which command failed, and its status,
  * come back in band. The transcript shows them as one command.
  */
+export function batchScript(commands: readonly string[], allowFailure = false): string {
+  return commands.map((c, i) => `(\n${c}\n) || { s=$?; echo "${FAILED} ${i} $s" >&2; ${allowFailure ? '' : 'exit $s; '}}`).join('\n');
+}
+
+/** The command of `commands` that failed in a batch, from the batch's stderr; undefined when none did. */
+export function batchFailure(commands: readonly string[], stderr: string): { command: string; exitCode: number } | undefined {
+  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(stderr);
+  return failed ? { command: commands[Number(failed[1])]!, exitCode: Number(failed[2]) } : undefined;
+}
+
+function batchError(r: { stdout: string; stderr: string }, failed: { command: string; exitCode: number }): InfraError {
+  return new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${failed.exitCode}: ${failed.command}`, {
+    command: failed.command,
+    exitCode: failed.exitCode,
+    outputTail: tailLines(`${r.stdout}\n${r.stderr}`, 20),
+  });
+}
+
 async function execAll(shell: GuestShell, commands: readonly string[], o: { timeoutMs: number; allowFailure?: boolean }): Promise<void> {
   if (!commands.length) return;
-  const script = commands.map((c, i) => `(\n${c}\n) || { s=$?; echo "${FAILED} ${i} $s" >&2; ${o.allowFailure ? '' : 'exit $s; '}}`).join('\n');
-  const r = await shell.exec(script, { timeoutMs: o.timeoutMs * commands.length, allowFailure: true });
-  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
-  if (failed && !o.allowFailure) {
-    const command = commands[Number(failed[1])]!;
-    throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${failed[2]}: ${command}`, {
-      command,
-      exitCode: Number(failed[2]),
-      outputTail: tailLines(`${r.stdout}\n${r.stderr}`, 20),
-    });
-  }
+  const r = await shell.exec(batchScript(commands, o.allowFailure), { timeoutMs: o.timeoutMs * commands.length, allowFailure: true });
+  const failed = batchFailure(commands, r.stderr);
+  if (failed && !o.allowFailure) throw batchError(r, failed);
 }
 const FAILED = '__lab_command_failed';
 
@@ -145,6 +155,8 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
   let own: RunningBpftrace | undefined;
   let tornDown = false;
   let before: KnobValues | undefined;
+  /** The knobs as the teardown left them, read in the teardown's round trip. */
+  let afterKnobs: KnobValues | undefined;
   let outcome: ScenarioResult | undefined;
   try {
     reporter.stage(scenario.name, scenario.description.split('\n')[0]!);
@@ -175,20 +187,28 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     }
     before = current;
 
-    await execAll(shell, scenario.setup, { timeoutMs: 120_000 });
     await observers.loadModule();
-    // the module's table for this scenario, then bpftrace's window opens: the shared bpftrace's
-    // maps cleared (acknowledged on its stream), or a bpftrace of the scenario's own attached
+    // One round trip: the set-up, the module's table for this scenario, then bpftrace's window
+    // opens: the shared bpftrace's maps cleared (acknowledged on its stream), or a bpftrace of the
+    // scenario's own attached after it.
     const configure = configureCommand(scenario.module);
+    const setUp = async (then: string) => {
+      const script = `${batchScript(scenario.setup)}\n${section('table')}\n${then}`;
+      const r = await shell.exec(script, { timeoutMs: 120_000 * (scenario.setup.length + 1), allowFailure: true });
+      const failed = batchFailure(scenario.setup, r.stderr);
+      if (failed) throw batchError(r, failed);
+      if (r.exitCode !== 0) throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${r.exitCode}: ${then}`, { command: then, exitCode: r.exitCode, outputTail: tailLines(`${r.stdout}\n${r.stderr}`, 20) });
+      checkConfigured(scenario.module, sections(r.stdout).table ?? '');
+    };
     let window: { bpf: RunningBpftrace; n: number } | undefined;
     if (observers.shares(scenario.bpftrace)) {
       const { bpf, window: n } = await observers.sharedBpftrace();
       window = { bpf, n };
       await writeFile(join(dir, 'probes.bt'), observers.sharedScript!.script);
-      checkConfigured(scenario.module, (await exec(`${configure} && ${bpf.marker('begin', n)}`)).stdout);
+      await setUp(`${configure} && ${bpf.marker('begin', n)}`);
       await bpf.acknowledged('begin', n);
     } else {
-      checkConfigured(scenario.module, (await exec(configure)).stdout);
+      await setUp(configure);
       const script = generateScript(ctx.hooks, ctx.probes, {
         mode: scenario.bpftrace.mode,
         release: ctx.release,
@@ -245,11 +265,20 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     // the workload stops (teardown) while the module's kprobe stays: unregistering it while a load
     // still allocates oopsed 6.12.117 under TCG twice in 30 runs (int3 at __set_page_owner+0x1),
     // and the module now stays loaded for the guest's next scenarios
+    // one round trip: the teardown, the kernel log, and the knobs to give back
     tornDown = true;
-    await execAll(shell, scenario.teardown, { timeoutMs: 120_000, allowFailure: true });
-    const dmesg = await exec('dmesg', 30_000);
-    observations.dmesg = parseDmesg(dmesg.stdout);
-    await writeFile(join(dir, 'dmesg.txt'), dmesg.stdout);
+    const wound = sections(
+      (
+        await shell.exec([batchScript(scenario.teardown, true), section('dmesg'), 'dmesg', section('knobs'), readKnobsCommand(Object.keys(before))].join('\n'), {
+          timeoutMs: 120_000 * (scenario.teardown.length + 1),
+          allowFailure: true,
+        })
+      ).stdout,
+    );
+    const dmesg = wound.dmesg ?? '';
+    afterKnobs = parseKnobs(wound.knobs ?? '');
+    observations.dmesg = parseDmesg(dmesg);
+    await writeFile(join(dir, 'dmesg.txt'), dmesg);
 
     const judged = { registry: ctx.registry, release: ctx.release };
     const judgement = judge(scenario, observations, captured, judged);
@@ -272,7 +301,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     if (own) await own.stop().catch(() => undefined);
     if (before && !tornDown) await execAll(shell, scenario.teardown, { timeoutMs: 120_000, allowFailure: true }).catch(() => undefined);
     if (before) {
-      const restored = await restoreKnobs(shell, before).catch(() => undefined);
+      const restored = await restoreKnobs(shell, before, afterKnobs).catch(() => undefined);
       if (outcome && restored?.length) outcome.restored = restored;
     }
     shell.transcript = previousTranscript;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { knobDiff, knobValue, parseKnobs, readKnobsCommand, writtenKnobs } from '../../lab/guest/knobs.ts';
+import { knobDiff, knobValue, parseKnobs, readKnobsCommand, restoreKnobs, writtenKnobs } from '../../lab/guest/knobs.ts';
+import type { GuestShell } from '../../lab/guest/ssh.ts';
 import { registry } from '../helpers/registry.ts';
 import { loadSuite } from '../../lab/scenario/suite.ts';
 import { join } from 'node:path';
@@ -50,5 +51,18 @@ describe('guest knobs: what scenarios change and must give back', () => {
     ]);
     // one process for every knob, its first line each
     expect(readKnobsCommand(['/a', '/b'])).toBe("grep -m1 -H '' -- /a /b 2>/dev/null; true");
+  });
+
+  it('gives back only what differs, without reading again when the teardown just read the knobs', async () => {
+    const commands: string[] = [];
+    const shell = { exec: async (command: string) => (commands.push(command), { stdout: '', stderr: '', exitCode: 0 }) } as unknown as GuestShell;
+    const want = { '/proc/sys/vm/nr_hugepages': '0', '/sys/kernel/mm/transparent_hugepage/enabled': 'madvise' };
+    const restored = await restoreKnobs(shell, want, { '/proc/sys/vm/nr_hugepages': '0', '/sys/kernel/mm/transparent_hugepage/enabled': 'never' });
+    expect(restored).toEqual(['/sys/kernel/mm/transparent_hugepage/enabled: never -> madvise']);
+    expect(commands).toEqual(['echo madvise > /sys/kernel/mm/transparent_hugepage/enabled']);
+    // nothing differs: no command at all
+    commands.length = 0;
+    expect(await restoreKnobs(shell, want, want)).toEqual([]);
+    expect(commands).toEqual([]);
   });
 });
