@@ -39,9 +39,10 @@ describe('gigantic pages', () => {
     });
   }
 
-  // The lab flavor has no checker: where the walk's writes land decides how the guest dies. Three runs,
-  // three ways: an oops in __update_page_owner_handle (a write to a read-only page), a silent death (the
-  // SSH channel gone, nothing on the console), a storm of recursive page faults elsewhere. The debug
+  // The lab flavor has no checker: where the walk's writes land decides how the guest dies. Four ways
+  // seen: an oops in __update_page_owner_handle (a write to a read-only page) with its call trace, the
+  // same oops whose call trace the unwinder could not print (it faulted too), a silent death (the SSH
+  // channel gone, nothing on the console), a storm of recursive page faults elsewhere. The debug
   // flavor's test below is the deterministic one: KASAN stops at the first bad write.
   it('6.12.117: growing the 1 GiB pool takes the guest down; a report that names the page_ext walk names the bug and its upstream fix', async () => {
     const run = await lab(['--kernel', '6.12', '-q', '--scenario', 'gigantic']);
@@ -52,7 +53,10 @@ describe('gigantic pages', () => {
     expect(['GUEST_LOST', 'KERNEL_ERROR']).toContain(s.error!.code);
     expect(s.captured.giga_after, 'the pool never grew: the guest died growing it').toBeUndefined();
     if (s.kernelReport?.some((l) => /__update_page_owner_handle\+/.test(l))) {
-      expect(s.kernelReport.join('\n')).toMatch(/__set_page_owner\+[\s\S]*prep_new_page\+[\s\S]*alloc_contig_range_noprof\+/);
+      // the call trace, when the unwinder got through it: in a fourth way seen (CI, session 5) it faulted
+      // itself on the corrupted memory right after "Call Trace:" (recursive oopses in __is_insn_slot_addr)
+      const report = s.kernelReport.join('\n');
+      if (/^\s*__set_page_owner\+/m.test(report)) expect(report).toMatch(/__set_page_owner\+[\s\S]*prep_new_page\+[\s\S]*alloc_contig_range_noprof\+/);
       expect(s.knownIssue).toMatchObject({ fix: 'mm: page_owner: use new iteration API' });
       expect(readFileSync(join(dir, 'summary.md'), 'utf8')).toMatch(/upstream fix: "mm: page_owner: use new iteration API"/);
       expect(run.stdout).toMatch(/gigantic: known issue: page_owner walks the page_ext entries/);
