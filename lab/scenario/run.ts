@@ -197,7 +197,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
       const r = await shell.exec(script, { timeoutMs: 120_000 * (scenario.setup.length + 1), allowFailure: true });
       const failed = batchFailure(scenario.setup, r.stderr);
       if (failed) throw batchError(r, failed);
-      if (r.exitCode !== 0) throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${r.exitCode}: ${then}`, { command: then, exitCode: r.exitCode, outputTail: tailLines(`${r.stdout}\n${r.stderr}`, 20) });
+      if (r.exitCode !== 0) throw batchError(r, { command: then, exitCode: r.exitCode });
       checkConfigured(scenario.module, sections(r.stdout).table ?? '');
     };
     let window: { bpf: RunningBpftrace; n: number } | undefined;
@@ -276,7 +276,8 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
       ).stdout,
     );
     const dmesg = wound.dmesg ?? '';
-    afterKnobs = parseKnobs(wound.knobs ?? '');
+    // a batch cut short before its knob read leaves them to be read again when they are given back
+    afterKnobs = wound.knobs === undefined ? undefined : parseKnobs(wound.knobs);
     observations.dmesg = parseDmesg(dmesg);
     await writeFile(join(dir, 'dmesg.txt'), dmesg);
 
