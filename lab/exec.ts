@@ -55,6 +55,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       bzImage: built.build.bzImage,
       image: img.image.path,
       accel,
+      tcgThreads: config.tcgThreads,
       key: await ensureKey(config.paths.cache),
       consoleLog: join(dir, 'console.log'),
       memoryMb: config.memoryMb,

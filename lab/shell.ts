@@ -66,7 +66,7 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
     const k = built.build;
     const accel = await probeAccel(config.accel);
     const key = await ensureKey(config.paths.cache);
-    const common = { image: img.image.path, accel, key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
+    const common = { image: img.image.path, accel, tcgThreads: config.tcgThreads, key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
     let banner = '';
     if (o.observers) {
       const hooks = await loadHooks(config.paths.repo);

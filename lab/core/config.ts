@@ -14,6 +14,7 @@ import { InputError } from './errors.ts';
 import { repoRoot, type LabPaths } from './paths.ts';
 
 export type AccelSetting = 'auto' | 'tcg' | 'kvm';
+export type TcgThreads = 'single' | 'multi';
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
 export const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
@@ -27,6 +28,13 @@ export interface LabConfig {
   /** mmdebstrap mirror argument; undefined: the host's own apt sources when the suite matches. */
   imageMirror?: string;
   accel: AccelSetting;
+  /**
+   * Under TCG: one host thread runs every vCPU (single), or one thread per vCPU (multi). Single
+   * by default: with a thread per vCPU, QEMU 7.2 kept running translations of kernel code that
+   * another vCPU had just patched (kprobes armed or removed), so probes went blind or a removed
+   * int3 kept firing (docs/reliability.md).
+   */
+  tcgThreads: TcgThreads;
   /** How long a boot may take to print its readiness marker (undefined: 60 s with KVM, 180 s under TCG). */
   readyTimeoutS?: number;
   memoryMb: number;
@@ -45,6 +53,7 @@ export const CONFIG_KEYS = {
   kernelMirror: { env: 'LAB_KERNEL_MIRROR', flag: undefined, help: 'kernel.org-layout mirror for source downloads ("" disables)', default: DEFAULT_KERNEL_MIRROR },
   imageMirror: { env: 'LAB_IMAGE_MIRROR', flag: undefined, help: 'mmdebstrap mirror argument for the guest image', default: "the host's apt sources" },
   accel: { env: 'LAB_ACCEL', flag: undefined, help: 'auto, tcg or kvm', default: 'auto' },
+  tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG, single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'single' },
   readyTimeoutS: { env: 'LAB_READY_TIMEOUT_S', flag: undefined, help: 'seconds a boot may take to reach readiness', default: '60 (KVM) / 180 (TCG)' },
   memoryMb: { env: 'LAB_MEMORY_MB', flag: '--memory', help: 'guest memory in MiB', default: '1024' },
   cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
@@ -59,6 +68,7 @@ const FileSchema = z.strictObject({
   kernelMirror: z.string().optional(),
   imageMirror: z.string().optional(),
   accel: z.enum(['auto', 'tcg', 'kvm']).optional(),
+  tcgThreads: z.enum(['single', 'multi']).optional(),
   readyTimeoutS: z.number().positive().optional(),
   memoryMb: z.number().int().positive().optional(),
   cpus: z.number().int().positive().optional(),
@@ -132,6 +142,10 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     if (!['auto', 'tcg', 'kvm'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_ACCEL=${JSON.stringify(v)}: accepted: auto, tcg, kvm`, { key: 'accel' });
     return v as AccelSetting;
   }, 'auto');
+  const tcgThreads = pick<TcgThreads>('tcgThreads', undefined, (v) => {
+    if (!['single', 'multi'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_TCG_THREADS=${JSON.stringify(v)}: accepted: single, multi`, { key: 'tcgThreads' });
+    return v as TcgThreads;
+  }, 'single');
   const imageMirror = pick<string | undefined>('imageMirror', undefined, (v) => v, undefined);
   return {
     paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },
@@ -139,6 +153,7 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     kernelMirror: pick('kernelMirror', undefined, (v) => v, DEFAULT_KERNEL_MIRROR).replace(/\/+$/, ''),
     imageMirror,
     accel,
+    tcgThreads,
     readyTimeoutS: pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined),
     memoryMb: pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024),
     cpus: pick('cpus', input.flags?.cpus, positive('cpus', true), 2),
@@ -159,6 +174,7 @@ export function describeConfig(c: LabConfig): string[] {
     kernelMirror: c.kernelMirror || '(disabled)',
     imageMirror: c.imageMirror ?? "(the host's apt sources when the suite matches)",
     accel: c.accel,
+    tcgThreads: c.tcgThreads,
     readyTimeoutS: c.readyTimeoutS === undefined ? '(60 KVM / 180 TCG)' : String(c.readyTimeoutS),
     memoryMb: String(c.memoryMb),
     cpus: String(c.cpus),

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { execa } from 'execa';
+import type { TcgThreads } from '../core/config.ts';
 import { InfraError, type InfraErrorCode } from '../core/errors.ts';
 import { start, tailLines, type LongProcess } from '../core/proc.ts';
 import { KERNEL_ERROR_PATTERNS } from '../observe/kernel-errors.ts';
@@ -18,6 +19,8 @@ export interface QemuConfig {
   kernel: string;
   image: string;
   accel: Accel;
+  /** TCG's threading (ignored under KVM); undefined: QEMU's default, a thread per vCPU. */
+  tcgThreads?: TcgThreads;
   sshPort: number;
   memoryMb: number;
   cpus: number;
@@ -48,13 +51,19 @@ export const MACHINE = 'q35';
  */
 export const BASE_CMDLINE = ['console=ttyS0', 'root=/dev/vda', 'rw', 'init=/sbin/lab-init', 'page_owner=on', 'panic=-1', 'oops=panic', 'i8042.noaux', 'i8042.nokbd'];
 
+/** The -accel option: KVM, or TCG with its threading when one is asked for. */
+export function accelOption(c: Pick<QemuConfig, 'accel' | 'tcgThreads'>): string {
+  return c.accel === 'tcg' && c.tcgThreads ? `tcg,thread=${c.tcgThreads}` : c.accel;
+}
+
 export function qemuArgs(c: QemuConfig): string[] {
   const disk = c.disk ?? { file: c.image, format: 'raw', snapshot: true };
   return [
     '-nodefaults',
     '-no-user-config',
     '-display', 'none',
-    '-machine', `${MACHINE},accel=${c.accel}`,
+    '-machine', MACHINE,
+    '-accel', accelOption(c),
     '-cpu', c.accel === 'kvm' ? 'host' : 'max',
     '-smp', String(c.cpus),
     '-m', `${c.memoryMb}M`,

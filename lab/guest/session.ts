@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TcgThreads } from '../core/config.ts';
 import { InfraError, InterruptedError, isLabError } from '../core/errors.ts';
 import type { LongProcess } from '../core/proc.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +24,8 @@ export interface SessionOptions {
   bzImage: string;
   image: string;
   accel: { accel: Accel; reason: string };
+  /** Under TCG: one host thread for every vCPU, or one each (the config's tcgThreads). */
+  tcgThreads?: TcgThreads;
   key: LabKey;
   consoleLog: string;
   memoryMb: number;
@@ -75,12 +78,14 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     kernel: o.bzImage,
     image: o.image,
     accel: o.accel.accel,
+    ...(o.accel.accel === 'tcg' && o.tcgThreads ? { tcgThreads: o.tcgThreads } : {}),
     sshPort,
     memoryMb: o.memoryMb,
     cpus: o.cpus,
     append: [`lab.token=${token}`, `lab.sshkey=${o.key.publicBlob}`, ...o.append],
   };
-  const what = `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`;
+  const threads = base.tcgThreads ? `, ${base.tcgThreads}-threaded` : '';
+  const what = `under ${o.accel.accel.toUpperCase()} (${o.accel.reason}${threads}), ${o.memoryMb} MiB, ssh on 127.0.0.1:${sshPort}`;
   const timeout = readyTimeoutMs(o.accel.accel, o.readyTimeoutS, o.readyTimeoutFactor);
   const snap = o.snapshots ? await snapshotKey(base) : undefined;
   const saved = snap && o.snapshots ? await findSaved(o.snapshots, snap.key) : undefined;

@@ -82,6 +82,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     bzImage: o.bzImage,
     image: o.image,
     accel: o.accel,
+    tcgThreads: o.config.tcgThreads,
     key: o.key,
     consoleLog,
     memoryMb: o.config.memoryMb,

@@ -13,6 +13,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(c.memoryMb).toBe(1024);
     expect(c.cpus).toBe(2);
     expect(c.accel).toBe('auto');
+    expect(c.tcgThreads).toBe('single');
     expect(c.tarballDirs).toEqual([]);
     expect(c.sources.memoryMb).toBe('default');
     expect(c.paths.cache).toMatch(/page-owner-lab$/);
@@ -38,6 +39,8 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
 
   it('a bad value names its key and where it came from', () => {
     expect(() => resolveConfig({ env: { LAB_ACCEL: 'fast' }, cwd: cwd() })).toThrow('LAB_ACCEL="fast": accepted: auto, tcg, kvm');
+    expect(() => resolveConfig({ env: { LAB_TCG_THREADS: 'many' }, cwd: cwd() })).toThrow('LAB_TCG_THREADS="many": accepted: single, multi');
+    expect(resolveConfig({ env: { LAB_TCG_THREADS: 'multi' }, cwd: cwd() }).tcgThreads).toBe('multi');
     expect(() => resolveConfig({ env: { LAB_MEMORY_MB: 'lots' }, cwd: cwd() })).toThrow('LAB_MEMORY_MB="lots": expected a positive whole number');
     const dir = cwd();
     writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({ memory: 2048 }));

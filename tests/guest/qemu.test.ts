@@ -32,11 +32,17 @@ describe('the QEMU command line', () => {
   });
 
   it('uses the host CPU under KVM and the richest emulated one under TCG', () => {
-    expect(arg(args, '-machine')).toBe('q35,accel=tcg');
+    expect(arg(args, '-machine')).toBe('q35');
+    expect(arg(args, '-accel')).toBe('tcg');
     expect(arg(args, '-cpu')).toBe('max');
-    const kvm = qemuArgs({ ...config, accel: 'kvm' });
-    expect(arg(kvm, '-machine')).toBe('q35,accel=kvm');
+    const kvm = qemuArgs({ ...config, accel: 'kvm', tcgThreads: 'single' });
+    expect(arg(kvm, '-accel')).toBe('kvm');
     expect(arg(kvm, '-cpu')).toBe('host');
+  });
+
+  it('runs TCG single- or multi-threaded as configured', () => {
+    expect(arg(qemuArgs({ ...config, tcgThreads: 'single' }), '-accel')).toBe('tcg,thread=single');
+    expect(arg(qemuArgs({ ...config, tcgThreads: 'multi' }), '-accel')).toBe('tcg,thread=multi');
   });
 });
 
