@@ -4,6 +4,7 @@ import { judge } from '../../lab/judge/judge.ts';
 import { parseBpftrace } from '../../lab/observe/bpftrace.ts';
 import type { Observations } from '../../lab/observe/observations.ts';
 import { parsePageOrder } from '../../lab/observe/page-order.ts';
+import { parseVmstat } from '../../lab/observe/vmstat.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { registry } from '../helpers/registry.ts';
 
@@ -51,5 +52,36 @@ describe.each(['6.1.192', '6.12.117'])('lab cross-checks on a recorded %s hugetl
     const checks = labChecks(obs, { allowMissed: false, window: 100000 }).map((c) => c.source);
     expect(checks).toContain('bpf.set[0] - module.seen[0] <= max(100000, module.seen[0] / 20)');
     expect(checks).toContain('bpf.set[0] >= module.seen[0]');
+  });
+});
+
+describe('lab cross-check: the set probe saw what the allocator counted', () => {
+  const recorded = (kernel: string, scenario: string): Observations => ({
+    probes,
+    module: parsePageOrder(fixture(kernel, scenario, 'page_order.txt')),
+    bpf: parseBpftrace(fixture(kernel, scenario, 'bpftrace.txt')),
+    vmstatBefore: parseVmstat(fixture(kernel, scenario, 'vmstat-before.txt')),
+    vmstatAfter: parseVmstat(fixture(kernel, scenario, 'vmstat-after.txt')),
+  });
+  const failed = (obs: Observations) =>
+    judge({ vars: [], expect: labChecks(obs, { allowMissed: false }) }, obs, {}, { registry }).expectations.filter((e) => e.verdict !== 'pass');
+
+  it.each(['6.1.192', '6.6.87', '6.12.117'])('holds on a recorded %s hugetlb run', (kernel) => {
+    const obs = recorded(kernel, 'hugetlb');
+    expect(labChecks(obs, { allowMissed: false }).map((c) => c.source)).toContain(`bpf.set_pages + ${WINDOW_SLACK_PAGES} >= vmstat.pgalloc_sum.delta`);
+    expect(failed(obs)).toEqual([]);
+  });
+
+  it('fails on a recorded 6.6.87 guest whose __set_page_owner probe went blind (multi-threaded TCG)', () => {
+    // both observers agree with each other (1,559 order-0 sets), so only the allocator's count shows it
+    const f = failed(recorded('6.6.87', 'balance-blind'));
+    expect(f.map((e) => e.expect)).toEqual([`bpf.set_pages + ${WINDOW_SLACK_PAGES} >= vmstat.pgalloc_sum.delta`]);
+    expect(f[0]!.message).toMatch(/is false \(bpf\.set_pages=\d+, vmstat\.pgalloc_sum\.delta=\d+\)/);
+  });
+
+  it('is left out when vmstat was not read around the window', () => {
+    const obs = recorded('6.12.117', 'hugetlb');
+    delete obs.vmstatAfter;
+    expect(labChecks(obs, { allowMissed: false }).some((c) => c.source.includes('pgalloc'))).toBe(false);
   });
 });
