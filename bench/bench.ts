@@ -26,6 +26,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { resolveConfig } from '../lab/core/config.ts';
 import { resolvePaths } from '../lab/core/paths.ts';
 import { probeAccel } from '../lab/guest/qemu.ts';
 import { qemuVersion } from '../lab/guest/snapshot.ts';
@@ -80,11 +81,13 @@ function record(m: Omit<Measure, 'median' | 'min' | 'max' | 'spread'>): Measure 
 const skip = (id: string, name: string, unit: Measure['unit'], why: string, target?: string) => record({ id, name, unit, samples: [], skipped: why, ...(target ? { target } : {}) });
 
 const accel = await probeAccel('auto');
+// the lab commands the bench runs read the same environment
+const tcgThreads = accel.accel === 'tcg' ? resolveConfig().tcgThreads : undefined;
 const git = await execa('git', ['rev-parse', 'HEAD'], { cwd: repo, reject: false });
 const dirty = (await execa('git', ['status', '--porcelain'], { cwd: repo, reject: false })).stdout.trim() !== '';
 const started = new Date();
 const loadAtStart = loadavg()[0]!;
-process.stdout.write(`bench: kernel ${kernel}, ${runs} run(s) each, ${accel.accel} (${accel.reason}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}${smoke ? ', smoke' : ''}\n`);
+process.stdout.write(`bench: kernel ${kernel}, ${runs} run(s) each, ${accel.accel} (${accel.reason}${tcgThreads ? `, ${tcgThreads}-threaded` : ''}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}${smoke ? ', smoke' : ''}\n`);
 
 // everything cached first: kernel, image, module, a saved guest (not measured)
 must(await lab(['exec', '--kernel', kernel, '-q', '--', 'true']), 'warm-up');
@@ -249,6 +252,7 @@ const result: BenchResult = {
   machine: {
     accel: accel.accel,
     accelReason: accel.reason,
+    ...(tcgThreads ? { tcgThreads } : {}),
     cores: cpus().length,
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     qemu: await qemuVersion(),

@@ -34,6 +34,8 @@ export const BenchResultSchema = z.strictObject({
   machine: z.strictObject({
     accel: z.enum(['kvm', 'tcg']),
     accelReason: z.string(),
+    /** Under TCG: one host thread for all vCPUs or one each (absent in results from before the setting). */
+    tcgThreads: z.enum(['single', 'multi']).optional(),
     cores: z.number().int().positive(),
     memoryGiB: z.number(),
     qemu: z.string(),
