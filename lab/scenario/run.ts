@@ -263,8 +263,9 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
       await writeFile(join(dir, 'bpftrace.txt'), stopped.raw.stdout);
     }
     // the workload stops (teardown) while the module's kprobe stays: unregistering it while a load
-    // still allocates oopsed 6.12.117 under TCG twice in 30 runs (int3 at __set_page_owner+0x1),
-    // and the module now stays loaded for the guest's next scenarios
+    // still allocated oopsed 6.12.117 under multi-threaded TCG twice in 30 runs (int3 at
+    // __set_page_owner+0x1: a stale translation, docs/reliability.md), and the module now stays
+    // loaded for the guest's next scenarios
     // one round trip: the teardown, the kernel log, and the knobs to give back
     tornDown = true;
     const wound = sections(
