@@ -13,8 +13,10 @@ import { z } from 'zod';
 import { InputError } from './errors.ts';
 import { repoRoot, type LabPaths } from './paths.ts';
 
-export type AccelSetting = 'auto' | 'tcg' | 'kvm';
-export type TcgThreads = 'single' | 'multi';
+const ACCEL_SETTINGS = ['auto', 'tcg', 'kvm'] as const;
+const TCG_THREADS = ['single', 'multi'] as const;
+export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
+export type TcgThreads = (typeof TCG_THREADS)[number];
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
 export const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
@@ -67,8 +69,8 @@ const FileSchema = z.strictObject({
   tarballDirs: z.array(z.string().min(1)).optional(),
   kernelMirror: z.string().optional(),
   imageMirror: z.string().optional(),
-  accel: z.enum(['auto', 'tcg', 'kvm']).optional(),
-  tcgThreads: z.enum(['single', 'multi']).optional(),
+  accel: z.enum(ACCEL_SETTINGS).optional(),
+  tcgThreads: z.enum(TCG_THREADS).optional(),
   readyTimeoutS: z.number().positive().optional(),
   memoryMb: z.number().int().positive().optional(),
   cpus: z.number().int().positive().optional(),
@@ -135,17 +137,15 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     }
     return n;
   };
+  const oneOf = <T extends string>(key: ConfigKey, accepted: readonly T[]) => (v: string): T => {
+    if (!(accepted as readonly string[]).includes(v)) throw new InputError('BAD_CONFIG', `${CONFIG_KEYS[key].env}=${JSON.stringify(v)}: accepted: ${accepted.join(', ')}`, { key });
+    return v as T;
+  };
   const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   const cacheDir = pick('cacheDir', undefined, (v) => v, join(xdg, 'page-owner-lab'));
   const resultsDir = pick('resultsDir', undefined, (v) => v, join(repoRoot, 'results'));
-  const accel = pick<AccelSetting>('accel', undefined, (v) => {
-    if (!['auto', 'tcg', 'kvm'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_ACCEL=${JSON.stringify(v)}: accepted: auto, tcg, kvm`, { key: 'accel' });
-    return v as AccelSetting;
-  }, 'auto');
-  const tcgThreads = pick<TcgThreads>('tcgThreads', undefined, (v) => {
-    if (!['single', 'multi'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_TCG_THREADS=${JSON.stringify(v)}: accepted: single, multi`, { key: 'tcgThreads' });
-    return v as TcgThreads;
-  }, 'single');
+  const accel = pick<AccelSetting>('accel', undefined, oneOf('accel', ACCEL_SETTINGS), 'auto');
+  const tcgThreads = pick<TcgThreads>('tcgThreads', undefined, oneOf('tcgThreads', TCG_THREADS), 'single');
   const imageMirror = pick<string | undefined>('imageMirror', undefined, (v) => v, undefined);
   return {
     paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },
@@ -157,10 +157,7 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     readyTimeoutS: pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined),
     memoryMb: pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024),
     cpus: pick('cpus', input.flags?.cpus, positive('cpus', true), 2),
-    snapshots: pick('snapshots', input.flags?.snapshots, (v) => {
-      if (!['on', 'off'].includes(v)) throw new InputError('BAD_CONFIG', `LAB_SNAPSHOTS=${JSON.stringify(v)}: accepted: on, off`, { key: 'snapshots' });
-      return v === 'on';
-    }, true),
+    snapshots: pick('snapshots', input.flags?.snapshots, (v) => oneOf('snapshots', ['on', 'off'])(v) === 'on', true),
     sources,
   };
 }
