@@ -80,9 +80,10 @@ function record(m: Omit<Measure, 'median' | 'min' | 'max' | 'spread'>): Measure 
 
 const skip = (id: string, name: string, unit: Measure['unit'], why: string, target?: string) => record({ id, name, unit, samples: [], skipped: why, ...(target ? { target } : {}) });
 
-const accel = await probeAccel('auto');
-// the lab commands the bench runs read the same environment
-const tcgThreads = accel.accel === 'tcg' ? resolveConfig().tcgThreads : undefined;
+// the lab commands the bench runs read the same configuration (environment, lab.config.*)
+const config = resolveConfig();
+const accel = await probeAccel(config.accel);
+const tcgThreads = accel.accel === 'tcg' ? config.tcgThreads : undefined;
 const git = await execa('git', ['rev-parse', 'HEAD'], { cwd: repo, reject: false });
 const dirty = (await execa('git', ['status', '--porcelain'], { cwd: repo, reject: false })).stdout.trim() !== '';
 const started = new Date();
