@@ -26,7 +26,7 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../lab/core/config.ts';
+import { resolveConfig, tcgThreadsFor } from '../lab/core/config.ts';
 import { resolvePaths } from '../lab/core/paths.ts';
 import { probeAccel } from '../lab/guest/qemu.ts';
 import { qemuVersion } from '../lab/guest/snapshot.ts';
@@ -88,7 +88,7 @@ const git = await execa('git', ['rev-parse', 'HEAD'], { cwd: repo, reject: false
 const dirty = (await execa('git', ['status', '--porcelain'], { cwd: repo, reject: false })).stdout.trim() !== '';
 const started = new Date();
 const loadAtStart = loadavg()[0]!;
-process.stdout.write(`bench: kernel ${kernel}, ${runs} run(s) each, ${accel.accel} (${accel.reason}${tcgThreads ? `, ${tcgThreads}-threaded` : ''}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}${smoke ? ', smoke' : ''}\n`);
+process.stdout.write(`bench: kernel ${kernel}, ${runs} run(s) each, ${accel.accel} (${accel.reason}${tcgThreads ? `, tcgThreads ${tcgThreads}: one kernel's run ${tcgThreadsFor(tcgThreads, { vcpus: config.cpus })}-threaded, exec ${tcgThreadsFor(tcgThreads, { interactive: true, vcpus: config.cpus })}-threaded` : ''}), ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}${smoke ? ', smoke' : ''}\n`);
 
 // everything cached first: kernel, image, module, a saved guest (not measured)
 must(await lab(['exec', '--kernel', kernel, '-q', '--', 'true']), 'warm-up');

@@ -35,7 +35,7 @@ export const BenchResultSchema = z.strictObject({
     accel: z.enum(['kvm', 'tcg']),
     accelReason: z.string(),
     /** Under TCG: one host thread for all vCPUs or one each (absent in results from before the setting). */
-    tcgThreads: z.enum(['single', 'multi']).optional(),
+    tcgThreads: z.enum(['auto', 'single', 'multi']).optional(),
     cores: z.number().int().positive(),
     memoryGiB: z.number(),
     qemu: z.string(),

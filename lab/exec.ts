@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareArtifacts } from './artifacts.ts';
-import type { LabConfig } from './core/config.ts';
+import { tcgThreadsFor, type LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
@@ -55,7 +55,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
       bzImage: built.build.bzImage,
       image: img.image.path,
       accel,
-      tcgThreads: config.tcgThreads,
+      tcgThreads: tcgThreadsFor(config.tcgThreads, { interactive: true, vcpus: config.cpus }),
       key: await ensureKey(config.paths.cache),
       consoleLog: join(dir, 'console.log'),
       memoryMb: config.memoryMb,

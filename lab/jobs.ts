@@ -85,6 +85,7 @@ export async function runKernels(opts: KernelsOptions): Promise<KernelsRun> {
         ...input,
         reporter: scoped,
         signal,
+        guestsAtOnce: Math.min(jobs, kernels.length),
         resultsDir: join(dir, runId(kernelLabel(input), new Date(t))),
       });
       const run: KernelRun = {

@@ -10,7 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
-import type { LabConfig } from './core/config.ts';
+import { tcgThreadsFor, type LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
@@ -52,6 +52,8 @@ export interface LabOptions extends KernelInput {
   kernelStage?: (ctx: ArtifactContext) => Promise<KernelArtifacts>;
   /** The results folder, when the caller names it (a bisect step's); default: results/<run-id>. */
   resultsDir?: string;
+  /** How many kernels' guests run at the same time (lab run --jobs): with tcgThreads auto, whether a thread per vCPU fits the host. */
+  guestsAtOnce?: number;
 }
 
 export interface LabRun {
@@ -106,6 +108,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       bzImage: k.bzImage,
       image: img.image.path,
       accel: await probeAccel(config.accel),
+      tcgThreads: tcgThreadsFor(config.tcgThreads, { vcpus: config.cpus, guestsAtOnce: opts.guestsAtOnce }),
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },
       ...(await flavorBoot(paths.repo, opts.flavor, opts.append)),

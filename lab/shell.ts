@@ -11,7 +11,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareArtifacts } from './artifacts.ts';
-import type { LabConfig } from './core/config.ts';
+import { tcgThreadsFor, type LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
@@ -66,7 +66,7 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
     const k = built.build;
     const accel = await probeAccel(config.accel);
     const key = await ensureKey(config.paths.cache);
-    const common = { image: img.image.path, accel, tcgThreads: config.tcgThreads, key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
+    const common = { image: img.image.path, accel, tcgThreads: tcgThreadsFor(config.tcgThreads, { interactive: true, vcpus: config.cpus }), key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
     let banner = '';
     if (o.observers) {
       const hooks = await loadHooks(config.paths.repo);

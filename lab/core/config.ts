@@ -6,7 +6,7 @@
  * process.env themselves.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { z } from 'zod';
@@ -14,9 +14,11 @@ import { InputError } from './errors.ts';
 import { repoRoot, type LabPaths } from './paths.ts';
 
 const ACCEL_SETTINGS = ['auto', 'tcg', 'kvm'] as const;
-const TCG_THREADS = ['single', 'multi'] as const;
+const TCG_THREADS = ['auto', 'single', 'multi'] as const;
 export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
-export type TcgThreads = (typeof TCG_THREADS)[number];
+export type TcgThreadsSetting = (typeof TCG_THREADS)[number];
+/** How QEMU runs the vCPUs under TCG: one host thread for all, or one each. */
+export type TcgThreads = Exclude<TcgThreadsSetting, 'auto'>;
 export type Source = 'flag' | 'env' | 'file' | 'default';
 
 export const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
@@ -31,12 +33,15 @@ export interface LabConfig {
   imageMirror?: string;
   accel: AccelSetting;
   /**
-   * Under TCG: one host thread runs every vCPU (single), or one thread per vCPU (multi). Single
-   * by default: with a thread per vCPU, QEMU 7.2 kept running translations of kernel code that
-   * another vCPU had just patched (kprobes armed or removed), so probes went blind or a removed
-   * int3 kept firing (docs/reliability.md).
+   * Under TCG: one host thread runs every vCPU (single), or one thread per vCPU (multi). With a
+   * thread per vCPU, QEMU 7.2 kept running translations of kernel code that another vCPU had
+   * just patched (kprobes armed or removed), so probes went blind or a removed int3 kept firing
+   * (docs/reliability.md). auto (the default): multi for the guests of `lab run`, which patch
+   * kernel text only once, with the other vCPUs offline (lab/prepare/resident.ts), when their
+   * vCPU threads fit the host's cores; single for `lab exec` and `lab shell`, where the user's own
+   * probes may patch it at any time (tcgThreadsFor).
    */
-  tcgThreads: TcgThreads;
+  tcgThreads: TcgThreadsSetting;
   /** How long a boot may take to print its readiness marker (undefined: 60 s with KVM, 180 s under TCG). */
   readyTimeoutS?: number;
   memoryMb: number;
@@ -55,7 +60,7 @@ export const CONFIG_KEYS = {
   kernelMirror: { env: 'LAB_KERNEL_MIRROR', flag: undefined, help: 'kernel.org-layout mirror for source downloads ("" disables)', default: DEFAULT_KERNEL_MIRROR },
   imageMirror: { env: 'LAB_IMAGE_MIRROR', flag: undefined, help: 'mmdebstrap mirror argument for the guest image', default: "the host's apt sources" },
   accel: { env: 'LAB_ACCEL', flag: undefined, help: 'auto, tcg or kvm', default: 'auto' },
-  tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG, single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'single' },
+  tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG: auto (multi for lab run, whose guests patch kernel text once with the other vCPUs offline, when the vCPUs of the guests running at once fit the host cores; single for exec and shell), single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'auto' },
   readyTimeoutS: { env: 'LAB_READY_TIMEOUT_S', flag: undefined, help: 'seconds a boot may take to reach readiness', default: '60 (KVM) / 180 (TCG)' },
   memoryMb: { env: 'LAB_MEMORY_MB', flag: '--memory', help: 'guest memory in MiB', default: '1024' },
   cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
@@ -145,7 +150,7 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
   const cacheDir = pick('cacheDir', undefined, (v) => v, join(xdg, 'page-owner-lab'));
   const resultsDir = pick('resultsDir', undefined, (v) => v, join(repoRoot, 'results'));
   const accel = pick<AccelSetting>('accel', undefined, oneOf('accel', ACCEL_SETTINGS), 'auto');
-  const tcgThreads = pick<TcgThreads>('tcgThreads', undefined, oneOf('tcgThreads', TCG_THREADS), 'single');
+  const tcgThreads = pick<TcgThreadsSetting>('tcgThreads', undefined, oneOf('tcgThreads', TCG_THREADS), 'auto');
   const imageMirror = pick<string | undefined>('imageMirror', undefined, (v) => v, undefined);
   return {
     paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },
@@ -160,6 +165,22 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     snapshots: pick('snapshots', input.flags?.snapshots, (v) => oneOf('snapshots', ['on', 'off'])(v) === 'on', true),
     sources,
   };
+}
+
+/**
+ * The TCG threading a guest gets. auto: a thread per vCPU for the guests of `lab run` (they
+ * patch kernel text once, with the other vCPUs offline: lab/prepare/resident.ts) as long as
+ * the vCPU threads of the guests running at once fit the host's cores; else one thread per
+ * guest (several kernels side by side). `lab exec` and `lab shell` run single-threaded: the
+ * user's own probes may patch kernel text while every vCPU runs.
+ */
+export function tcgThreadsFor(
+  setting: TcgThreadsSetting,
+  use: { interactive?: boolean; vcpus: number; guestsAtOnce?: number; hostCores?: number },
+): TcgThreads {
+  if (setting !== 'auto') return setting;
+  if (use.interactive) return 'single';
+  return use.vcpus * (use.guestsAtOnce ?? 1) <= (use.hostCores ?? availableParallelism()) ? 'multi' : 'single';
 }
 
 /** The resolved configuration as lines for `lab doctor`: key, value, where it came from. */

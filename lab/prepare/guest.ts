@@ -1,12 +1,13 @@
 /**
  * Prepare a booted guest for scenarios: kprobe optimization off, the
  * page_order module and the workload tools copied in, the probe map read from
- * the guest (kallsyms, kprobe blacklist, dmesg), and the guest's knobs
- * recorded as the baseline every scenario starts from.
+ * the guest (kallsyms, kprobe blacklist, dmesg), the resident kprobes armed on
+ * its hooks (resident.ts: kernel text is not written after this), and the
+ * guest's knobs recorded as the baseline every scenario starts from.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabConfig } from '../core/config.ts';
+import type { LabConfig, TcgThreads } from '../core/config.ts';
 import { InterruptedError } from '../core/errors.ts';
 import { formatCommand } from '../core/proc.ts';
 import type { Reporter, Stage } from '../core/reporter.ts';
@@ -19,6 +20,7 @@ import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
 import { uploadModule, type ModuleArtifact } from './module.ts';
 import { GuestObservers, type SharedBpftrace } from './observers.ts';
 import { discoveryCommand, generateScript } from './probes.ts';
+import { armResident, type ResidentProbes } from './resident.ts';
 import { uploadTools, type Tool } from './tools.ts';
 
 /** What every guest of a run gets: built once on the host. */
@@ -31,9 +33,16 @@ export interface GuestKit {
 export interface PreparedGuest {
   probes: ProbeMapEntry[];
   baseline: KnobValues;
+  resident: ResidentProbes;
 }
 
-export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string): Promise<PreparedGuest> {
+/**
+ * Whether the other vCPUs go offline while kernel text is patched: under TCG with a host
+ * thread per vCPU (QEMU's default when no thread= is given), not under KVM or single-threaded TCG.
+ */
+export const quiescesForPatching = (c: { accel: Accel; tcgThreads?: 'single' | 'multi' }) => c.accel === 'tcg' && c.tcgThreads !== 'single';
+
+export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string, o: { quiesce: boolean }): Promise<PreparedGuest> {
   // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
   // a page while a handler runs is missed by every probe on __set_page_owner. int3 kprobes are exact.
   await shell.exec('echo 0 > /proc/sys/debug/kprobes-optimization');
@@ -42,7 +51,9 @@ export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir:
   const discovery = await shell.exec(discoveryCommand(kit.hooks));
   await writeFile(join(resultsDir, 'probe-discovery.txt'), discovery.stdout);
   const probes = probeMap(kit.hooks, discovery.stdout, (await shell.exec('dmesg')).stdout);
-  return { probes, baseline: await readKnobs(shell, GUEST_KNOBS) };
+  const probed = probes.filter((p) => p.status === 'probed' || p.status === 'renamed').map((p) => p.function!);
+  const resident = await armResident(shell, [...new Set(probed)], o.quiesce);
+  return { probes, resident, baseline: await readKnobs(shell, GUEST_KNOBS) };
 }
 
 export interface BootOptions {
@@ -53,6 +64,8 @@ export interface BootOptions {
   key: LabKey;
   kit: GuestKit;
   append: string[];
+  /** Under TCG: one host thread for all vCPUs or one each, as resolved for this use (tcgThreadsFor). */
+  tcgThreads: TcgThreads;
   /** The flavor's boot-timeout factor (kernels/flavors/<flavor>.config). */
   readyTimeoutFactor?: number;
   /** The run's results folder: console-N.log, guest-commands.log, probe-discovery.txt. */
@@ -68,7 +81,7 @@ export interface BootOptions {
 export interface ReadyGuest extends PreparedGuest {
   session: GuestSession;
   boot: { token: string; sshPort: number; consoleLog: string; accel: Accel; qemu: string[]; restoredFrom?: string };
-  guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; restoredFrom?: string; unameR: string; probeMap: ProbeMapEntry[] };
+  guestInfo: { accel: Accel; accelReason: string; memoryMb: number; cpus: number; bootToReadyMs: number; sshReadyMs: number; restoredFrom?: string; unameR: string; probeMap: ProbeMapEntry[]; residentProbes: { functions: string[]; quiesced: boolean } };
   /** What a scenario needs from this guest. */
   context: { shell: GuestShell; release: string; hooks: Hooks; probes: ProbeMapEntry[]; baseline: KnobValues; observers: GuestObservers };
 }
@@ -82,7 +95,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
     bzImage: o.bzImage,
     image: o.image,
     accel: o.accel,
-    tcgThreads: o.config.tcgThreads,
+    tcgThreads: o.tcgThreads,
     key: o.key,
     consoleLog,
     memoryMb: o.config.memoryMb,
@@ -101,7 +114,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
   if (o.signal?.aborted) stop();
   try {
     session.shell.transcript = join(o.dir, 'guest-commands.log');
-    const prepared = await o.stage('prepare', () => prepareGuest(session.shell, o.kit, o.dir));
+    const prepared = await o.stage('prepare', () => prepareGuest(session.shell, o.kit, o.dir, { quiesce: quiescesForPatching(session.guest.config) }));
     const shared = o.sharedBpftrace && {
       commPrefixes: o.sharedBpftrace.commPrefixes,
       script: generateScript(o.kit.hooks, prepared.probes, { mode: 'summary', release: session.release, commPrefixes: o.sharedBpftrace.commPrefixes, windows: true }),
@@ -124,6 +137,7 @@ export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> 
         ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}),
         unameR: session.release,
         probeMap: prepared.probes,
+        residentProbes: { functions: prepared.resident.functions, quiesced: prepared.resident.quiesced },
       },
       context: { shell: session.shell, release: session.release, hooks: o.kit.hooks, probes: prepared.probes, baseline: prepared.baseline, observers },
     };

@@ -49,6 +49,8 @@ export interface RunResult {
     boots: number;
     /** event -> function -> status, from the first guest. */
     probeMap: ProbeMapEntry[];
+    /** The resident kprobes of the first guest (lab/prepare/resident.ts): on which functions, and whether the other vCPUs were offline while they were armed. */
+    residentProbes?: { functions: string[]; quiesced: boolean };
   };
   module?: { path: string; warnings: string[]; cacheHit: boolean };
   /** Every guest booted: its per-boot token (on the kernel command line), SSH port, console log and QEMU command line. */

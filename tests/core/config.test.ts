@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeConfig, resolveConfig } from '../../lab/core/config.ts';
+import { describeConfig, resolveConfig, tcgThreadsFor } from '../../lab/core/config.ts';
 import { InputError } from '../../lab/core/errors.ts';
 
 const cwd = () => mkdtempSync(join(tmpdir(), 'lab-config-'));
@@ -13,7 +13,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(c.memoryMb).toBe(1024);
     expect(c.cpus).toBe(2);
     expect(c.accel).toBe('auto');
-    expect(c.tcgThreads).toBe('single');
+    expect(c.tcgThreads).toBe('auto');
     expect(c.tarballDirs).toEqual([]);
     expect(c.sources.memoryMb).toBe('default');
     expect(c.paths.cache).toMatch(/page-owner-lab$/);
@@ -31,6 +31,17 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(describeConfig(c)).toContain('cpus = 3 (env LAB_CPUS)');
   });
 
+  it('tcgThreads auto: a thread per vCPU for lab run while the guests at once fit the cores; one thread for exec and shell', () => {
+    const run = { vcpus: 2, hostCores: 2 };
+    expect(tcgThreadsFor('auto', { ...run, guestsAtOnce: 1 })).toBe('multi');
+    // two kernels side by side on 2 cores: one core each
+    expect(tcgThreadsFor('auto', { ...run, guestsAtOnce: 2 })).toBe('single');
+    expect(tcgThreadsFor('auto', { vcpus: 2, guestsAtOnce: 2, hostCores: 8 })).toBe('multi');
+    expect(tcgThreadsFor('auto', { ...run, interactive: true })).toBe('single');
+    // set explicitly: as set
+    expect([tcgThreadsFor('single', run), tcgThreadsFor('multi', { ...run, interactive: true, guestsAtOnce: 3 })]).toEqual(['single', 'multi']);
+  });
+
   it('LAB_TARBALL_DIR takes several folders; an empty LAB_KERNEL_MIRROR disables downloads', () => {
     const c = resolveConfig({ env: { LAB_TARBALL_DIR: '/a:/b', LAB_KERNEL_MIRROR: '' }, cwd: cwd() });
     expect(c.tarballDirs).toEqual(['/a', '/b']);
@@ -39,7 +50,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
 
   it('a bad value names its key and where it came from', () => {
     expect(() => resolveConfig({ env: { LAB_ACCEL: 'fast' }, cwd: cwd() })).toThrow('LAB_ACCEL="fast": accepted: auto, tcg, kvm');
-    expect(() => resolveConfig({ env: { LAB_TCG_THREADS: 'many' }, cwd: cwd() })).toThrow('LAB_TCG_THREADS="many": accepted: single, multi');
+    expect(() => resolveConfig({ env: { LAB_TCG_THREADS: 'many' }, cwd: cwd() })).toThrow('LAB_TCG_THREADS="many": accepted: auto, single, multi');
     expect(resolveConfig({ env: { LAB_TCG_THREADS: 'multi' }, cwd: cwd() }).tcgThreads).toBe('multi');
     expect(() => resolveConfig({ env: { LAB_MEMORY_MB: 'lots' }, cwd: cwd() })).toThrow('LAB_MEMORY_MB="lots": expected a positive whole number');
     const dir = cwd();
