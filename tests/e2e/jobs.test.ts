@@ -1,8 +1,9 @@
 import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../lab/core/config.ts';
 import type { KernelsRecord } from '../../lab/report/kernels.ts';
 import { readRunResult } from '../../lab/report/result.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
@@ -40,6 +41,11 @@ describe('lab run --kernel 6.1 --kernel 6.12 --jobs 2', () => {
     const [a, b] = results.map((x) => x.boots[0]!);
     expect(a!.sshPort).not.toBe(b!.sshPort);
     expect(a!.token).not.toBe(b!.token);
+    // tcgThreads auto: two guests at once get a thread per vCPU only when all their vCPUs fit the host's cores
+    if (a!.accel === 'tcg' && resolveConfig().tcgThreads === 'auto') {
+      const want = 2 * results[0]!.guest!.cpus <= availableParallelism() ? 'multi' : 'single';
+      for (const x of [a, b]) expect(x!.qemu[0]).toContain(`-accel tcg,thread=${want}`);
+    }
     // the guests overlapped: the second kernel's pipeline started before the first one ended
     const [ka, kb] = record.kernels;
     expect(Date.parse(kb!.startedAt!)).toBeLessThan(Date.parse(ka!.finishedAt!));

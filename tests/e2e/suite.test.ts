@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
@@ -44,6 +44,13 @@ async function expectSuitePassed(r: { exitCode: number; stdout: string }, series
   expect(probes.init!.status).toBe('init-only');
   expect(probes.need!.status).toBe('init-only');
   for (const e of ['set', 'reset', 'split', 'set migrate', 'dump', 'read']) expect(probes[e]!.status, e).toBe('probed');
+  // kernel text written once: a resident kprobe on every probed hook, armed with the other vCPUs
+  // offline when the guest ran a thread per vCPU under TCG (lab/prepare/resident.ts)
+  const probed = result.guest!.probeMap.filter((p) => p.status === 'probed' || p.status === 'renamed').map((p) => p.function);
+  expect(result.guest!.residentProbes!.functions.sort()).toEqual([...new Set(probed)].sort());
+  const multiTcg = /-accel tcg,thread=multi/.test(result.boots[0]!.qemu[0]!);
+  expect(result.guest!.residentProbes!.quiesced).toBe(multiTcg);
+  if (result.guest!.accel === 'tcg' && resolveConfig().tcgThreads === 'auto') expect(multiTcg, 'one kernel at a time: a thread per vCPU when they fit the cores').toBe(result.guest!.cpus <= availableParallelism());
 
   // the participation filter: exact ratios
   const filter = result.scenarios.find((s) => s.name === 'module-filter')!;
