@@ -40,7 +40,7 @@ export interface PreparedGuest {
  * Whether the other vCPUs go offline while kernel text is patched: under TCG with a host
  * thread per vCPU (QEMU's default when no thread= is given), not under KVM or single-threaded TCG.
  */
-export const quiescesForPatching = (c: { accel: Accel; tcgThreads?: 'single' | 'multi' }) => c.accel === 'tcg' && c.tcgThreads !== 'single';
+export const quiescesForPatching = (c: { accel: Accel; tcgThreads?: TcgThreads }) => c.accel === 'tcg' && c.tcgThreads !== 'single';
 
 export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string, o: { quiesce: boolean }): Promise<PreparedGuest> {
   // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
