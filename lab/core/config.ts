@@ -192,7 +192,10 @@ export function describeConfig(c: LabConfig): string[] {
     kernelMirror: c.kernelMirror || '(disabled)',
     imageMirror: c.imageMirror ?? "(the host's apt sources when the suite matches)",
     accel: c.accel,
-    tcgThreads: c.tcgThreads,
+    tcgThreads:
+      c.tcgThreads === 'auto'
+        ? `auto: one kernel's lab run ${tcgThreadsFor('auto', { vcpus: c.cpus })}-threaded (${c.cpus} vCPUs, ${availableParallelism()} cores), exec and shell single-threaded`
+        : c.tcgThreads,
     readyTimeoutS: c.readyTimeoutS === undefined ? '(60 KVM / 180 TCG)' : String(c.readyTimeoutS),
     memoryMb: String(c.memoryMb),
     cpus: String(c.cpus),

@@ -29,6 +29,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(c.tarballDirs).toEqual([join(dir, 'kernels')]);
     expect([c.sources.memoryMb, c.sources.cpus, c.sources.accel]).toEqual(['flag', 'env', 'file']);
     expect(describeConfig(c)).toContain('cpus = 3 (env LAB_CPUS)');
+    expect(describeConfig(c).find((l) => l.startsWith('tcgThreads'))).toMatch(/^tcgThreads = auto: one kernel's lab run (multi|single)-threaded \(3 vCPUs, \d+ cores\), exec and shell single-threaded \(default\)$/);
   });
 
   it('tcgThreads auto: a thread per vCPU for lab run while the guests at once fit the cores; one thread for exec and shell', () => {
