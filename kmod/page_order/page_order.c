@@ -226,10 +226,13 @@ static const struct proc_ops page_order_ops = {
 /*
  * page_owner_inited is not exported: find it through kallsyms_lookup_name,
  * whose address a kprobe reveals (it is not exported either since 5.7).
+ * Registered disabled: the address is resolved without an int3 being
+ * written into kallsyms_lookup_name and removed again (the lab writes kernel
+ * text only once per guest, docs/reliability.md).
  */
 static int page_owner_enabled(void)
 {
-	struct kprobe probe = { .symbol_name = "kallsyms_lookup_name" };
+	struct kprobe probe = { .symbol_name = "kallsyms_lookup_name", .flags = KPROBE_FLAG_DISABLED };
 	unsigned long (*lookup)(const char *name);
 	struct static_key_false *inited;
 
