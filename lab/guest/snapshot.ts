@@ -55,10 +55,15 @@ export function qemuVersion(): Promise<string> {
 
 const TOKEN = /^lab\.token=.*/;
 
-/** The guest's command line with what differs from run to run blanked out. */
+/**
+ * The guest's command line with what differs from run to run blanked out, and the TCG threading:
+ * it is how the host runs the vCPUs, not guest state, so a guest saved by a single-threaded
+ * `lab exec` restores under a thread per vCPU for `lab run` and back.
+ */
 export function identityArgs(c: QemuConfig): string[] {
   return qemuArgs({
     ...c,
+    tcgThreads: undefined,
     sshPort: 0,
     append: c.append.map((w) => (TOKEN.test(w) ? 'lab.token=*' : w)),
     disk: undefined,

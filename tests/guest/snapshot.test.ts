@@ -37,6 +37,12 @@ describe('a saved guest is content-addressed', () => {
     expect(a.join(' ')).not.toContain('-incoming');
   });
 
+  it('but not by the TCG threading: lab exec (one thread) and lab run (a thread per vCPU) share a saved guest', () => {
+    const single = identityArgs(config({ tcgThreads: 'single' }));
+    expect(identityArgs(config({ tcgThreads: 'multi' }))).toEqual(single);
+    expect(single.join(' ')).not.toContain('thread=');
+  });
+
   it('and changes with memory, CPUs, the extra command line, the key, the accelerator', () => {
     const base = identityArgs(config());
     for (const over of [{ memoryMb: 6144 }, { cpus: 1 }, { append: ['lab.token=aaaa', 'lab.sshkey=KEY', 'hugepages=1'] }, { append: ['lab.token=aaaa', 'lab.sshkey=OTHER'] }, { accel: 'kvm' as const }]) {
