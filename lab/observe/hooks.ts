@@ -66,7 +66,15 @@ export function mapName(event: string): string {
   return event === 'set migrate' ? 'migrate' : event.replace(/\W+/g, '_');
 }
 
+/** An entry whose function is probed in this guest (under the event's own name or a new one). */
+export const probesFunction = (p: ProbeMapEntry): boolean => p.status === 'probed' || p.status === 'renamed';
+
 /** Events that were probed (under their own name or a new one) in this guest. */
 export function isProbed(map: readonly ProbeMapEntry[] | undefined, event: string): boolean {
-  return (map ?? []).some((p) => p.event === event && (p.status === 'probed' || p.status === 'renamed'));
+  return (map ?? []).some((p) => p.event === event && probesFunction(p));
+}
+
+/** The functions this guest probes, each once. */
+export function probedFunctions(map: readonly ProbeMapEntry[]): string[] {
+  return [...new Set(map.filter(probesFunction).map((p) => p.function!))];
 }

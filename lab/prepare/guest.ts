@@ -15,7 +15,7 @@ import type { LabKey } from '../guest/keys.ts';
 import { qemuArgs, type Accel } from '../guest/qemu.ts';
 import { snapshotsDir, startSession, type GuestSession } from '../guest/session.ts';
 import type { GuestShell } from '../guest/ssh.ts';
-import { probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
+import { probedFunctions, probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
 import { uploadModule, type ModuleArtifact } from './module.ts';
 import { GuestObservers, type SharedBpftrace } from './observers.ts';
@@ -51,8 +51,7 @@ export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir:
   const discovery = await shell.exec(discoveryCommand(kit.hooks));
   await writeFile(join(resultsDir, 'probe-discovery.txt'), discovery.stdout);
   const probes = probeMap(kit.hooks, discovery.stdout, (await shell.exec('dmesg')).stdout);
-  const probed = probes.filter((p) => p.status === 'probed' || p.status === 'renamed').map((p) => p.function!);
-  const resident = await armResident(shell, [...new Set(probed)], o.quiesce);
+  const resident = await armResident(shell, probedFunctions(probes), o.quiesce);
   return { probes, resident, baseline: await readKnobs(shell, GUEST_KNOBS) };
 }
 

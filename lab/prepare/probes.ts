@@ -4,7 +4,7 @@
  * so the script only ever names functions found in the running guest.
  */
 import { compareVersions } from '../core/version.ts';
-import { mapName, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
+import { mapName, probesFunction, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 
 /** The guest command whose output `probeMap` reads: matching kallsyms text symbols, then the kprobe blacklist. */
 export function discoveryCommand(hooks: Hooks): string {
@@ -66,7 +66,7 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
   ];
   const splitOrders = compareVersions(opts.release, hooks.split_orders_since) >= 0;
   for (const m of map) {
-    if (m.status !== 'probed' && m.status !== 'renamed') continue;
+    if (!probesFunction(m)) continue;
     const hook = hooks.events.find((h) => h.event === m.event)!;
     const name = mapName(m.event);
     const body: string[] = [];

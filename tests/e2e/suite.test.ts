@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
+import { probedFunctions } from '../../lab/observe/hooks.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { lab } from '../helpers/cli.ts';
 import { serveMirror, sha256sums, type MirrorServer } from '../helpers/mirror.ts';
@@ -46,8 +47,7 @@ async function expectSuitePassed(r: { exitCode: number; stdout: string }, series
   for (const e of ['set', 'reset', 'split', 'set migrate', 'dump', 'read']) expect(probes[e]!.status, e).toBe('probed');
   // kernel text written once: a resident kprobe on every probed hook, armed with the other vCPUs
   // offline when the guest ran a thread per vCPU under TCG (lab/prepare/resident.ts)
-  const probed = result.guest!.probeMap.filter((p) => p.status === 'probed' || p.status === 'renamed').map((p) => p.function);
-  expect(result.guest!.residentProbes!.functions.sort()).toEqual([...new Set(probed)].sort());
+  expect(result.guest!.residentProbes!.functions.sort()).toEqual(probedFunctions(result.guest!.probeMap).sort());
   const multiTcg = /-accel tcg,thread=multi/.test(result.boots[0]!.qemu[0]!);
   expect(result.guest!.residentProbes!.quiesced).toBe(multiTcg);
   if (result.guest!.accel === 'tcg' && resolveConfig().tcgThreads === 'auto') expect(multiTcg, 'one kernel at a time: a thread per vCPU when they fit the cores').toBe(result.guest!.cpus <= availableParallelism());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isProbed, mapName, probeMap } from '../../lab/observe/hooks.ts';
+import { isProbed, mapName, probedFunctions, probeMap } from '../../lab/observe/hooks.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { hooks } from '../helpers/registry.ts';
 
@@ -20,6 +20,8 @@ describe.each([
     for (const e of ['set', 'reset', 'split', 'set migrate', 'dump', 'read']) expect(entry(e).status, e).toBe('probed');
     expect(isProbed(map, 'copy')).toBe(true);
     expect(isProbed(map, 'init')).toBe(false);
+    // what the resident kprobes are armed on: each probed function once, no init-only one
+    expect(probedFunctions(map)).toEqual(['__set_page_owner', '__reset_page_owner', '__split_page_owner', '__folio_copy_owner', '__set_page_owner_migrate_reason', '__dump_page_owner', 'read_page_owner']);
   });
 
   it('reports init and need as not probeable after boot, with the dmesg evidence that they ran', () => {
@@ -40,6 +42,7 @@ describe('the probe map on kernels unlike the supported ones', () => {
   it('a kernel that only has the seed\'s old name reports the event as renamed', () => {
     const m = probeMap(hooks, 'ffff T __set_page_owner\nffff t __copy_page_owner\n--- blacklist\n', '');
     expect(m.find((e) => e.event === 'copy')).toMatchObject({ status: 'renamed', function: '__copy_page_owner' });
+    expect(probedFunctions(m)).toEqual(['__set_page_owner', '__copy_page_owner']);
   });
 
   it('names bpftrace maps after events', () => {
