@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { InfraError } from '../core/errors.ts';
@@ -31,6 +32,13 @@ export interface ExecOptions {
   passThrough?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
   /** Keep stdout in the result (default true; false for a dump that is only streamed). */
   keepStdout?: boolean;
+  /**
+   * stdout crosses gzip'ed (gzip -1 in the guest, inflated here; everything
+   * else is unchanged): for a large, repetitive output such as the page_owner
+   * dump, whose 20 MB otherwise cost the guest more time in dropbear and the
+   * emulated network than the kernel spends writing them.
+   */
+  compress?: boolean;
 }
 
 export interface InteractiveOptions {
@@ -111,15 +119,16 @@ export class GuestShell {
     let result: ExecResult | undefined;
     let failure: Error | undefined;
     try {
-      let wire = withInBandStatus(command);
+      const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
+      let wire = wrap(command);
       if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
         // too long for one exec request: the command goes to a file first, and the shell sources it
         const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
         await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
-        wire = withInBandStatus(sourcedCommand(file));
+        wire = wrap(sourcedCommand(file));
       }
       const channel = await this.channel(wire);
-      channel.on('data', (d: Buffer) => {
+      const onStdout = (d: Buffer) => {
         if (keep || outBytes < TRANSCRIPT_OUTPUT_BYTES) out.push(d);
         outBytes += d.length;
         opts.passThrough?.stdout.write(d);
@@ -128,7 +137,11 @@ export class GuestShell {
           partial = lines.pop()!;
           for (const l of lines) opts.onLine(l);
         }
-      });
+      };
+      const inflated = opts.compress ? inflate(channel, onStdout) : undefined;
+      // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
+      inflated?.catch(() => undefined);
+      if (!inflated) channel.on('data', onStdout);
       channel.stderr.on('data', (d: Buffer) => {
         err.push(d);
         if (opts.passThrough) {
@@ -174,6 +187,15 @@ export class GuestShell {
           reject(lost(command, e));
         });
       });
+      if (inflated) {
+        await inflated.catch((e: Error) => {
+          throw new InfraError(
+            'GUEST_OUTPUT_UNREADABLE',
+            `the gzip'ed output of ${JSON.stringify(command)} could not be inflated (${e.message}); the guest needs gzip on its PATH`,
+            { command, outputTail: tailLines(splitInBandStatus(Buffer.concat(err).toString()).stderr, 20) },
+          );
+        });
+      }
       if (opts.onLine && partial) opts.onLine(partial);
       const stderr = splitInBandStatus(Buffer.concat(err).toString()).stderr;
       if (opts.passThrough) opts.passThrough.stderr.write(splitInBandStatus(heldErr.toString()).stderr);
@@ -275,6 +297,26 @@ const IN_BAND_STATUS = new RegExp(`\n${IN_BAND_MARK}(\\d+)\n$`);
  */
 export function withInBandStatus(command: string): string {
   return `(\n${command}\n); printf '\\n${IN_BAND_MARK}%d\\n' $? >&2`;
+}
+
+/**
+ * The same, with stdout through gzip -1: the status still goes to stderr,
+ * which is not compressed, so a failing command reads as it would without.
+ */
+export function gzippedWithInBandStatus(command: string): string {
+  return `{ ${withInBandStatus(command)}; } | gzip -1`;
+}
+
+/** Inflate a channel's stdout into `onData`; settles when the whole stream is inflated (or is not gzip). */
+export function inflate(stream: NodeJS.ReadableStream, onData: (d: Buffer) => void): Promise<void> {
+  const gunzip = createGunzip();
+  gunzip.on('data', onData);
+  const done = new Promise<void>((resolve, reject) => {
+    gunzip.once('end', resolve);
+    gunzip.once('error', reject);
+  });
+  stream.pipe(gunzip);
+  return done;
 }
 
 /** The command's own stderr, and the status it printed in band (when it got that far). */

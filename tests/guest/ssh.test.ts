@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { GuestShell, MAX_COMMAND_BYTES, sourcedCommand, splitInBandStatus, withInBandStatus } from '../../lab/guest/ssh.ts';
+import { PassThrough } from 'node:stream';
+import { GuestShell, MAX_COMMAND_BYTES, gzippedWithInBandStatus, inflate, sourcedCommand, splitInBandStatus, withInBandStatus } from '../../lab/guest/ssh.ts';
 
 /** The exit status printed in band, run through a real shell as the guest's would run it. */
 const sh = (command: string) => execa('bash', ['-c', withInBandStatus(command)], { reject: false, stripFinalNewline: false });
@@ -36,6 +37,38 @@ describe('the in-band exit status', () => {
 
   it('a stderr without the marker is left alone', () => {
     expect(splitInBandStatus('__lab_exit_status=3 in the middle\n')).toEqual({ stderr: '__lab_exit_status=3 in the middle\n' });
+  });
+});
+
+describe('gzip\'ed stdout (the page_owner dump)', () => {
+  /** Run the wrapped command in a real shell with gzip, as the guest does, and inflate its stdout as the shell's channel would. */
+  async function gz(command: string) {
+    const r = await execa('bash', ['-c', gzippedWithInBandStatus(command)], { reject: false, encoding: 'buffer', stripFinalNewline: false });
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    const done = inflate(stream, (d) => chunks.push(d));
+    stream.end(r.stdout);
+    await done;
+    return { stdout: Buffer.concat(chunks).toString(), compressed: r.stdout.length, ...splitInBandStatus(Buffer.from(r.stderr).toString()) };
+  }
+
+  it('inflates to exactly what the command wrote, and the status and stderr stay in band', async () => {
+    const r = await gz("for i in $(seq 2000); do printf 'Page allocated via order 0, mask 0x%x\\n PFN %d\\n\\n' $i $i; done; echo err >&2; exit 5");
+    const expected = Array.from({ length: 2000 }, (_, k) => `Page allocated via order 0, mask 0x${(k + 1).toString(16)}\n PFN ${k + 1}\n\n`).join('');
+    expect(r.stdout).toBe(expected);
+    expect(r.compressed).toBeLessThan(expected.length / 4);
+    expect(r).toMatchObject({ stderr: 'err\n', code: 5 });
+  });
+
+  it('an empty stdout inflates to nothing', async () => {
+    expect(await gz('true')).toMatchObject({ stdout: '', stderr: '', code: 0 });
+  });
+
+  it('a stream that is not gzip (no gzip in the guest) rejects instead of passing garbage on', async () => {
+    const stream = new PassThrough();
+    const done = inflate(stream, () => undefined);
+    stream.end('sh: 1: gzip: not found\n');
+    await expect(done).rejects.toThrow(/incorrect header/);
   });
 });
 
