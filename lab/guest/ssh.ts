@@ -9,7 +9,8 @@ import { appendFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
-import { InfraError } from '../core/errors.ts';
+import { InfraError, isLabError } from '../core/errors.ts';
+import { EndMarker, framedCommand } from './framing.ts';
 import { tailLines } from '../core/proc.ts';
 
 export interface ExecResult {
@@ -39,6 +40,12 @@ export interface ExecOptions {
    * emulated network than the kernel spends writing them.
    */
   compress?: boolean;
+  /**
+   * Run on a channel of its own rather than on the shared shell: for a
+   * command that runs beside the others (bpftrace, for the guest's life).
+   * Commands with input, passed through or compressed always do.
+   */
+  ownChannel?: boolean;
 }
 
 export interface InteractiveOptions {
@@ -62,6 +69,9 @@ export class GuestShell {
   transcript?: string;
   /** uname -r of the guest, read when connecting. */
   release = '';
+
+  private framed?: FramedShell;
+  private opening = false;
 
   private constructor(private readonly client: Client, readonly port: number) {}
 
@@ -119,15 +129,6 @@ export class GuestShell {
     let result: ExecResult | undefined;
     let failure: Error | undefined;
     try {
-      const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
-      let wire = wrap(command);
-      if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
-        // too long for one exec request: the command goes to a file first, and the shell sources it
-        const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
-        await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
-        wire = wrap(sourcedCommand(file));
-      }
-      const channel = await this.channel(wire);
       const onStdout = (d: Buffer) => {
         if (keep || outBytes < TRANSCRIPT_OUTPUT_BYTES) out.push(d);
         outBytes += d.length;
@@ -138,55 +139,71 @@ export class GuestShell {
           for (const l of lines) opts.onLine(l);
         }
       };
-      const inflated = opts.compress ? inflate(channel, onStdout) : undefined;
-      // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
-      inflated?.catch(() => undefined);
-      if (!inflated) channel.on('data', onStdout);
-      channel.stderr.on('data', (d: Buffer) => {
-        err.push(d);
-        if (opts.passThrough) {
-          // the status line comes last on stderr: hold back its length until the channel closes
-          heldErr = Buffer.concat([heldErr, d]);
-          if (heldErr.length > STATUS_HOLDBACK) {
-            opts.passThrough.stderr.write(heldErr.subarray(0, heldErr.length - STATUS_HOLDBACK));
-            heldErr = heldErr.subarray(heldErr.length - STATUS_HOLDBACK);
+      const timedOut = () =>
+        new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
+          command,
+          outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
+        });
+      const framed = opts.input === undefined && !opts.passThrough && !opts.compress && !opts.ownChannel ? await this.idleFramedShell() : undefined;
+      let status: { code: number; signal?: string };
+      let inflated: Promise<void> | undefined;
+      if (framed) {
+        status = { code: await framed.run(command, onStdout, (d) => err.push(d), opts.timeoutMs, timedOut) };
+      } else {
+        const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
+        let wire = wrap(command);
+        if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
+          // too long for one exec request: the command goes to a file first, and the shell sources it
+          const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
+          await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
+          wire = wrap(sourcedCommand(file));
+        }
+        const channel = await this.channel(wire);
+        inflated = opts.compress ? inflate(channel, onStdout) : undefined;
+        // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
+        inflated?.catch(() => undefined);
+        if (!inflated) channel.on('data', onStdout);
+        channel.stderr.on('data', (d: Buffer) => {
+          err.push(d);
+          if (opts.passThrough) {
+            // the status line comes last on stderr: hold back its length until the channel closes
+            heldErr = Buffer.concat([heldErr, d]);
+            if (heldErr.length > STATUS_HOLDBACK) {
+              opts.passThrough.stderr.write(heldErr.subarray(0, heldErr.length - STATUS_HOLDBACK));
+              heldErr = heldErr.subarray(heldErr.length - STATUS_HOLDBACK);
+            }
           }
-        }
-      });
-      if (opts.input !== undefined) channel.end(opts.input);
-      else channel.end();
-      const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        if (opts.timeoutMs) {
-          timer = setTimeout(() => {
-            channel.close();
-            reject(
-              new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
-                command,
-                outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
-              }),
-            );
-          }, opts.timeoutMs);
-        }
-        let exit: { code: number; signal?: string } | undefined;
-        channel.on('exit', (code: number | null, signal?: string) => {
-          exit = { code: code ?? 128, signal: signal ?? undefined };
         });
-        channel.once('close', () => {
-          clearTimeout(timer);
-          // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
-          // in band. It also survives dropbear closing a channel without the exit-status message, seen
-          // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
-          const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
-          if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
-          else if (exit) resolve(exit);
-          else reject(lost(command, new Error('the channel closed without an exit status')));
+        if (opts.input !== undefined) channel.end(opts.input);
+        else channel.end();
+        status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
+          if (opts.timeoutMs) {
+            timer = setTimeout(() => {
+              channel.close();
+              reject(timedOut());
+            }, opts.timeoutMs);
+          }
+          let exit: { code: number; signal?: string } | undefined;
+          channel.on('exit', (code: number | null, signal?: string) => {
+            exit = { code: code ?? 128, signal: signal ?? undefined };
+          });
+          channel.once('close', () => {
+            clearTimeout(timer);
+            // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
+            // in band. It also survives dropbear closing a channel without the exit-status message, seen
+            // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
+            const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
+            if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
+            else if (exit) resolve(exit);
+            else reject(lost(command, new Error('the channel closed without an exit status')));
+          });
+          channel.on('error', (e: Error) => {
+            clearTimeout(timer);
+            reject(lost(command, e));
+          });
         });
-        channel.on('error', (e: Error) => {
-          clearTimeout(timer);
-          reject(lost(command, e));
-        });
-      });
+      }
       if (inflated) {
         await inflated.catch((e: Error) => {
           throw new InfraError(
@@ -258,7 +275,26 @@ export class GuestShell {
   }
 
   close(): void {
+    this.framed?.close();
     this.client.end();
+  }
+
+  /**
+   * The long-lived shell commands are framed on (lab/guest/framing.ts), opened
+   * on first use and again after it closed; undefined while another command
+   * runs on it (that one then gets a channel of its own).
+   */
+  private async idleFramedShell(): Promise<FramedShell | undefined> {
+    if (this.framed && !this.framed.closed) return this.framed.busy ? undefined : this.framed;
+    if (this.opening) return undefined;
+    this.opening = true;
+    try {
+      // the user's login shell, as dropbear runs an exec request's command in
+      this.framed = new FramedShell(await this.channel('exec "${SHELL:-/bin/sh}"'));
+      return this.framed;
+    } finally {
+      this.opening = false;
+    }
   }
 
   private async record(command: string, r: ExecResult | undefined, failure: Error | undefined, stdout: string, stdoutBytes: number): Promise<void> {
@@ -274,6 +310,75 @@ export class GuestShell {
     return new Promise((resolve, reject) => {
       this.client.exec(command, (e, ch) => (e ? reject(lost(command, e)) : resolve(ch)));
     });
+  }
+}
+
+/** One shell on one channel, running framed commands one at a time (lab/guest/framing.ts). */
+class FramedShell {
+  closed = false;
+  private current?: {
+    out: EndMarker;
+    err: EndMarker;
+    onStdout: (d: Buffer) => void;
+    onStderr: (d: Buffer) => void;
+    done: (e: Error | undefined, code?: number) => void;
+  };
+
+  constructor(private readonly ch: ClientChannel) {
+    ch.on('data', (d: Buffer) => this.take(d, 'out'));
+    ch.stderr.on('data', (d: Buffer) => this.take(d, 'err'));
+    const end = (e: Error) => {
+      this.closed = true;
+      this.current?.done(e);
+    };
+    ch.once('close', () => end(new Error('the shell the command ran in ended before it did')));
+    ch.on('error', end);
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Resolves with the command's status; rejects with GUEST_LOST when the channel goes, or `timedOut()` (after closing it). */
+  run(command: string, onStdout: (d: Buffer) => void, onStderr: (d: Buffer) => void, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
+    const nonce = randomBytes(8).toString('hex');
+    return new Promise<number>((resolve, reject) => {
+      const timer = timeoutMs
+        ? setTimeout(() => {
+            this.current?.done(timedOut());
+            // the command may still run: this shell is not used again
+            this.close();
+          }, timeoutMs)
+        : undefined;
+      this.current = {
+        out: new EndMarker(nonce, true),
+        err: new EndMarker(nonce, false),
+        onStdout,
+        onStderr,
+        done: (e, code) => {
+          clearTimeout(timer);
+          this.current = undefined;
+          if (e) reject(isLabError(e) ? e : lost(command, e));
+          else resolve(code!);
+        },
+      };
+      if (this.closed) return this.current.done(new Error('the shell had ended'));
+      this.ch.write(framedCommand(command, nonce));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ch.close();
+  }
+
+  private take(d: Buffer, stream: 'out' | 'err'): void {
+    // output with no command running: a background process of an earlier one, not anybody's
+    const c = this.current;
+    if (!c) return;
+    const data = (stream === 'out' ? c.out : c.err).push(d);
+    if (data.length) (stream === 'out' ? c.onStdout : c.onStderr)(data);
+    if (c.out.status !== undefined && c.err.status !== undefined) c.done(undefined, c.out.status);
   }
 }
 

@@ -54,6 +54,8 @@ export async function attachBpftrace(shell: GuestShell, guestPath: string, attac
   // the subshell that runs bpftrace prints its pid, then becomes bpftrace (exec): SIGINT goes to that pid
   const done = shell.exec(`sh -c 'echo "pid $$"; exec bpftrace ${guestPath} 2>&1'`, {
     allowFailure: true,
+    // it runs beside every other command, for the guest's life
+    ownChannel: true,
     onLine: (line) => {
       lines.push(line);
       const m = /^pid (\d+)$/.exec(line);
