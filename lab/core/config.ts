@@ -36,8 +36,7 @@ export interface LabConfig {
    * Under TCG: one host thread runs every vCPU (single), or one thread per vCPU (multi). With a
    * thread per vCPU, QEMU 7.2 kept running translations of kernel code that another vCPU had
    * just patched (kprobes armed or removed), so probes went blind or a removed int3 kept firing
-   * (docs/reliability.md). single is the default (balance fell short of its allocation floor in 2 of 8
-   * multi-threaded 6.12 suites, not yet explained); auto: multi for the guests of `lab run`, which patch
+   * (docs/reliability.md). auto (the default): multi for the guests of `lab run`, which patch
    * kernel text only once, with the other vCPUs offline (lab/prepare/resident.ts), when their
    * vCPU threads fit the host's cores; single for `lab exec` and `lab shell`, where the user's own
    * probes may patch it at any time (tcgThreadsFor).
@@ -61,7 +60,7 @@ export const CONFIG_KEYS = {
   kernelMirror: { env: 'LAB_KERNEL_MIRROR', flag: undefined, help: 'kernel.org-layout mirror for source downloads ("" disables)', default: DEFAULT_KERNEL_MIRROR },
   imageMirror: { env: 'LAB_IMAGE_MIRROR', flag: undefined, help: 'mmdebstrap mirror argument for the guest image', default: "the host's apt sources" },
   accel: { env: 'LAB_ACCEL', flag: undefined, help: 'auto, tcg or kvm', default: 'auto' },
-  tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG: auto (multi for lab run, whose guests patch kernel text once with the other vCPUs offline, when the vCPUs of the guests running at once fit the host cores; single for exec and shell), single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'single' },
+  tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG: auto (multi for lab run, whose guests patch kernel text once with the other vCPUs offline, when the vCPUs of the guests running at once fit the host cores; single for exec and shell), single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'auto' },
   readyTimeoutS: { env: 'LAB_READY_TIMEOUT_S', flag: undefined, help: 'seconds a boot may take to reach readiness', default: '60 (KVM) / 180 (TCG)' },
   memoryMb: { env: 'LAB_MEMORY_MB', flag: '--memory', help: 'guest memory in MiB', default: '1024' },
   cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
@@ -151,7 +150,7 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
   const cacheDir = pick('cacheDir', undefined, (v) => v, join(xdg, 'page-owner-lab'));
   const resultsDir = pick('resultsDir', undefined, (v) => v, join(repoRoot, 'results'));
   const accel = pick<AccelSetting>('accel', undefined, oneOf('accel', ACCEL_SETTINGS), 'auto');
-  const tcgThreads = pick<TcgThreadsSetting>('tcgThreads', undefined, oneOf('tcgThreads', TCG_THREADS), 'single');
+  const tcgThreads = pick<TcgThreadsSetting>('tcgThreads', undefined, oneOf('tcgThreads', TCG_THREADS), 'auto');
   const imageMirror = pick<string | undefined>('imageMirror', undefined, (v) => v, undefined);
   return {
     paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },

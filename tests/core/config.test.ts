@@ -13,7 +13,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(c.memoryMb).toBe(1024);
     expect(c.cpus).toBe(2);
     expect(c.accel).toBe('auto');
-    expect(c.tcgThreads).toBe('single');
+    expect(c.tcgThreads).toBe('auto');
     expect(c.tarballDirs).toEqual([]);
     expect(c.sources.memoryMb).toBe('default');
     expect(c.paths.cache).toMatch(/page-owner-lab$/);
@@ -29,9 +29,7 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(c.tarballDirs).toEqual([join(dir, 'kernels')]);
     expect([c.sources.memoryMb, c.sources.cpus, c.sources.accel]).toEqual(['flag', 'env', 'file']);
     expect(describeConfig(c)).toContain('cpus = 3 (env LAB_CPUS)');
-    expect(describeConfig(c).find((l) => l.startsWith('tcgThreads'))).toBe('tcgThreads = single (default)');
-    const auto = resolveConfig({ env: { LAB_TCG_THREADS: 'auto', LAB_CPUS: '3' }, cwd: dir });
-    expect(describeConfig(auto).find((l) => l.startsWith('tcgThreads'))).toMatch(/^tcgThreads = auto: one kernel's lab run (multi|single)-threaded \(3 vCPUs, \d+ cores\), exec and shell single-threaded \(env LAB_TCG_THREADS\)$/);
+    expect(describeConfig(c).find((l) => l.startsWith('tcgThreads'))).toMatch(/^tcgThreads = auto: one kernel's lab run (multi|single)-threaded \(3 vCPUs, \d+ cores\), exec and shell single-threaded \(default\)$/);
   });
 
   it('tcgThreads auto: a thread per vCPU for lab run while the guests at once fit the cores; one thread for exec and shell', () => {
