@@ -98,7 +98,8 @@ export class GuestShell {
     const shell = new GuestShell(client, opts.port);
     // the token this guest was given (by lab-init from the kernel command line, or on the serial
     // line after a restore) and its release, in one round trip
-    const id = await shell.exec('read -r t < /run/lab.token; echo "token=$t"; uname -r', { allowFailure: true });
+    // (on a channel of its own: a one-command session such as lab exec never pays for the shared shell)
+    const id = await shell.exec('read -r t < /run/lab.token; echo "token=$t"; uname -r', { allowFailure: true, ownChannel: true });
     const [tokenLine = '', release = ''] = id.stdout.split('\n');
     if (tokenLine !== `token=${opts.token}`) {
       shell.close();
