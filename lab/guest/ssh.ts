@@ -99,7 +99,11 @@ export class GuestShell {
     // the token this guest was given (by lab-init from the kernel command line, or on the serial
     // line after a restore) and its release, in one round trip
     // (on a channel of its own: a one-command session such as lab exec never pays for the shared shell)
-    const id = await shell.exec('read -r t < /run/lab.token; echo "token=$t"; uname -r', { allowFailure: true, ownChannel: true });
+    // (shell builtins only: a process started in a guest just restored under TCG is a cold fork and exec)
+    const id = await shell.exec('read -r t < /run/lab.token; read -r r < /proc/sys/kernel/osrelease; echo "token=$t"; echo "$r"', {
+      allowFailure: true,
+      ownChannel: true,
+    });
     const [tokenLine = '', release = ''] = id.stdout.split('\n');
     if (tokenLine !== `token=${opts.token}`) {
       shell.close();

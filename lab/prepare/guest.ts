@@ -17,11 +17,12 @@ import { snapshotsDir, startSession, type GuestSession } from '../guest/session.
 import type { GuestShell } from '../guest/ssh.ts';
 import { probedFunctions, probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
-import { uploadModule, type ModuleArtifact } from './module.ts';
+import { GUEST_MODULE_PATH, type ModuleArtifact } from './module.ts';
 import { GuestObservers, type SharedBpftrace } from './observers.ts';
 import { discoveryCommand, generateScript } from './probes.ts';
 import { armResident, type ResidentProbes } from './resident.ts';
-import { uploadTools, type Tool } from './tools.ts';
+import { toolUpload, type Tool } from './tools.ts';
+import { uploadFiles } from './upload.ts';
 
 /** What every guest of a run gets: built once on the host. */
 export interface GuestKit {
@@ -46,8 +47,8 @@ export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir:
   // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
   // a page while a handler runs is missed by every probe on __set_page_owner. int3 kprobes are exact.
   await shell.exec('echo 0 > /proc/sys/debug/kprobes-optimization');
-  await uploadModule(shell, kit.module.path);
-  await uploadTools(shell, kit.tools);
+  // the module and the tools in one command
+  await uploadFiles(shell, [{ guestPath: GUEST_MODULE_PATH, hostPath: kit.module.path }, ...kit.tools.map(toolUpload)]);
   const discovery = await shell.exec(discoveryCommand(kit.hooks));
   await writeFile(join(resultsDir, 'probe-discovery.txt'), discovery.stdout);
   const probes = probeMap(kit.hooks, discovery.stdout, (await shell.exec('dmesg')).stdout);

@@ -79,9 +79,6 @@ export interface ModuleParams {
 
 export const GUEST_MODULE_PATH = '/tmp/page_order.ko';
 
-export async function uploadModule(shell: GuestShell, ko: string): Promise<void> {
-  await shell.exec(`cat > ${GUEST_MODULE_PATH}`, { input: await readFile(ko) });
-}
 
 /** No orders: the module's default table (orders 0-10). */
 export function insmodCommand(p: ModuleParams): string {

@@ -9,7 +9,6 @@ import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
-import type { GuestShell } from '../guest/ssh.ts';
 
 export interface Tool {
   name: string;
@@ -36,8 +35,5 @@ export async function buildTools(srcDir: string, cacheDir: string, log: string):
   return tools;
 }
 
-export async function uploadTools(shell: GuestShell, tools: Tool[]): Promise<void> {
-  for (const t of tools) {
-    await shell.exec(`cat > /usr/local/bin/${t.name} && chmod 755 /usr/local/bin/${t.name}`, { input: await readFile(t.path) });
-  }
-}
+/** Where a tool goes in the guest: /usr/local/bin, by its name (lab/prepare/upload.ts copies it). */
+export const toolUpload = (t: Tool) => ({ guestPath: `/usr/local/bin/${t.name}`, hostPath: t.path });
