@@ -47,6 +47,25 @@ export function cutWindow(lines: readonly string[], n: number): string[] {
 }
 
 /**
+ * Window n's view of a shared bpftrace's maps, whose every key starts with
+ * the window's number (`@set[3, 0]`, `@split[3]`, lab/prepare/probes.ts):
+ * window n's entries with that number taken off (`@set[0]`, `@split`), the
+ * other windows' dropped (a key a probe brought back after its window ended).
+ */
+export function forWindow(out: BpftraceOutput, n: number): BpftraceOutput {
+  const maps: BpftraceOutput['maps'] = {};
+  for (const [name, entries] of Object.entries(out.maps)) {
+    const own: Record<string, number> = {};
+    for (const [key, value] of Object.entries(entries)) {
+      if (key === String(n)) own[''] = value;
+      else if (key.startsWith(`${n}, `)) own[key.slice(String(n).length + 2)] = value;
+    }
+    maps[name] = own;
+  }
+  return { ...out, maps };
+}
+
+/**
  * One workload's view of the `_comm` maps, which count per task-name prefix and
  * order (`@set_comm[stress-ng, 0]`): that prefix's counts keyed by order, as
  * the metrics read them; other prefixes' counts dropped.

@@ -23,10 +23,11 @@ export interface ScriptOptions {
    */
   commPrefixes?: readonly string[];
   /**
-   * One bpftrace for many scenarios: `lab_mark begin N` clears the maps and `lab_mark end N`
-   * prints them, each acknowledged on the stream (windowLine), so the host cuts window N
-   * out of one continuous output; `lab_mark trace N` turns trace mode's lines on until the end.
-   * `mode` is then each window's choice.
+   * One bpftrace for many scenarios: `lab_mark begin N` makes every count land under window
+   * N's keys (`@set[N, order]`) and `lab_mark end N` prints the maps, each acknowledged on the
+   * stream (windowLine), so the host cuts window N out of one continuous output and keeps
+   * window N's keys (forWindow in lab/observe/bpftrace.ts); `lab_mark trace N` turns trace
+   * mode's lines on until the end. `mode` is then each window's choice.
    */
   windows?: boolean;
 }
@@ -74,49 +75,58 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
       m.event === 'set migrate'
         ? `printf("page_owner info {set migrate}: timestamp=%llu pid=%d\\n", nsecs, pid);`
         : `printf("page_owner info {${m.event}}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm);`;
-    // with windows, a window in trace mode turns the lines on (lab_mark trace N) and its end off
-    if (opts.windows) body.push(`if (@trace == 1) { ${traceLine} }`);
+    // With windows: @win is the window's number times two, plus one while its trace lines are on
+    // (lab_mark trace N; its end turns them off). Every count is keyed by the window first.
+    if (opts.windows) body.push('$win = @win;', `if (($win & 1) == 1) { ${traceLine} }`, '$w = $win >> 1;');
     else if (opts.mode === 'trace') body.push(traceLine);
+    const w = opts.windows ? '$w, ' : '';
+    const scalar = (map: string) => (opts.windows ? `${map}[$w]` : map);
     if (hook.args === 'order') {
       // unsigned short: the upper bits of the register are not guaranteed
       // the task name read once: every hit runs this, and the shared script compares it with every workload's
-      body.push(`$order = arg1 & 0xffff;`, `$comm = comm;`, `${counted(name)}[$order] = count();`);
+      body.push(`$order = arg1 & 0xffff;`, `$comm = comm;`, `${counted(name)}[${w}$order] = count();`);
       // hits per CPU, kept in bpftrace.txt only: evidence for a probe that stops firing on one vCPU
       // (a 6.6.87 balance run under TCG, 3 in ~60, saw a sixth of the allocations vmstat counted, on
       // both observers at once; docs/reliability.md)
-      body.push(`${counted(`${name}_cpu`)}[cpu] = count();`);
-      body.push(`if (${LAB_COMMS.map((c) => `$comm == "${c}"`).join(' || ')}) { ${counted(`${name}_lab`)}[$order] = count(); }`);
+      body.push(`${counted(`${name}_cpu`)}[${w}cpu] = count();`);
+      body.push(`if (${LAB_COMMS.map((c) => `$comm == "${c}"`).join(' || ')}) { ${counted(`${name}_lab`)}[${w}$order] = count(); }`);
       for (const prefix of opts.commPrefixes ?? []) {
-        body.push(`if (strncmp($comm, "${prefix}", ${prefix.length}) == 0) { ${counted(`${name}_comm`)}["${prefix}", $order] = count(); }`);
+        body.push(`if (strncmp($comm, "${prefix}", ${prefix.length}) == 0) { ${counted(`${name}_comm`)}[${w}"${prefix}", $order] = count(); }`);
       }
     } else if (hook.args === 'split') {
-      body.push(`${counted(name)} = count();`);
+      body.push(`${scalar(counted(name))} = count();`);
       if (splitOrders) {
         // (page, int old_order, int new_order): 1 << old pages become 1 << (old - new) folios
         body.push(`$old = ${INT_ARG('arg1')};`, `$new = ${INT_ARG('arg2')};`);
-        body.push(`${counted(`${name}_pages`)} = sum(1 << $old);`, `${counted(`${name}_folios`)} = sum(1 << ($old - $new));`);
+        body.push(`${scalar(counted(`${name}_pages`))} = sum(1 << $old);`, `${scalar(counted(`${name}_folios`))} = sum(1 << ($old - $new));`);
       } else {
         // (page, unsigned int nr): nr pages become nr order-0 pages
-        body.push(`$nr = ${INT_ARG('arg1')};`, `${counted(`${name}_pages`)} = sum($nr);`, `${counted(`${name}_folios`)} = sum($nr);`);
+        body.push(`$nr = ${INT_ARG('arg1')};`, `${scalar(counted(`${name}_pages`))} = sum($nr);`, `${scalar(counted(`${name}_folios`))} = sum($nr);`);
       }
     } else if (hook.args === 'reason') {
-      body.push(`${counted(name)}[${INT_ARG('arg1')}] = count();`);
+      body.push(`${counted(name)}[${w}${INT_ARG('arg1')}] = count();`);
     } else {
-      body.push(`${counted(name)} = count();`);
+      body.push(`${scalar(counted(name))} = count();`);
     }
     lines.push(`kprobe:${m.function}`, '{', ...body.map((b) => `\t${b}`), '}');
   }
   if (opts.windows) {
-    // Clearing and printing are bpftrace's asynchronous actions: they run in bpftrace itself, in
-    // the order the probe queued them, before the acknowledgement line it queues after them. The
-    // host opens a window only once it saw "begin", and reads one up to "end".
+    // Printing and clearing are bpftrace's asynchronous actions: they run in bpftrace itself, in
+    // the order the probe queued them, before the acknowledgement line it queues after them. A
+    // clear is not atomic with the probes: bpftrace deletes each key from user space while a
+    // probe on another CPU may be between reading its count and writing it back plus one
+    // (bpftrace 0.17's count() is a lookup and an update), and that update brings the key back
+    // with its old count. With the maps cleared when a window
+    // began, a 6.6.87 guest with a thread per vCPU kept the whole previous window's @set[0]
+    // twice in one suite (35,070 and 1,101 counts too many). So no window is ever cleared while
+    // it counts: a window begins by switching the key (synchronous, in the probe), and the maps
+    // are cleared after a window's end only to keep them small; a key an in-flight probe brings
+    // back belongs to the window that ended, which the host no longer reads.
     // the format of windowLine
     const ack = (kind: 'begin' | 'end') => `\tprintf("lab: window %d ${kind}\\n", arg0);`;
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_begin`, '{', '\t@trace = 0;', ...maps.map((m) => `\tclear(@${m});`), ack('begin'), '}');
-    // Trace lines go on only once the host saw "begin" (the maps cleared): a line is printed for
-    // an event only when its count stays in the window. Turning them on is synchronous.
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_trace`, '{', '\t@trace = 1;', '}');
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_end`, '{', '\t@trace = 0;', ...maps.map((m) => `\tprint(@${m});`), ack('end'), '}');
+    lines.push(`uprobe:${MARKER_PATH}:lab_window_begin`, '{', '\t@win = arg0 << 1;', ack('begin'), '}');
+    lines.push(`uprobe:${MARKER_PATH}:lab_window_trace`, '{', '\t@win = (arg0 << 1) | 1;', '}');
+    lines.push(`uprobe:${MARKER_PATH}:lab_window_end`, '{', '\t@win = arg0 << 1;', ...maps.map((m) => `\tprint(@${m});`), ...maps.map((m) => `\tclear(@${m});`), ack('end'), '}');
   }
   lines.push('END', '{', '\tprintf("lab: summary\\n");', '}', '');
   return lines.join('\n');

@@ -22,7 +22,7 @@ import { isProbed, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import type { Observations } from '../observe/observations.ts';
 import { parsePageOrder } from '../observe/page-order.ts';
 import { parseVmstat } from '../observe/vmstat.ts';
-import { forComm, parseBpftrace } from '../observe/bpftrace.ts';
+import { forComm, forWindow, parseBpftrace } from '../observe/bpftrace.ts';
 import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
 import { ATTACH_TIMEOUT_MS, checkConfigured, configureCommand, type GuestObservers } from '../prepare/observers.ts';
 import { generateScript } from '../prepare/probes.ts';
@@ -218,7 +218,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
       own = await startBpftrace(shell, script, ATTACH_TIMEOUT_MS);
     }
     // the module counts from the moment bpftrace's window is open, vmstat from inside the module's;
-    // trace mode's lines start before the module's window, after the shared maps were cleared
+    // trace mode's lines start before the module's window, once bpftrace's window has begun
     const traceOn = window && scenario.bpftrace.mode === 'trace' ? `${window.bpf.marker('trace', window.n)} && ` : '';
     const vmstatBefore = (await exec(`${traceOn}echo reset > /proc/page_order && cat /proc/vmstat`)).stdout;
     observations.vmstatBefore = parseVmstat(vmstatBefore);
@@ -254,7 +254,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     await writeFile(join(dir, 'page_order.txt'), after.table!);
     if (window) {
       const lines = await window.bpf.acknowledged('end', window.n);
-      observations.bpf = forComm({ ...parseBpftrace(lines.join('\n')), attached: true }, scenario.bpftrace.comm);
+      observations.bpf = forComm(forWindow({ ...parseBpftrace(lines.join('\n')), attached: true }, window.n), scenario.bpftrace.comm);
       await writeFile(join(dir, 'bpftrace.txt'), `${lines.join('\n')}\n`);
     } else {
       const stopped = await own!.stop();

@@ -52,19 +52,28 @@ describe('the bpftrace script generated for a real 6.12.117 guest', () => {
     expect(trace).toContain('printf("page_owner info {copy}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm);');
   });
 
-  it('with windows, clears every map on lab_mark begin and prints every map on lab_mark end, then acknowledges', () => {
+  it('with windows, keys every count by the window, switches it on lab_mark begin, prints then clears on lab_mark end, and acknowledges', () => {
     const shared = generateScript(hooks, map, { mode: 'summary', release: '6.12.117', commPrefixes: ['fragment', 'stress-ng'], windows: true });
     const body = (fn: string) => new RegExp(`^uprobe:${MARKER_PATH}:${fn}\n[{]\n([^}]*)[}]`, 'm').exec(shared)?.[1] ?? '';
     const maps = [...new Set([...shared.matchAll(/^\t.*?@(\w+)(?:\[.*?\])? = (?:count|sum)/gm)].map((m) => m[1]))];
-    expect(maps).toEqual(expect.arrayContaining(['set', 'set_lab', 'set_comm', 'reset_comm', 'split_pages', 'copy', 'migrate', 'read']));
-    expect(body('lab_window_begin')).toBe(`\t@trace = 0;\n${maps.map((m) => `\tclear(@${m});\n`).join('')}\tprintf("lab: window %d begin\\n", arg0);\n`);
-    expect(body('lab_window_trace')).toBe('\t@trace = 1;\n');
-    expect(body('lab_window_end')).toBe(`\t@trace = 0;\n${maps.map((m) => `\tprint(@${m});\n`).join('')}\tprintf("lab: window %d end\\n", arg0);\n`);
-    // trace lines in every probe, printed only while a window in trace mode has them on
-    expect(shared).toContain('if (@trace == 1) { printf("page_owner info {set}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm); }');
+    expect(maps).toEqual(expect.arrayContaining(['set', 'set_cpu', 'set_lab', 'set_comm', 'reset_comm', 'split', 'split_pages', 'copy', 'migrate', 'read']));
+    // no map is cleared while a window counts (bpftrace's clear races with the probes): the window's
+    // number is the first key of every count, switched by the probe itself
+    expect(body('lab_window_begin')).toBe('\t@win = arg0 << 1;\n\tprintf("lab: window %d begin\\n", arg0);\n');
+    expect(body('lab_window_trace')).toBe('\t@win = (arg0 << 1) | 1;\n');
+    expect(body('lab_window_end')).toBe(
+      `\t@win = arg0 << 1;\n${maps.map((m) => `\tprint(@${m});\n`).join('')}${maps.map((m) => `\tclear(@${m});\n`).join('')}\tprintf("lab: window %d end\\n", arg0);\n`,
+    );
+    for (const count of shared.matchAll(/^\t.*(@\w+)(\[.*?\])? = (?:count|sum)\(/gm)) expect(count[2], count[0]).toMatch(/^\[\$w(, |\])/);
+    expect(shared).toContain('@set[$w, $order] = count();');
+    expect(shared).toContain('@set_comm[$w, "fragment", $order] = count();');
+    expect(shared).toContain('@split[$w] = count();');
+    // trace lines in every probe, printed only while the window's trace bit is on
+    expect(shared).toContain('$win = @win;\n\tif (($win & 1) == 1) { printf("page_owner info {set}: timestamp=%llu pid=%d proc_name=%s\\n", nsecs, pid, comm); }\n\t$w = $win >> 1;');
     // the acknowledgement bpftrace prints is the line the host waits for
     expect('lab: window %d end'.replace('%d', '7')).toBe(windowLine('end', 7));
-    expect(shared).toContain('@set_comm["fragment", $order] = count();');
+    // without windows, nothing of it
     expect(script).not.toContain('uprobe:');
+    expect(script).not.toContain('$w');
   });
 });
