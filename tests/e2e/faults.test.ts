@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
+import { qemuLeft as qemuLeftOf } from '../helpers/qemu.ts';
 
 /**
  * Failure modes injected into real guests of the cached 6.12 kernel: each ends
@@ -18,14 +19,11 @@ function result(stdout: string): { r: RunResult; dir: string } {
   return { r: JSON.parse(readFileSync(join(dir!, 'result.json'), 'utf8')) as RunResult, dir: dir! };
 }
 
-/** QEMU processes still running for this run's guests (found by their per-boot token). */
+/** QEMU processes still running for this run's guests. */
 async function qemuLeft(r: RunResult): Promise<number> {
   expect(r.boots.length).toBeGreaterThan(0);
   let n = 0;
-  for (const b of r.boots) {
-    const ps = await execa('pgrep', ['-f', `lab.token=${b.token}`], { reject: false });
-    n += String(ps.stdout).split('\n').filter(Boolean).length;
-  }
+  for (const b of r.boots) n += await qemuLeftOf(b.qemu.join(' '));
   return n;
 }
 

@@ -7,6 +7,7 @@ import { resolveConfig } from '../../lab/core/config.ts';
 import type { KernelsRecord } from '../../lab/report/kernels.ts';
 import { readRunResult } from '../../lab/report/result.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
+import { qemuLeft } from '../helpers/qemu.ts';
 
 /**
  * Two real kernels (6.1 and 6.12, from the cache when built) in one run, both
@@ -89,7 +90,7 @@ describe('lab run --kernel 6.1 --kernel 6.12 --jobs 2', () => {
     ]);
     for (const k of record.kernels) {
       const r = await readRunResult(join(dir, k.resultsDir!));
-      for (const b of r.boots) expect(String((await execa('pgrep', ['-f', `lab.token=${b.token}`], { reject: false })).stdout)).toBe('');
+      for (const b of r.boots) expect(await qemuLeft(b.qemu.join(' '))).toBe(0);
     }
   });
 });
