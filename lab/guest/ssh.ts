@@ -10,8 +10,8 @@ import { createGunzip } from 'node:zlib';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { InfraError, isLabError } from '../core/errors.ts';
-import { EndMarker, framedCommand } from './framing.ts';
 import { tailLines } from '../core/proc.ts';
+import { EndMarker, framedCommand } from './framing.ts';
 
 export interface ExecResult {
   command: string;
@@ -290,13 +290,14 @@ export class GuestShell {
    * runs on it (that one then gets a channel of its own).
    */
   private async idleFramedShell(): Promise<FramedShell | undefined> {
-    if (this.framed && !this.framed.closed) return this.framed.busy ? undefined : this.framed;
+    // claimed in the same step as it is found idle: two commands issued at once never share it
+    if (this.framed && !this.framed.closed) return this.framed.claim() ? this.framed : undefined;
     if (this.opening) return undefined;
     this.opening = true;
     try {
       // the user's login shell, as dropbear runs an exec request's command in
       this.framed = new FramedShell(await this.channel('exec "${SHELL:-/bin/sh}"'));
-      return this.framed;
+      return this.framed.claim() ? this.framed : undefined;
     } finally {
       this.opening = false;
     }
@@ -321,6 +322,8 @@ export class GuestShell {
 /** One shell on one channel, running framed commands one at a time (lab/guest/framing.ts). */
 class FramedShell {
   closed = false;
+  /** Taken for a command about to run (claim), until run gives it up. */
+  private claimed = false;
   private current?: {
     out: EndMarker;
     err: EndMarker;
@@ -334,18 +337,29 @@ class FramedShell {
     ch.stderr.on('data', (d: Buffer) => this.take(d, 'err'));
     const end = (e: Error) => {
       this.closed = true;
-      this.current?.done(e);
+      const c = this.current;
+      if (!c) return;
+      // what each marker held back, in case it was the command's last output
+      const out = c.out.rest();
+      const err = c.err.rest();
+      if (out.length) c.onStdout(out);
+      if (err.length) c.onStderr(err);
+      c.done(e);
     };
     ch.once('close', () => end(new Error('the shell the command ran in ended before it did')));
     ch.on('error', end);
   }
 
-  get busy(): boolean {
-    return this.current !== undefined;
+  /** Take the shell for one command; false while another has it. */
+  claim(): boolean {
+    if (this.closed || this.claimed || this.current) return false;
+    this.claimed = true;
+    return true;
   }
 
-  /** Resolves with the command's status; rejects with GUEST_LOST when the channel goes, or `timedOut()` (after closing it). */
+  /** After claim: resolves with the command's status; rejects with GUEST_LOST when the channel goes, or `timedOut()` (after closing it). */
   run(command: string, onStdout: (d: Buffer) => void, onStderr: (d: Buffer) => void, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
+    this.claimed = false;
     const nonce = randomBytes(8).toString('hex');
     return new Promise<number>((resolve, reject) => {
       const timer = timeoutMs

@@ -54,15 +54,18 @@ export function cutWindow(lines: readonly string[], n: number): string[] {
  */
 export function forWindow(out: BpftraceOutput, n: number): BpftraceOutput {
   const maps: BpftraceOutput['maps'] = {};
-  for (const [name, entries] of Object.entries(out.maps)) {
-    const own: Record<string, number> = {};
-    for (const [key, value] of Object.entries(entries)) {
-      if (key === String(n)) own[''] = value;
-      else if (key.startsWith(`${n}, `)) own[key.slice(String(n).length + 2)] = value;
-    }
-    maps[name] = own;
-  }
+  for (const [name, entries] of Object.entries(out.maps)) maps[name] = under(entries, String(n));
   return { ...out, maps };
+}
+
+/** A map's entries whose key begins with `first` (`first, ...`, or `first` alone: ''), with it taken off. */
+function under(entries: Record<string, number>, first: string): Record<string, number> {
+  const own: Record<string, number> = {};
+  for (const [key, value] of Object.entries(entries)) {
+    if (key === first) own[''] = value;
+    else if (key.startsWith(`${first}, `)) own[key.slice(first.length + 2)] = value;
+  }
+  return own;
 }
 
 /**
@@ -78,9 +81,7 @@ export function forComm(out: BpftraceOutput, prefix: string | undefined): Bpftra
       continue;
     }
     if (prefix === undefined) continue;
-    const own: Record<string, number> = {};
-    for (const [key, value] of Object.entries(entries)) if (key.startsWith(`${prefix}, `)) own[key.slice(prefix.length + 2)] = value;
-    maps[name] = own;
+    maps[name] = under(entries, prefix);
   }
   return { ...out, maps };
 }

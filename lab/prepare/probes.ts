@@ -116,12 +116,12 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
     // clear is not atomic with the probes: bpftrace deletes each key from user space while a
     // probe on another CPU may be between reading its count and writing it back plus one
     // (bpftrace 0.17's count() is a lookup and an update), and that update brings the key back
-    // with its old count. With the maps cleared when a window
-    // began, a 6.6.87 guest with a thread per vCPU kept the whole previous window's @set[0]
-    // twice in one suite (35,070 and 1,101 counts too many). So no window is ever cleared while
-    // it counts: a window begins by switching the key (synchronous, in the probe), and the maps
-    // are cleared after a window's end only to keep them small; a key an in-flight probe brings
-    // back belongs to the window that ended, which the host no longer reads.
+    // with its old count. With the maps cleared when a window began, a 6.6.87 guest with a
+    // thread per vCPU kept the whole previous window's @set[0] twice in one suite (35,070 and
+    // 1,101 counts too many). So no window is ever cleared while it counts: a window begins by
+    // switching the key (synchronous, in the probe), and the maps are cleared after a window's
+    // end only to keep them small; a key an in-flight probe brings back belongs to the window
+    // that ended, which the host no longer reads.
     // the format of windowLine
     const ack = (kind: 'begin' | 'end') => `\tprintf("lab: window %d ${kind}\\n", arg0);`;
     lines.push(`uprobe:${MARKER_PATH}:lab_window_begin`, '{', '\t@win = arg0 << 1;', ack('begin'), '}');
