@@ -8,7 +8,8 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabConfig } from './core/config.ts';
 import { untimed, type Reporter, type Stage } from './core/reporter.ts';
-import { ensurePackages, labPackages } from './host/setup.ts';
+import { probeAccel } from './guest/accel.ts';
+import { ensureHost } from './host/setup.ts';
 import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
 import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
@@ -50,7 +51,12 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
   const { source } = await stage('source', () => resolveSourceFor(input, ctx));
   const flavor = input.flavor ?? DEFAULT_FLAVOR;
   const fragments = [...(await labFragments(config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
-  await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(dir, 'setup.log') }));
+  await stage('setup', async () => {
+    await ensureHost(reporter, { log: join(dir, 'setup.log') });
+    // before any build: `accel kvm` where KVM cannot run a guest stops here (exit 4)
+    const accel = await probeAccel(config.accel, { cacheDir: config.paths.cache });
+    reporter.stage('setup', `accelerator: ${accel.accel.toUpperCase()} (${accel.reason})`);
+  });
   const built = await stage('kernel', () =>
     buildKernel(source, { cacheDir: config.paths.cache, fragments, flavor, reporter, log: join(dir, 'build.log'), signal }),
   );
@@ -65,7 +71,7 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
 
 /** What was booted, and how to rebuild it from the results folder: the reproducer expects the fragment beside it. */
 export async function writeKernelRecord(dir: string, source: KernelSource, k: KernelBuild, fragments: FragmentEntry[]): Promise<string[]> {
-  const lines = reproducer(source, { jobs: k.jobs, flavor: k.flavor });
+  const lines = reproducer(source, { jobs: k.jobs, flavor: k.flavor, fragment: renderFragment(fragments) });
   await writeFile(join(dir, 'kernel.config'), await readFile(join(k.buildDir, '.config')));
   await writeFile(join(dir, 'kernel-fragment.config'), renderFragment(fragments));
   await writeFile(join(dir, 'reproducer.sh'), `#!/bin/sh\n# Run in a folder holding kernel-fragment.config (this results folder has it).\nset -e\n${lines.join('\n')}\n`);

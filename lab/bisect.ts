@@ -28,7 +28,7 @@ import { withLock } from './core/lock.ts';
 import { runId } from './core/paths.ts';
 import { removeInBackground } from './core/proc.ts';
 import { formatDuration, untimed, type Reporter } from './core/reporter.ts';
-import { ensurePackages, labPackages } from './host/setup.ts';
+import { ensureHost } from './host/setup.ts';
 import { buildInTree } from './kernel/build.ts';
 import type { FragmentEntry } from './kernel/config.ts';
 import { Bisector, checkRange, commitInfo, git, gitTop, resolveRevision, showFile, type BisectState } from './kernel/git.ts';
@@ -317,7 +317,7 @@ const realStep: StepRunner = async (s) => {
     const stage = ctx.stage ?? untimed;
     const tree = await stage('source', () => fromTree(s.worktree, reporter));
     const source = { ...tree, origin: s.repo };
-    await stage('setup', () => ensurePackages(labPackages(), reporter, { log: join(ctx.dir, 'setup.log') }));
+    await stage('setup', () => ensureHost(reporter, { log: join(ctx.dir, 'setup.log') }));
     const build = await stage('kernel', () =>
       buildInTree(source, s.buildTree, { cacheDir: s.config.paths.cache, fragments: s.fragments, flavor: s.flavor, reporter, log: join(ctx.dir, 'build.log'), signal: ctx.signal }).catch(
         (e: unknown) => {

@@ -6,9 +6,9 @@ import { existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeConfig, type LabConfig } from './core/config.ts';
 import { run, which } from './core/proc.ts';
-import { probeAccel } from './guest/qemu.ts';
-import { debianSourceSeries, sourcePackage } from './host/requirements.ts';
-import { labPackages, missingPackages } from './host/setup.ts';
+import { probeAccel } from './guest/accel.ts';
+import { debianSourceSeries, describeRequirement, hostRequirements, packagesOf, sourcePackage } from './host/requirements.ts';
+import { installCommand, missingRequirements } from './host/setup.ts';
 import { listCache, formatBytes } from './kernel/cache.ts';
 
 export type Level = 'ok' | 'warn' | 'fail';
@@ -30,8 +30,18 @@ export async function doctor(config: LabConfig): Promise<Check[]> {
   const root = process.getuid?.() === 0;
   add('user', root ? 'ok' : 'warn', root ? 'root: the lab installs what it needs' : 'not root: missing packages must be installed by an administrator (lab setup prints the command)');
 
-  const missing = await missingPackages(labPackages());
-  add('host packages', missing.length ? 'fail' : 'ok', missing.length ? `missing: ${missing.join(' ')} (run: npm run lab -- setup)` : `all ${labPackages().length} present`);
+  // the programs themselves, not the package database: a package installed without its Recommends lacks some
+  const required = hostRequirements.filter((r) => !r.optional);
+  const missing = await missingRequirements(required);
+  add(
+    'host programs',
+    missing.length ? 'fail' : 'ok',
+    missing.length
+      ? `missing: ${missing.map(describeRequirement).join(', ')}; run: ${root ? 'npm run lab -- setup' : installCommand(packagesOf(missing), false)}`
+      : `all ${required.length} present (${required.map((r) => r.program ?? r.file).join(' ')})`,
+  );
+  const optional = await missingRequirements(hostRequirements.filter((r) => r.optional));
+  if (optional.length) add('optional', 'warn', optional.map((r) => `${describeRequirement(r)}: ${r.why}`).join('; '));
 
   const sources = debianSourceSeries.filter((s) => existsSync(`/usr/src/${sourcePackage(s)}.tar.xz`));
   add(
@@ -42,10 +52,9 @@ export async function doctor(config: LabConfig): Promise<Check[]> {
       : `none under /usr/src yet (installed on demand: ${debianSourceSeries.map(sourcePackage).join(', ')})`,
   );
 
-  if (await which('qemu-system-x86_64')) {
-    const accel = await probeAccel(config.accel);
-    add('accelerator', accel.accel === 'kvm' ? 'ok' : 'warn', `${accel.accel.toUpperCase()}: ${accel.reason}${accel.accel === 'tcg' ? ' (works, boots take seconds instead of under one)' : ''}`);
-  } else add('accelerator', 'fail', 'qemu-system-x86_64 is not installed');
+  const accel = await probeAccel(config.accel, { cacheDir }).catch((e: Error) => e);
+  if (accel instanceof Error) add('accelerator', 'fail', accel.message);
+  else add('accelerator', accel.accel === 'kvm' ? 'ok' : 'warn', `${accel.accel.toUpperCase()}: ${accel.reason}${accel.accel === 'tcg' ? ' (works, boots take seconds instead of under one)' : ''}`);
 
   const fsDir = existsSync(cacheDir) ? cacheDir : '/';
   const fs = statfsSync(fsDir);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { resolvePaths } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { ensurePackages, labPackages } from '../../lab/host/setup.ts';
+import { ensureHost } from '../../lab/host/setup.ts';
 import { configureKernel } from '../../lab/kernel/build.ts';
 import { resolveSource } from '../../lab/kernel/source.ts';
 import { parseKernelSpec } from '../../lab/kernel/spec.ts';
@@ -15,7 +15,7 @@ describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) =
   const paths = resolvePaths();
   const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
   // a fresh machine has no kernel build tools yet: the lab installs them as it would for a run
-  beforeAll(() => ensurePackages(labPackages(), consoleReporter({ quiet: true })));
+  beforeAll(() => ensureHost(consoleReporter({ quiet: true })));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
   const labFragment = readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8');
   const source = () =>

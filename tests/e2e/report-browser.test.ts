@@ -5,8 +5,8 @@ import { chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { testPackages } from '../../lab/host/requirements.ts';
-import { ensurePackages } from '../../lab/host/setup.ts';
+import { testRequirements } from '../../lab/host/requirements.ts';
+import { ensureHost } from '../../lab/host/setup.ts';
 import { lab } from '../helpers/cli.ts';
 
 /**
@@ -20,10 +20,7 @@ const runs = ['6.1.192', '6.6.87', '6.12.117'].map((k) => join(repoRoot, 'tests'
 
 describe('report.html in headless chromium', () => {
   beforeAll(async () => {
-    await ensurePackages(
-      testPackages.map((p) => p.pkg),
-      consoleReporter({ quiet: true }),
-    );
+    await ensureHost(consoleReporter({ quiet: true }), { requirements: testRequirements });
   });
 
   it('renders offline with no console error and no request, every chart drawn with data', async () => {

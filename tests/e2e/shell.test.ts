@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { testPackages } from '../../lab/host/requirements.ts';
-import { ensurePackages } from '../../lab/host/setup.ts';
+import { testRequirements } from '../../lab/host/requirements.ts';
+import { ensureHost } from '../../lab/host/setup.ts';
 import { qemuLeft } from '../helpers/qemu.ts';
 
 /** `lab shell` on a real terminal: tmux runs it detached, the test types and reads the screen. */
@@ -38,7 +38,7 @@ async function type(line: string) {
 const prompt = /root@lab:~# $/m;
 
 describe('lab shell', () => {
-  beforeAll(() => ensurePackages(testPackages.map((p) => p.pkg), consoleReporter({ quiet: true })));
+  beforeAll(() => ensureHost(consoleReporter({ quiet: true }), { requirements: testRequirements }));
   afterEach(() => tmux('kill-session', '-t', session).catch(() => undefined));
 
   it('a shell on a real terminal: commands, window size, Ctrl-C to the guest, exit tears the guest down', async () => {

@@ -3,16 +3,21 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../core/errors.ts';
 import { consoleReporter } from '../../core/reporter.ts';
 import { doctor } from '../../doctor.ts';
-import { ensurePackages, labPackages } from '../../host/setup.ts';
+import { ensureHost } from '../../host/setup.ts';
+import { hostRequirements } from '../../host/requirements.ts';
 import { configFrom } from '../options.ts';
 
 export function setupCommand(program: Command): void {
   program
     .command('setup')
-    .description('install the Debian packages the lab needs (as root), or print the command to run')
+    .description('install the Debian packages of the programs the lab runs (as root), check the programs again, or print the command to run')
     .action(async () => {
-      const r = await ensurePackages(labPackages(), consoleReporter());
-      process.stdout.write(r.installed.length ? `installed: ${r.installed.join(' ')}\n` : `nothing to install: all ${r.alreadyPresent.length} packages present\n`);
+      const r = await ensureHost(consoleReporter());
+      process.stdout.write(
+        r.installed.length
+          ? `installed: ${r.installed.join(' ')}; every required program is present\n`
+          : `nothing to install: every required program is present (${hostRequirements.filter((q) => !q.optional).length} programs and files, ${r.alreadyPresent.length} packages)\n`,
+      );
     });
 }
 
