@@ -5,14 +5,22 @@
  * cwd, exit code or signal, duration, timeout, tail of output).
  */
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { InfraError, InterruptedError, type InfraErrorCode } from './errors.ts';
 
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
+  /**
+   * Start from an empty environment instead of the lab's own: only `env`, and
+   * PATH limited to the system's folders unless `env` sets it (kernel builds:
+   * a toolchain in a user's folder must not change what Kconfig probes).
+   */
+  cleanEnv?: boolean;
+  /** Write stdout to this file (not kept in memory, not in `log`); stderr is still captured for the error. */
+  stdoutFile?: string;
   /** Append stdout and stderr to this file instead of keeping them in memory. */
   log?: string;
   /** Called with every output line (stdout and stderr), e.g. for progress. */
@@ -57,13 +65,13 @@ export async function run(file: string, args: readonly string[], opts: RunOption
   const started = Date.now();
   const result = await execa(file, args, {
     cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: true,
+    env: opts.cleanEnv ? { PATH: SYSTEM_PATH, ...opts.env } : { PATH: hostPath(), ...opts.env },
+    extendEnv: !opts.cleanEnv,
     timeout: opts.timeoutMs,
     cancelSignal: opts.signal,
     input: opts.input,
     stdin: opts.input === undefined ? 'ignore' : undefined,
-    stdout: outputTarget(opts.log, opts.onLine),
+    stdout: opts.stdoutFile ? { file: opts.stdoutFile } : outputTarget(opts.log, opts.onLine),
     stderr: outputTarget(opts.log, opts.onLine),
     reject: false,
     stripFinalNewline: true,
@@ -82,7 +90,9 @@ export async function run(file: string, args: readonly string[], opts: RunOption
         : result.exitCode === undefined
           ? `could not start: ${result.originalMessage ?? result.shortMessage}`
           : `exited with code ${result.exitCode}`;
-    throw new InfraError(opts.errorCode ?? 'COMMAND_FAILED', `${command} ${why}`, {
+    // what the program said last is the error's cause: in the message, not only in the context
+    const said = (opts.log ? tail : stderr || stdout).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3);
+    throw new InfraError(opts.errorCode ?? 'COMMAND_FAILED', `${command} ${why}${said.length ? `: ${said.join(' / ')}` : ''}`, {
       command,
       cwd: opts.cwd ?? process.cwd(),
       exitCode: result.exitCode,
@@ -108,15 +118,35 @@ async function logTail(path: string): Promise<string> {
   }
 }
 
-/** True when `file` can be executed (found on PATH or as a path). */
-export async function which(file: string): Promise<string | undefined> {
-  const r = await execa('sh', ['-c', 'command -v "$1"', 'which', file], { reject: false });
-  return r.exitCode === 0 && typeof r.stdout === 'string' && r.stdout ? r.stdout.trim() : undefined;
+/** The system's program folders, in Debian's order (as sudo's secure_path): a kernel build's whole PATH. */
+export const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The lab's PATH for the programs it runs: the user's, then whichever system
+ * folders it lacks. A user's PATH often has no sbin folder, where Debian puts
+ * mkfs.ext4, depmod and chroot.
+ */
+export function hostPath(path = process.env.PATH ?? ''): string {
+  const dirs = path.split(delimiter).filter(Boolean);
+  return [...dirs, ...SYSTEM_PATH.split(':').filter((d) => !dirs.includes(d))].join(delimiter);
+}
+
+/** Where `file` would be run from (a path as it is, else the first executable match on the lab's PATH), or undefined. */
+export async function which(file: string, path = hostPath()): Promise<string | undefined> {
+  const candidates = file.includes('/') ? [file] : path.split(delimiter).filter(isAbsolute).map((d) => join(d, file));
+  return candidates.find((c) => {
+    try {
+      accessSync(c, constants.X_OK);
+      return statSync(c).isFile();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Start a process that outlives the lab (a slow clean-up): no output, never waited for. */
 export function startDetached(file: string, args: readonly string[]): void {
-  execa(file, args, { detached: true, stdio: 'ignore', cleanup: false, reject: false }).unref();
+  execa(file, args, { env: { PATH: hostPath() }, detached: true, stdio: 'ignore', cleanup: false, reject: false }).unref();
 }
 
 /**
@@ -147,6 +177,7 @@ export interface LongProcess {
  */
 export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void; input?: boolean }): LongProcess {
   const child = execa(file, args, {
+    env: { PATH: hostPath() },
     stdin: opts.input ? 'pipe' : 'ignore',
     stdout: outputTarget(opts.log, opts.onLine),
     stderr: outputTarget(opts.log, opts.onLine),

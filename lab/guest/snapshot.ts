@@ -19,8 +19,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execa } from 'execa';
 import { InfraError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
 import { qemuArgs, type QemuConfig } from './qemu.ts';
 import type { Qmp } from './qmp.ts';
 
@@ -49,7 +49,7 @@ export interface SavedGuest {
 
 let qemuVersionCache: Promise<string> | undefined;
 export function qemuVersion(): Promise<string> {
-  qemuVersionCache ??= execa('qemu-system-x86_64', ['--version'], { reject: false }).then((r) => String(r.stdout).split('\n')[0] ?? '');
+  qemuVersionCache ??= run('qemu-system-x86_64', ['--version'], { errorCode: 'SNAPSHOT_FAILED' }).then((r) => r.stdout.split('\n')[0] ?? '');
   return qemuVersionCache;
 }
 
@@ -101,8 +101,7 @@ export async function findSaved(dir: string, key: string): Promise<SavedGuest | 
 
 /** A disk overlay for a guest that is to be saved: qcow2 over the pristine image. */
 export async function createOverlay(image: string, path: string): Promise<void> {
-  const r = await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image, path], { reject: false });
-  if (r.exitCode !== 0) throw new InfraError('SNAPSHOT_FAILED', `qemu-img create ${path}: ${String(r.stderr).trim()}`);
+  await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', image, path], { errorCode: 'SNAPSHOT_FAILED' });
 }
 
 /**
