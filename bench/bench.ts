@@ -28,7 +28,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, tcgThreadsFor } from '../lab/core/config.ts';
 import { resolvePaths } from '../lab/core/paths.ts';
-import { probeAccel } from '../lab/guest/qemu.ts';
+import { probeAccel } from '../lab/guest/accel.ts';
 import { qemuVersion } from '../lab/guest/snapshot.ts';
 import { BenchResultSchema, meets, summarize, type BenchResult, type Measure } from './schema.ts';
 
@@ -82,7 +82,7 @@ const skip = (id: string, name: string, unit: Measure['unit'], why: string, targ
 
 // the lab commands the bench runs read the same configuration (environment, lab.config.*)
 const config = resolveConfig();
-const accel = await probeAccel(config.accel);
+const accel = await probeAccel(config.accel, { cacheDir: config.paths.cache });
 const tcgThreads = accel.accel === 'tcg' ? config.tcgThreads : undefined;
 const git = await execa('git', ['rev-parse', 'HEAD'], { cwd: repo, reject: false });
 const dirty = (await execa('git', ['status', '--porcelain'], { cwd: repo, reject: false })).stdout.trim() !== '';

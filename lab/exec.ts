@@ -14,7 +14,8 @@ import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
 import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
-import { probeAccel, qemuArgs } from './guest/qemu.ts';
+import { probeAccel } from './guest/accel.ts';
+import { qemuArgs } from './guest/qemu.ts';
 import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
 import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 
@@ -50,7 +51,7 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter: o.reporter, dir, signal: o.signal });
-    const accel = await probeAccel(config.accel);
+    const accel = await probeAccel(config.accel, { kernel: built.build.bzImage, cacheDir: config.paths.cache });
     session = await startSession({
       bzImage: built.build.bzImage,
       image: img.image.path,

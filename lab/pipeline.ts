@@ -17,7 +17,7 @@ import { kernelLabel, runId } from './core/paths.ts';
 import { formatDuration, type Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { GuestPool } from './guest/pool.ts';
-import { probeAccel } from './guest/qemu.ts';
+import { probeAccel } from './guest/accel.ts';
 import { DEFAULT_FLAVOR, flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
@@ -107,7 +107,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       config,
       bzImage: k.bzImage,
       image: img.image.path,
-      accel: await probeAccel(config.accel),
+      accel: await probeAccel(config.accel, { kernel: k.bzImage, cacheDir: paths.cache }),
       tcgThreads: tcgThreadsFor(config.tcgThreads, { vcpus: config.cpus, guestsAtOnce: opts.guestsAtOnce }),
       key: await ensureKey(paths.cache),
       kit: { module, tools, hooks },

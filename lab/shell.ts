@@ -18,7 +18,8 @@ import { formatCommand } from './core/proc.ts';
 import { untimed, type Reporter } from './core/reporter.ts';
 import { GUEST_DIED } from './exec.ts';
 import { ensureKey } from './guest/keys.ts';
-import { probeAccel, qemuArgs } from './guest/qemu.ts';
+import { probeAccel } from './guest/accel.ts';
+import { qemuArgs } from './guest/qemu.ts';
 import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
 import type { InteractiveOptions } from './guest/ssh.ts';
 import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
@@ -64,7 +65,7 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter, dir, signal: o.signal });
     const k = built.build;
-    const accel = await probeAccel(config.accel);
+    const accel = await probeAccel(config.accel, { kernel: k.bzImage, cacheDir: config.paths.cache });
     const key = await ensureKey(config.paths.cache);
     const common = { image: img.image.path, accel, tcgThreads: tcgThreadsFor(config.tcgThreads, { interactive: true, vcpus: config.cpus }), key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
     let banner = '';

@@ -4,10 +4,7 @@
  * forward on 127.0.0.1, the serial console watched for readiness and for
  * kernel errors, and QEMU torn down by whoever booted it.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { execa } from 'execa';
 import type { TcgThreads } from '../core/config.ts';
 import { InfraError, type InfraErrorCode } from '../core/errors.ts';
 import { start, tailLines, type LongProcess } from '../core/proc.ts';
@@ -79,28 +76,6 @@ export function qemuArgs(c: QemuConfig): string[] {
     ...(c.incoming ? ['-incoming', `exec:cat '${c.incoming.replace(/'/g, `'\\''`)}'`] : []),
     '-no-reboot',
   ];
-}
-
-/**
- * KVM only when /dev/kvm exists, the CPU has hardware virtualisation (as
- * kvm-ok checks) and QEMU can initialise it. A device node alone is not
- * enough: in a sandbox without nested virtualisation QEMU opens it and the
- * guest then spins without printing a line.
- */
-export async function probeAccel(setting: 'auto' | 'tcg' | 'kvm' = 'auto', cpuinfo = '/proc/cpuinfo'): Promise<{ accel: Accel; reason: string }> {
-  if (setting === 'tcg') return { accel: 'tcg', reason: 'configured: accel tcg' };
-  if (setting === 'kvm') return { accel: 'kvm', reason: 'configured: accel kvm' };
-  if (!existsSync('/dev/kvm')) return { accel: 'tcg', reason: '/dev/kvm does not exist' };
-  const flags = /^flags\s*:(.*)$/m.exec(await readFile(cpuinfo, 'utf8').catch(() => ''))?.[1] ?? '';
-  if (!/\b(vmx|svm)\b/.test(flags)) return { accel: 'tcg', reason: '/dev/kvm exists but the CPU has no vmx/svm flag' };
-  const r = await execa(
-    'qemu-system-x86_64',
-    ['-nodefaults', '-no-user-config', '-display', 'none', '-machine', 'none,accel=kvm', '-monitor', 'stdio'],
-    { input: 'quit\n', reject: false, timeout: 10_000 },
-  );
-  if (r.exitCode === 0) return { accel: 'kvm', reason: '/dev/kvm usable' };
-  const why = String(r.stderr).split('\n').find((l) => l.trim()) ?? `exit ${r.exitCode}`;
-  return { accel: 'tcg', reason: `KVM not usable: ${why.trim()}` };
 }
 
 /** Ports this process handed out: concurrent pipelines (lab run --jobs) never get one another's before QEMU binds it. */
