@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { basename, join } from 'node:path';
 import { InfraError } from '../core/errors.ts';
 import { withLock } from '../core/lock.ts';
-import { formatCommand, run, which } from '../core/proc.ts';
+import { formatCommand, run, SYSTEM_PATH, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, verifyConfig, type FragmentEntry } from './config.ts';
 import { sha256File, type KernelSource } from './source.ts';
@@ -52,6 +52,8 @@ export const KernelBuildSchema = z.object({
   ccache: z.boolean(),
   reproducer: z.array(z.string()),
   builtAt: z.string(),
+  /** The environment make ran in (absent in entries built before it was recorded): PATH, locale, the make variables that keep unused toolchains out of Kconfig's probes. */
+  environment: z.object({ env: z.record(z.string(), z.string()), makeVariables: z.array(z.string()) }).optional(),
   /** Built in a kept tree (lab/kernel/tree.ts): incrementally, or its first build. Absent for a build in a temporary folder. */
   tree: z.object({ name: z.string(), incremental: z.boolean(), compiled: z.number().int().nonnegative() }).optional(),
 });
@@ -80,7 +82,7 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const META = 'lab-build.json';
 
 export async function compilerIdentity(): Promise<string> {
-  const r = await run('gcc', ['--version']);
+  const r = await run('gcc', ['--version'], { cleanEnv: true });
   return r.stdout.split('\n')[0]!.trim();
 }
 
@@ -154,11 +156,33 @@ export interface ConfigureOptions {
   cacheDir: string;
 }
 
-function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: string }) {
+/**
+ * Toolchains that Kconfig probes whether or not the kernel uses them: their
+ * versions land in the .config (CONFIG_RUSTC_VERSION, CONFIG_PAHOLE_VERSION),
+ * so a rustc in a user's folder would change the cache key of a kernel that
+ * has no Rust. Unless the fragment enables the option that needs it, each is
+ * named as a program that does not exist, and Kconfig records version 0.
+ */
+export const UNUSED_TOOLCHAINS: readonly { variable: string; neededBy: string }[] = [
+  { variable: 'RUSTC', neededBy: 'CONFIG_RUST' },
+  { variable: 'BINDGEN', neededBy: 'CONFIG_RUST' },
+  { variable: 'PAHOLE', neededBy: 'CONFIG_DEBUG_INFO_BTF' },
+];
+
+/** The make variables and the whole environment of every make the lab runs for a kernel: nothing of the caller's environment leaks in. */
+export function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: string; fragment: string }) {
   const cc = opts.ccache ? 'ccache gcc' : 'gcc';
+  const toolchains = UNUSED_TOOLCHAINS.filter((t) => !new RegExp(`^${t.neededBy}=[ym]$`, 'm').test(opts.fragment)).map(
+    (t) => `${t.variable}=lab-unused-${t.variable.toLowerCase()}`,
+  );
   return {
-    makeArgs: [`O=${outDir}`, `ARCH=${ARCH}`, `CC=${cc}`, `HOSTCC=${cc}`],
+    makeArgs: [`O=${outDir}`, `ARCH=${ARCH}`, `CC=${cc}`, `HOSTCC=${cc}`, ...toolchains],
+    /** Only these variables: run() is called with cleanEnv. */
     env: {
+      PATH: SYSTEM_PATH,
+      LC_ALL: 'C',
+      TZ: 'UTC',
+      HOME: opts.cacheDir,
       CCACHE_DIR: join(opts.cacheDir, 'ccache'),
       CCACHE_BASEDIR: opts.cacheDir,
       KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
@@ -167,7 +191,14 @@ function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: stri
       // else a kept tree's every link counts up the `#N` of uname -v, and its kernels differ from clean builds of the same config
       KBUILD_BUILD_VERSION: '1',
     },
+    toolchains,
   };
+}
+
+/** What lab-build.json records of the environment (the cache folder aside, which differs from host to host). */
+function recordedEnvironment(fragment: string): NonNullable<KernelBuild['environment']> {
+  const { env, toolchains } = makeEnvironment('.', { ccache: false, cacheDir: '.', fragment });
+  return { env: { PATH: env.PATH, LC_ALL: env.LC_ALL, TZ: env.TZ }, makeVariables: toolchains };
 }
 
 /**
@@ -175,15 +206,16 @@ function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: stri
  * then verify every requested option; returns the final .config text.
  */
 export async function configureKernel(source: KernelSource, fragment: string, outDir: string, opts: ConfigureOptions): Promise<string> {
-  const { makeArgs, env } = makeEnvironment(outDir, opts);
+  const { makeArgs, env } = makeEnvironment(outDir, { ...opts, fragment });
   const make = (args: string[]) =>
-    run('make', [...makeArgs, ...args], { cwd: source.tree, env, log: opts.log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
+    run('make', [...makeArgs, ...args], { cwd: source.tree, env, cleanEnv: true, log: opts.log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
   await make([BASE_CONFIG]);
   const fragmentFile = join(outDir, 'lab-fragment.config');
   await writeFile(fragmentFile, fragment);
   await run('scripts/kconfig/merge_config.sh', ['-m', '-O', outDir, join(outDir, '.config'), fragmentFile], {
     cwd: source.tree,
     env: { ...env, ARCH },
+    cleanEnv: true,
     log: opts.log,
     errorCode: 'KERNEL_CONFIG_FAILED',
   });
@@ -232,7 +264,7 @@ export async function estimateCompiledFiles(cacheDir: string, version: string, f
 async function makeKernel(
   source: KernelSource,
   outDir: string,
-  opts: { jobs: number; ccache: boolean; cacheDir: string; log: string; reporter: Reporter; signal?: AbortSignal; estimate?: { total: number; basis: string } },
+  opts: { jobs: number; ccache: boolean; cacheDir: string; fragment: string; log: string; reporter: Reporter; signal?: AbortSignal; estimate?: { total: number; basis: string } },
 ) {
   const { makeArgs, env } = makeEnvironment(outDir, opts);
   const started = Date.now();
@@ -241,6 +273,7 @@ async function makeKernel(
   await run('make', [...makeArgs, `-j${opts.jobs}`, 'bzImage', 'modules'], {
     cwd: source.tree,
     env,
+    cleanEnv: true,
     log: opts.log,
     signal: opts.signal,
     errorCode: 'KERNEL_BUILD_FAILED',
@@ -253,7 +286,7 @@ async function makeKernel(
       progress();
     },
   });
-  const release = (await run('make', [...makeArgs, '-s', 'kernelrelease'], { cwd: source.tree, env, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED' })).stdout.trim();
+  const release = (await run('make', [...makeArgs, '-s', 'kernelrelease'], { cwd: source.tree, env, cleanEnv: true, signal: opts.signal, errorCode: 'KERNEL_BUILD_FAILED' })).stdout.trim();
   return { buildSeconds: (Date.now() - started) / 1000, release, compiled };
 }
 
@@ -305,7 +338,7 @@ async function buildFromScratch(tmp: string, source: KernelSource, fragment: str
   await rm(c.entryDir, { recursive: true, force: true });
   opts.reporter.stage('kernel', `building ${source.version} with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`);
   const estimate = await estimateCompiledFiles(opts.cacheDir, source.version, opts.flavor, c.configText);
-  const made = await makeKernel(source, tmp, { ...opts, jobs, estimate });
+  const made = await makeKernel(source, tmp, { ...opts, fragment, jobs, estimate });
   return publishEntry(tmp, source, c, compiler, opts, { ...made, jobs });
 }
 
@@ -359,7 +392,7 @@ async function buildTreeOnce(
       : `building ${source.version} in a new kept tree ${tree.dir} with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`,
   );
   const estimate = previous ? undefined : await estimateCompiledFiles(opts.cacheDir, source.version, opts.flavor, c.configText);
-  const made = await makeKernel(source, tree.dir, { ...opts, jobs, estimate });
+  const made = await makeKernel(source, tree.dir, { ...opts, fragment, jobs, estimate });
   await writeTreeRecord(tree, previous, { state: 'ready', configSha256: c.configSha256, builds: (previous?.builds ?? 0) + 1 });
   // The entry is a copy: the tree keeps its objects for the next build.
   return inTemporaryFolder(opts.cacheDir, async (tmp) => {
@@ -387,7 +420,7 @@ async function publishEntry(
   }
   await run('find', [tmp, '-name', '*.o', '-not', '-path', `${tmp}/scripts/*`, '-not', '-path', `${tmp}/tools/*`, '-delete']);
   const build: KernelBuild = {
-    ...buildRecord(source, { key: c.key, buildDir: c.entryDir, release: made.release, configSha256: c.configSha256, compiler, flavor: opts.flavor, buildSeconds: made.buildSeconds, jobs: made.jobs, ccache: opts.ccache }),
+    ...buildRecord(source, { key: c.key, buildDir: c.entryDir, release: made.release, configSha256: c.configSha256, compiler, flavor: opts.flavor, buildSeconds: made.buildSeconds, jobs: made.jobs, ccache: opts.ccache, fragment: renderFragment(opts.fragments) }),
     ...(made.tree ? { tree: made.tree } : {}),
     bzImageSha256: await sha256File(join(tmp, 'arch/x86/boot/bzImage')),
   };
@@ -402,17 +435,18 @@ async function publishEntry(
 
 function buildRecord(
   source: KernelSource,
-  b: { key: string; buildDir: string; release: string; configSha256: string; compiler: string; flavor: string; buildSeconds: number; jobs: number; ccache: boolean },
+  { fragment, ...b }: { key: string; buildDir: string; release: string; configSha256: string; compiler: string; flavor: string; buildSeconds: number; jobs: number; ccache: boolean; fragment: string },
 ): Omit<KernelBuild, 'bzImageSha256'> {
   return {
     schemaVersion: 1,
     ...b,
+    environment: recordedEnvironment(fragment),
     bzImage: join(b.buildDir, 'arch/x86/boot/bzImage'),
     sourceId: source.id,
     sourceVersion: source.version,
     sourceTree: source.tree,
     baseConfig: BASE_CONFIG,
-    reproducer: reproducer(source, { jobs: b.jobs, flavor: b.flavor }),
+    reproducer: reproducer(source, { jobs: b.jobs, flavor: b.flavor, fragment }),
     builtAt: new Date().toISOString(),
   };
 }
@@ -436,8 +470,8 @@ export async function buildInTree(source: KernelSource, buildDir: string, opts: 
     reporter.stage('kernel', `configuring ${buildDir}: ${BASE_CONFIG} + lab fragments (log: ${log})`);
     configText = await configureKernel(source, fragment, buildDir, { log, signal: opts.signal, ccache, cacheDir });
   } else {
-    const { makeArgs, env } = makeEnvironment(buildDir, { ccache, cacheDir });
-    await run('make', [...makeArgs, 'olddefconfig'], { cwd: source.tree, env, log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
+    const { makeArgs, env } = makeEnvironment(buildDir, { ccache, cacheDir, fragment });
+    await run('make', [...makeArgs, 'olddefconfig'], { cwd: source.tree, env, cleanEnv: true, log, signal: opts.signal, errorCode: 'KERNEL_CONFIG_FAILED' });
     configText = await readFile(join(buildDir, '.config'), 'utf8');
     const final = parseDotConfig(configText);
     const dropped = verifyConfig(parseFragment(fragment, 'lab-fragment.config'), final);
@@ -448,10 +482,10 @@ export async function buildInTree(source: KernelSource, buildDir: string, opts: 
   const key = entryKey({ sourceId: source.id, configSha256, compiler, revision: KBUILD_REVISION, flavor: opts.flavor });
   reporter.stage('kernel', `building ${source.version} incrementally in ${buildDir} with make -j${jobs}${ccache ? ' (ccache)' : ''}`);
   const { buildSeconds, release, compiled } = await oneBuildAtATime(cacheDir, reporter, () =>
-    makeKernel(source, buildDir, { jobs, ccache, cacheDir, log, reporter, signal: opts.signal }),
+    makeKernel(source, buildDir, { jobs, ccache, cacheDir, fragment, log, reporter, signal: opts.signal }),
   );
   reporter.stage('kernel', `built ${release} in ${formatDuration(buildSeconds * 1000)} (${compiled} files compiled)`);
-  const build = buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache });
+  const build = buildRecord(source, { key, buildDir, release, configSha256, compiler, flavor: opts.flavor, buildSeconds, jobs, ccache, fragment });
   return { ...build, bzImageSha256: await sha256File(build.bzImage) };
 }
 
@@ -463,8 +497,8 @@ const EMPTY_SHA256 = createHash('sha256').digest('hex').slice(0, 16);
  * plain tree. They expect the merged fragment as kernel-fragment.config in the
  * folder they run from (the results folder has it).
  */
-export function reproducer(source: KernelSource, opts: { jobs: number; flavor: string; ccache?: boolean }): string[] {
-  const env = makeEnvironment('build', { ccache: false, cacheDir: '.' }).env;
+export function reproducer(source: KernelSource, opts: { jobs: number; flavor: string; fragment: string }): string[] {
+  const { env, toolchains } = makeEnvironment('build', { ccache: false, cacheDir: '.', fragment: opts.fragment });
   const git = /^git:([0-9a-f]+):([0-9a-f]+)$/.exec(source.id);
   const fetch = git
     ? [
@@ -475,11 +509,11 @@ export function reproducer(source: KernelSource, opts: { jobs: number; flavor: s
     : source.origin.endsWith('.tar.xz')
       ? [`mkdir src && xz -dc ${formatCommand(source.origin, [])} | tar -x -C src --strip-components=1   # sha256 ${source.id}`]
       : [formatCommand('cp', ['-a', source.origin, 'src'])];
-  const m = (args: string[]) => formatCommand('make', ['-C', 'src', 'O=../build', `ARCH=${ARCH}`, ...args]);
+  const m = (args: string[]) => formatCommand('make', ['-C', 'src', 'O=../build', `ARCH=${ARCH}`, ...toolchains, ...args]);
   return [
     `# Linux ${source.version}, flavor ${opts.flavor}: ${BASE_CONFIG} + kernel-fragment.config, built as the lab builds it`,
     `export ${Object.entries(env)
-      .filter(([k]) => k.startsWith('KBUILD_'))
+      .filter(([k]) => k.startsWith('KBUILD_') || ['PATH', 'LC_ALL', 'TZ'].includes(k))
       .map(([k, v]) => `${k}=${formatCommand(v, [])}`)
       .join(' ')}`,
     ...fetch,

@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolvePaths, repoRoot } from '../../lab/core/paths.ts';
 import type { BisectResult } from '../../lab/report/bisect.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
-import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
 
 /**
  * lab bisect on a real kernel: a git repository made from the 6.12 tree in
@@ -117,6 +117,7 @@ describe('lab bisect interrupted', () => {
   it('Ctrl-C in a build ends cleanly (exit 130, make stopped, no worktree, no bisection in the tree); --resume goes on', async () => {
     // a stand-in kernel tree whose "build" takes a minute: the interruption is the point, not the kernel
     const repo = fakeKernelTree('6.12.117').tree;
+    setFakeKernel({ SLEEP: '60' });
     await git(repo, 'init', '-q');
     for (const [i, name] of ['base', 'one', 'two', 'three'].entries()) {
       writeFileSync(join(repo, `file-${i}`), name);
@@ -128,7 +129,7 @@ describe('lab bisect interrupted', () => {
     // Ctrl-C as a terminal sends it: to the whole process group
     const cli = execa(LAB_CLI[0], [LAB_CLI[1], ...args], {
       cwd: repoRoot,
-      env: { LAB_RESULTS_DIR: results, FAKE_KERNEL_SLEEP: '60' },
+      env: { LAB_RESULTS_DIR: results },
       reject: false,
       detached: true,
       stdin: 'ignore',
@@ -155,6 +156,7 @@ describe('lab bisect interrupted', () => {
     expect((await git(repo, 'bisect', 'log').catch((e: { stderr: string }) => e)).stderr).toContain('We are not bisecting');
 
     // the stand-in kernel boots nothing: every step is skipped, and the range gives no answer
+    setFakeKernel({});
     const resumed = await lab([...args, '--resume'], { LAB_RESULTS_DIR: results });
     expect(resumed.exitCode, `${resumed.stdout}\n${resumed.stderr}`).toBe(1);
     const b = JSON.parse(readFileSync(join(dir, 'bisect.json'), 'utf8')) as BisectResult;

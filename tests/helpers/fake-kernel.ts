@@ -8,16 +8,24 @@ import type { KernelSource } from '../../lab/kernel/source.ts';
  * A stand-in kernel tree whose Makefile answers the targets the lab's build
  * stage runs (tinyconfig, olddefconfig, bzImage, modules, kernelrelease) in
  * milliseconds, so the cache logic (keys, index, lock, corruption, rename)
- * runs for real without compiling a kernel. FAKE_KERNEL_FAIL=1 makes the
- * build fail, FAKE_KERNEL_FAIL_INCREMENTAL=1 only a build in a folder built
- * before, FAKE_KERNEL_SLEEP=N makes it take N seconds, FAKE_KERNEL_DROP=RE
- * makes olddefconfig drop the matching lines; every build appends to
+ * runs for real without compiling a kernel. setFakeKernel({ FAIL: '1' }) makes
+ * the build fail, FAIL_INCREMENTAL only a build in a folder built before,
+ * SLEEP: N makes it take N seconds, DROP: RE makes olddefconfig drop the
+ * matching lines (a file the Makefile includes: the lab runs make in an
+ * environment of its own, so variables of this process never reach it); every build appends to
  * $(O)/build-count. Like kbuild, a build compiles (prints `CC` for, and
  * writes the object of) mm/page_owner.o only when the .config differs from
  * the last build's include/config/auto.conf, and scripts/mod/modpost.o once.
  * `contentId` gives the source an id like a tarball's sha256 (such sources
  * get a kept build tree).
  */
+/** This process's control file, included by every stand-in tree's Makefile. */
+const CONTROL = join(tmpdir(), `fake-kernel-control-${process.pid}.mk`);
+
+export function setFakeKernel(vars: Partial<Record<'FAIL' | 'FAIL_INCREMENTAL' | 'SLEEP' | 'DROP', string>>): void {
+  writeFileSync(CONTROL, Object.entries(vars).map(([k, v]) => `FAKE_KERNEL_${k} = ${v}\n`).join(''));
+}
+
 export function fakeKernelTree(version = '6.99.1', opts: { contentId?: boolean } = {}): KernelSource {
   const tree = mkdtempSync(join(tmpdir(), 'fake-linux-'));
   const [v, p, s] = version.split('.');
@@ -28,6 +36,7 @@ export function fakeKernelTree(version = '6.99.1', opts: { contentId?: boolean }
       `PATCHLEVEL = ${p}`,
       `SUBLEVEL = ${s}`,
       'EXTRAVERSION =',
+      `-include ${CONTROL}`,
       'tinyconfig:',
       "\tprintf 'CONFIG_64BIT=y\\n' > $(O)/.config",
       "\tprintf 'include $(CURDIR)/Makefile\\n' > $(O)/Makefile",

@@ -7,7 +7,7 @@ import { consoleReporter } from '../../lab/core/reporter.ts';
 import { buildInTree, buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
-import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
 
 const fragment = parseFragment('CONFIG_PAGE_OWNER=y\nCONFIG_DEBUG_KERNEL=y\n', 'test.config');
 const warnings: string[] = [];
@@ -19,8 +19,7 @@ const setup = () => {
   return { cacheDir, source, build };
 };
 afterEach(() => {
-  delete process.env.FAKE_KERNEL_FAIL;
-  delete process.env.FAKE_KERNEL_SLEEP;
+  setFakeKernel({});
   warnings.length = 0;
 });
 
@@ -105,7 +104,7 @@ describe('buildKernel with a stand-in kernel tree', () => {
         return b;
       });
     };
-    process.env.FAKE_KERNEL_SLEEP = '1';
+    setFakeKernel({ SLEEP: '1' });
     const [a, b] = await Promise.all([built('6.98.1'), built('6.99.1')]);
     expect([a.cacheHit, b.cacheHit]).toEqual([false, false]);
     expect(waits).toHaveLength(1);
@@ -116,7 +115,7 @@ describe('buildKernel with a stand-in kernel tree', () => {
 
   it('a failed build leaves nothing half-built in the cache', async () => {
     const { cacheDir, build } = setup();
-    process.env.FAKE_KERNEL_FAIL = '1';
+    setFakeKernel({ FAIL: '1' });
     const e = await build().catch((err: unknown) => err as InfraError);
     expect(e).toBeInstanceOf(InfraError);
     expect((e as InfraError).code).toBe('KERNEL_BUILD_FAILED');
@@ -195,29 +194,39 @@ describe('buildInTree: one tree the caller keeps (lab bisect)', () => {
 
 describe('the reproducer, for every kind of source', () => {
   const base = { version: '6.12.117', tree: '/cache/sources/x' };
-  it('a tarball: extract it, then the lab\'s make and merge steps with its KBUILD_* environment', () => {
-    const lines = reproducer({ ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' }, { jobs: 2, flavor: 'lab' });
-    expect(lines[1]).toBe("export KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab KBUILD_BUILD_VERSION=1");
+  it('a tarball: extract it, then the lab\'s make and merge steps with its environment and its unused toolchains', () => {
+    const lines = reproducer({ ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' }, { jobs: 2, flavor: 'lab', fragment: '' });
+    expect(lines[1]).toBe(
+      "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C TZ=UTC KBUILD_BUILD_TIMESTAMP='1970-01-01 00:00:00 UTC' KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=page-owner-lab KBUILD_BUILD_VERSION=1",
+    );
     expect(lines[2]).toMatch(/^mkdir src && xz -dc \/usr\/src\/linux-source-6\.12\.tar\.xz \| tar -x -C src --strip-components=1/);
     expect(lines.slice(3)).toEqual([
-      'make -C src O=../build ARCH=x86_64 tinyconfig',
+      'make -C src O=../build ARCH=x86_64 RUSTC=lab-unused-rustc BINDGEN=lab-unused-bindgen PAHOLE=lab-unused-pahole tinyconfig',
       'src/scripts/kconfig/merge_config.sh -m -O build build/.config kernel-fragment.config',
-      'make -C src O=../build ARCH=x86_64 olddefconfig',
-      'make -C src O=../build ARCH=x86_64 -j2 bzImage modules',
+      'make -C src O=../build ARCH=x86_64 RUSTC=lab-unused-rustc BINDGEN=lab-unused-bindgen PAHOLE=lab-unused-pahole olddefconfig',
+      'make -C src O=../build ARCH=x86_64 RUSTC=lab-unused-rustc BINDGEN=lab-unused-bindgen PAHOLE=lab-unused-pahole -j2 bzImage modules',
     ]);
   });
 
+  it('a fragment that enables Rust or BTF lets Kconfig find rustc or pahole', () => {
+    const src = { ...base, id: 'a'.repeat(64), origin: '/usr/src/linux-source-6.12.tar.xz' };
+    expect(reproducer(src, { jobs: 2, flavor: 'lab', fragment: 'CONFIG_RUST=y\n' }).at(-1)).toBe('make -C src O=../build ARCH=x86_64 PAHOLE=lab-unused-pahole -j2 bzImage modules');
+    expect(reproducer(src, { jobs: 2, flavor: 'lab', fragment: 'CONFIG_DEBUG_INFO_BTF=y\n' }).at(-1)).toBe(
+      'make -C src O=../build ARCH=x86_64 RUSTC=lab-unused-rustc BINDGEN=lab-unused-bindgen -j2 bzImage modules',
+    );
+  });
+
   it('a git tree: its commit, and its uncommitted changes when there were any', () => {
-    const clean = reproducer({ ...base, id: `git:${'c'.repeat(40)}:e3b0c44298fc1c14`, origin: '/src/linux' }, { jobs: 2, flavor: 'debug' });
+    const clean = reproducer({ ...base, id: `git:${'c'.repeat(40)}:e3b0c44298fc1c14`, origin: '/src/linux' }, { jobs: 2, flavor: 'debug', fragment: '' });
     expect(clean.slice(2, 4)).toEqual(['git clone --quiet --no-checkout /src/linux src', `git -C src checkout --quiet ${'c'.repeat(40)}`]);
     expect(clean.join('\n')).not.toMatch(/git apply/);
     expect(clean[0]).toMatch(/flavor debug/);
-    const dirty = reproducer({ ...base, id: `git:${'c'.repeat(40)}:0123456789abcdef`, origin: '/src/linux' }, { jobs: 2, flavor: 'lab' });
+    const dirty = reproducer({ ...base, id: `git:${'c'.repeat(40)}:0123456789abcdef`, origin: '/src/linux' }, { jobs: 2, flavor: 'lab', fragment: '' });
     expect(dirty[4]).toMatch(/^git -C \/src\/linux diff HEAD \| git -C src apply/);
   });
 
   it('a plain tree: a copy of it', () => {
-    expect(reproducer({ ...base, id: `tree:${'d'.repeat(64)}`, origin: '/src/linux' }, { jobs: 4, flavor: 'lab' })[2]).toBe('cp -a /src/linux src');
+    expect(reproducer({ ...base, id: `tree:${'d'.repeat(64)}`, origin: '/src/linux' }, { jobs: 4, flavor: 'lab', fragment: '' })[2]).toBe('cp -a /src/linux src');
   });
 });
 

@@ -10,7 +10,7 @@ import { listCache, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import type { KernelSource } from '../../lab/kernel/source.ts';
 import { chooseTreeBuild, keptTree, readTreeRecord, writeTreeRecord } from '../../lab/kernel/tree.ts';
-import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
 
 const base = parseFragment('CONFIG_PAGE_OWNER=y\n', 'lab.config');
 const plus = (line: string) => [...base, ...parseFragment(`${line}\n`, 'user.config')];
@@ -19,7 +19,7 @@ const reporter = { ...consoleReporter({ quiet: true }), warn: (_s: string, m: st
 const compiler = 'gcc (Debian 12.2.0-14+deb12u1) 12.2.0';
 
 afterEach(() => {
-  for (const k of ['FAKE_KERNEL_FAIL', 'FAKE_KERNEL_FAIL_INCREMENTAL', 'FAKE_KERNEL_DROP']) delete process.env[k];
+  setFakeKernel({});
   warnings.length = 0;
 });
 
@@ -81,7 +81,7 @@ describe('kept build trees: one per source and flavor, every cache miss builds i
     const { cacheDir, build } = setup();
     const first = await build(base, { keptTree: false });
     // an option asked off that Kconfig leaves out: another fragment, the same .config
-    process.env.FAKE_KERNEL_DROP = 'CONFIG_FOO';
+    setFakeKernel({ DROP: 'CONFIG_FOO' });
     const again = await build(plus('# CONFIG_FOO is not set'));
     expect(again).toMatchObject({ cacheHit: true, build: { key: first.build.key } });
     expect(readdirSync(join(cacheDir, 'trees'))).toEqual([]);
@@ -101,9 +101,9 @@ describe('kept build trees: one per source and flavor, every cache miss builds i
   it('a failed incremental build is retried once from scratch', async () => {
     const { build, tree } = setup();
     await build();
-    process.env.FAKE_KERNEL_FAIL_INCREMENTAL = '1';
+    setFakeKernel({ FAIL_INCREMENTAL: '1' });
     const next = await build(plus('CONFIG_DEBUG_VM=y'));
-    expect(warnings.join('\n')).toMatch(/the incremental build in .* failed \(.*exited with code 2\): building the tree again from scratch/);
+    expect(warnings.join('\n')).toMatch(/the incremental build in .* failed \(.*exited with code 2: fake incremental build failure.*\): building the tree again from scratch/);
     expect(next.build.tree).toMatchObject({ incremental: false });
     expect(await loadEntry(next.build.buildDir)).toMatchObject({ key: next.build.key });
     expect(await readTreeRecord(tree().record)).toMatchObject({ state: 'ready', builds: 1 });
@@ -112,7 +112,7 @@ describe('kept build trees: one per source and flavor, every cache miss builds i
   it('a build that fails from scratch too fails the run, and the tree is not trusted afterwards', async () => {
     const { cacheDir, build, tree } = setup();
     await build();
-    process.env.FAKE_KERNEL_FAIL = '1';
+    setFakeKernel({ FAIL: '1' });
     await expect(build(plus('CONFIG_DEBUG_VM=y'))).rejects.toMatchObject({ code: 'KERNEL_BUILD_FAILED' });
     expect(await readTreeRecord(tree().record)).toMatchObject({ state: 'building' });
     expect(readdirSync(join(cacheDir, 'kernels')).filter((n) => n !== 'index')).toHaveLength(1);
@@ -121,9 +121,9 @@ describe('kept build trees: one per source and flavor, every cache miss builds i
   it('an option Kconfig drops fails the run and leaves the tree trusted: only its .config changed', async () => {
     const { build, tree } = setup();
     await build();
-    process.env.FAKE_KERNEL_DROP = 'KASAN';
+    setFakeKernel({ DROP: 'KASAN' });
     await expect(build(plus('CONFIG_KASAN=y'))).rejects.toMatchObject({ code: 'CONFIG_OPTIONS_DROPPED' });
-    delete process.env.FAKE_KERNEL_DROP;
+    setFakeKernel({});
     expect(await readTreeRecord(tree().record)).toMatchObject({ state: 'ready', builds: 1 });
     expect((await build(plus('CONFIG_DEBUG_VM=y'))).build.tree).toMatchObject({ incremental: true });
     expect(warnings).toEqual([]);
