@@ -12,10 +12,9 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { execa } from 'execa';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { InputError, InfraError, InterruptedError, isLabError } from '../core/errors.ts';
+import { InputError, InfraError, InterruptedError, isLabError, SetupNeededError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
@@ -149,10 +148,19 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
   tried.push(`cache: no extracted ${wanted}`);
 
   // 2. local tarballs
+  let needsRoot: SetupNeededError | undefined;
   if (!existsSync(debianTarball) && opts.installPackages && debianSourceSeries.includes(spec.series)) {
     // 3. Debian's package puts its tarball where step 2 looks
     reporter.stage('source', `${debianTarball} missing: installing Debian package ${sourcePackage(spec.series)}`);
-    await ensurePackages([sourcePackage(spec.series)], reporter, { log: opts.setupLog });
+    try {
+      await ensurePackages([sourcePackage(spec.series)], reporter, { log: opts.setupLog });
+    } catch (e) {
+      // not root: the other sources may still serve; exit 4 only when none does
+      if (!(e instanceof SetupNeededError)) throw e;
+      needsRoot = e;
+      tried.push(`Debian package ${sourcePackage(spec.series)}: installing it needs root`);
+      reporter.stage('source', `installing ${sourcePackage(spec.series)} needs root: trying local tarballs and the mirror`);
+    }
   } else if (!debianSourceSeries.includes(spec.series)) {
     tried.push(`Debian package ${sourcePackage(spec.series)}: Debian ships no such package`);
   }
@@ -191,6 +199,12 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
     }
   } else tried.push('mirror: disabled');
 
+  if (needsRoot) {
+    throw new SetupNeededError(`--kernel ${spec.raw}: no source this user can use (tried: ${tried.join('; ')}); run: ${needsRoot.context.command}`, {
+      command: needsRoot.context.command,
+      value: spec.raw,
+    });
+  }
   throw new InputError(
     'KERNEL_NOT_AVAILABLE',
     `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`,
@@ -275,7 +289,7 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
 export async function extractTarXz(tarball: string, dest: string, signal?: AbortSignal): Promise<void> {
   const plain = `${dest}.tar`;
   try {
-    await execa('xz', ['-dc', tarball], { stdout: { file: plain }, stdin: 'ignore', buffer: false, cancelSignal: signal });
+    await run('xz', ['-dc', tarball], { stdoutFile: plain, signal, errorCode: 'EXTRACT_FAILED' });
     await extractInWorker(plain, dest, signal);
   } catch (e) {
     if (signal?.aborted) throw new InterruptedError('SIGINT');
