@@ -119,7 +119,8 @@ describe('a fresh Debian 12 machine', () => {
     const found = await inRoot('newcomer', 'newcomer-keys-tarball', `${env} && LAB_TARBALL_DIR=/srv/kernels npm run -s lab -- keys --kernel 6.1 --json`);
     expect(found.exitCode, found.all).toBe(0);
     expect(JSON.parse(found.stdout)).toMatchObject({ kernel: { version: '6.1.999' } });
-    const none = await inRoot('newcomer', 'newcomer-keys-none', `${env} && npm run -s lab -- keys --kernel 6.1 --json`);
+    // another empty cache: the first call's extracted tree would serve from the cache
+    const none = await inRoot('newcomer', 'newcomer-keys-none', `${env} && LAB_CACHE_DIR=$HOME/empty-cache npm run -s lab -- keys --kernel 6.1 --json`);
     expect(none.exitCode, none.all).toBe(4);
     expect(none.stderr).toMatch(/Debian package linux-source-6\.1: installing it needs root/);
     expect(none.stderr).toMatch(/run: sudo apt-get update && sudo apt-get install -y --no-install-recommends linux-source-6\.1/);

@@ -1,4 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +8,8 @@ import { InputError } from '../../lab/core/errors.ts';
 import { resolvePaths } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { ensureHost } from '../../lab/host/setup.ts';
-import { configureKernel } from '../../lab/kernel/build.ts';
+import { compilerIdentity, configureKernel, entryKey, KBUILD_REVISION } from '../../lab/kernel/build.ts';
+import { parseFragment, renderFragment } from '../../lab/kernel/config.ts';
 import { resolveSource } from '../../lab/kernel/source.ts';
 import { parseKernelSpec } from '../../lab/kernel/spec.ts';
 
@@ -61,5 +64,52 @@ describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) =
       cacheDir: paths.cache,
     }).catch((err: unknown) => err as InputError);
     expect((e as InputError).message).toMatch(/CONFIG_VIRTIO_PCI: asked y .*final \.config has n/);
+  });
+});
+
+/**
+ * The same inputs give the same cache key on any host: Kconfig records the
+ * version of whatever rustc is on PATH (CONFIG_RUSTC_VERSION), so a stray one
+ * in a user's folder, or even in /usr/local/bin, must not reach it when the
+ * fragment does not enable Rust.
+ */
+describe('the kernel build environment', () => {
+  const paths = resolvePaths();
+  const reporter = consoleReporter({ quiet: true });
+  beforeAll(() => ensureHost(reporter));
+  const fragment = () => renderFragment(parseFragment(readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8'), 'kernels/lab.config'));
+  const stray = mkdtempSync(join(tmpdir(), 'lab-stray-rustc-'));
+  writeFileSync(join(stray, 'rustc'), '#!/bin/sh\necho "rustc 1.95.0 (59807616e 2026-04-14)"\n');
+  chmodSync(join(stray, 'rustc'), 0o755);
+  const systemRustc = '/usr/local/bin/rustc';
+
+  async function key(): Promise<{ key: string; config: string }> {
+    const source = await resolveSource(parseKernelSpec('6.12'), { cacheDir: paths.cache, reporter, installPackages: true });
+    const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
+    try {
+      const config = await configureKernel(source, fragment(), out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache });
+      const configSha256 = createHash('sha256').update(config).digest('hex');
+      return { key: entryKey({ sourceId: source.id, configSha256, compiler: await compilerIdentity(), revision: KBUILD_REVISION, flavor: 'lab' }), config };
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+
+  it('a stray rustc on PATH or in /usr/local/bin changes neither the .config nor the key', async () => {
+    const clean = await key();
+    expect(clean.config).toMatch(/^CONFIG_RUSTC_VERSION=0$/m);
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${stray}:${savedPath}`;
+    const placed = !existsSync(systemRustc);
+    try {
+      // the stray one really answers where a plain make would find it
+      expect(execFileSync('rustc', ['--version'], { encoding: 'utf8' })).toMatch(/^rustc 1\.95\.0/);
+      expect((await key()).key).toBe(clean.key);
+      if (placed) copyFileSync(join(stray, 'rustc'), systemRustc);
+      expect((await key()).key).toBe(clean.key);
+    } finally {
+      process.env.PATH = savedPath;
+      if (placed) rmSync(systemRustc, { force: true });
+    }
   });
 });
