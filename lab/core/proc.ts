@@ -73,6 +73,8 @@ export async function run(file: string, args: readonly string[], opts: RunOption
     stdin: opts.input === undefined ? 'ignore' : undefined,
     stdout: opts.stdoutFile ? { file: opts.stdoutFile } : outputTarget(opts.log, opts.onLine),
     stderr: outputTarget(opts.log, opts.onLine),
+    // a file target is not also kept in memory (a kernel tarball is 1.4 GB: past maxBuffer, execa would kill the program)
+    buffer: opts.stdoutFile ? { stdout: false } : true,
     reject: false,
     stripFinalNewline: true,
   });
@@ -91,7 +93,7 @@ export async function run(file: string, args: readonly string[], opts: RunOption
           ? `could not start: ${result.originalMessage ?? result.shortMessage}`
           : `exited with code ${result.exitCode}`;
     // what the program said last is the error's cause: in the message, not only in the context
-    const said = (opts.log ? tail : stderr || stdout).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3);
+    const said = (opts.log ? tail : opts.stdoutFile ? stderr : stderr || stdout).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3);
     throw new InfraError(opts.errorCode ?? 'COMMAND_FAILED', `${command} ${why}${said.length ? `: ${said.join(' / ')}` : ''}`, {
       command,
       cwd: opts.cwd ?? process.cwd(),
