@@ -13,6 +13,7 @@ import { doctorCommand, setupCommand } from './commands/host.ts';
 import { keysCommand } from './commands/keys.ts';
 import { matrixCommand } from './commands/matrix.ts';
 import { mergeCommand } from './commands/merge.ts';
+import { noiseProfileCommand } from './commands/noise.ts';
 import { reportCommand } from './commands/report.ts';
 import { runCommand } from './commands/run.ts';
 import { shellCommand } from './commands/shell.ts';
@@ -49,7 +50,7 @@ export function program(): Command {
     .description('page-owner-lab: build, boot and trace Linux kernels, and judge how they allocate pages')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, reportCommand, bisectCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, reportCommand, noiseProfileCommand, bisectCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
   for (const { cmd: sub } of allCommands(cmd)) sub.addHelpText('after', `\n${CONFIGURATION}`);
   cmd.addHelpText(
     'after',

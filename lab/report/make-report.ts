@@ -3,6 +3,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
+import { loadNoiseProfile } from './profile.ts';
 import { renderReportHtml, uplotAssets } from './report-html.ts';
 import { renderReportMarkdown } from './report-markdown.ts';
 import { buildReport, readReportInput, type GroupBy, type Report, type ReportInput } from './report.ts';
@@ -16,9 +17,14 @@ export interface MakeReportOptions {
   tolerancePct?: number;
   groupBy?: GroupBy;
   registry: MetricRegistry;
+  /** The noise profile file ('none': judge single samples by nothing, as "no noise estimate"). */
+  noiseProfile?: string;
+  expectScenarios?: string[];
 }
 
 /** A path as runs: a result.json, a results folder, or every results folder directly inside it. */
+export { readAll };
+
 export async function expandRuns(path: string): Promise<string[]> {
   const st = await stat(path).catch(() => {
     throw new InputError('FILE_NOT_FOUND', `${path}: no such file or folder; expected a results folder, a result.json or a folder of results folders`, { value: path });
@@ -35,7 +41,15 @@ const readAll = async (paths: string[]): Promise<ReportInput[]> => Promise.all((
 export async function makeReport(o: MakeReportOptions): Promise<{ report: Report; files: { markdown: string; html: string } }> {
   const inputs = await readAll(o.runs);
   const baseline = o.baseline === undefined ? undefined : await readAll([o.baseline]);
-  const report = buildReport(inputs, o.registry, { thresholdPct: o.thresholdPct, tolerancePct: o.tolerancePct, groupBy: o.groupBy, baseline });
+  const profile = o.noiseProfile && o.noiseProfile !== 'none' ? await loadNoiseProfile(o.noiseProfile) : undefined;
+  const report = buildReport(inputs, o.registry, {
+    thresholdPct: o.thresholdPct,
+    tolerancePct: o.tolerancePct,
+    groupBy: o.groupBy,
+    baseline,
+    profile,
+    expectScenarios: o.expectScenarios,
+  });
   await mkdir(o.out, { recursive: true });
   const files = { markdown: join(o.out, 'report.md'), html: join(o.out, 'report.html') };
   await writeFile(files.markdown, renderReportMarkdown(report));

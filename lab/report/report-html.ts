@@ -120,12 +120,17 @@ export function renderReportHtml(r: Report, assets: ChartAssets): string {
   const metricRows = (pred: (k: string) => boolean) =>
     r.metrics
       .filter((m) => m.pairs.some((p) => pred(p.movement)))
-      .map((m) => [esc(m.scenario), `<code>${esc(m.metric)}</code>`, ...m.spreads.map((s) => esc(fmtSpread(s))), esc(m.pairs.filter((p) => pred(p.movement)).map((p) => `${labels[p.from]} -> ${labels[p.to]}: ${p.movement} ${p.changePct > 0 ? '+' : ''}${p.changePct.toFixed(1)} %`).join('; '))]);
+      .map((m) => [esc(m.scenario), `<code>${esc(m.metric)}</code>`, ...m.spreads.map((s) => esc(fmtSpread(s))), esc(m.pairs.filter((p) => pred(p.movement)).map((p) => `${labels[p.from]} -> ${labels[p.to]}: ${p.movement}${p.model === 'profile' ? ' (noise profile)' : ''} ${p.changePct > 0 ? '+' : ''}${p.changePct.toFixed(1)} %`).join('; '))]);
   const sites = r.callSites.filter((c) => c.lines.length);
   const gate = r.gate
     ? `<h2>Baseline gate</h2><p class="${r.gate.regressions.length ? 'bad' : 'good'}">${r.gate.regressions.length ? `${r.gate.regressions.length} regression(s)` : 'No regression'} against ${r.gate.baseline.length} baseline run(s); tolerance ${r.gate.tolerancePct} %.</p>` +
       (r.gate.regressions.length ? `<ul>${r.gate.regressions.map((x) => `<li>${esc(`${x.column} ${x.scenario}: ${x.what}`)}</li>`).join('')}</ul>` : '') +
-      (r.gate.unmatched.length ? `<p>No baseline of the same kernel for ${esc(r.gate.unmatched.join(', '))}.</p>` : '')
+      (r.gate.missing.length ? `<p class="bad">Incomplete: ${r.gate.missing.length} scenario(s) missing: ${esc(r.gate.missing.map((m) => `${m.column} ${m.scenario}`).join(', '))}.</p>` : '') +
+      (r.gate.infrastructure.length ? `<p class="bad">Infrastructure: ${esc(r.gate.infrastructure.map((m) => `${m.column} ${m.scenario}: ${m.what}`).join('; '))}.</p>` : '') +
+      (r.gate.unmatched.length ? `<p>No baseline of the same kernel for ${esc(r.gate.unmatched.join(', '))}.</p>` : '') +
+      `<details><summary>${r.gate.metrics.length} metric(s) gated, each with the model that judged it</summary><table><tr><th>kernel</th><th>scenario</th><th>metric</th><th>new</th><th>allowed</th><th>model</th></tr>${r.gate.metrics
+        .map((m) => `<tr${m.left ? ' class="bad"' : ''}><td>${esc(m.column)}</td><td>${esc(m.scenario)}</td><td><code>${esc(m.metric)}</code></td><td>${esc(m.value)}</td><td>${esc(`${fmtNum(Math.round(m.low))}..${fmtNum(Math.round(m.high))}`)}</td><td>${esc(m.basis)}</td></tr>`)
+        .join('')}</table></details>`
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

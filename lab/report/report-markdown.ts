@@ -27,10 +27,26 @@ export function renderReportMarkdown(r: Report): string {
     '',
     `Noise model: the samples of a column (its runs and their repetitions) give each metric a spread, median [min..max]. A metric is **flagged** only when two neighbouring columns' spreads do not overlap and the median moved by more than ${r.thresholdPct} %. **${r.flagged} metric change(s) flagged.**`,
   ];
-  if (r.singleSamples) out.push('', 'Where a column has one sample of a metric there is **no noise estimate**: a move there is listed as "no noise estimate", never flagged.');
+  if (r.singleSamples) {
+    const byProfile = r.metrics.filter((m) => m.pairs.some((p) => p.model === 'profile')).length;
+    out.push(
+      '',
+      byProfile
+        ? `Where a column has one sample of a metric, the move is judged by the noise profile (${r.noiseProfile ?? 'kernels/noise.yaml'}: how far that metric family moved from run to run on real kernels): a move beyond it is flagged (${byProfile} metric(s) judged by the noise profile).`
+        : 'Where a column has one sample of a metric there is **no noise estimate**: a move there is listed as "no noise estimate", never flagged.',
+    );
+  }
   if (r.gate) {
     const g = r.gate;
-    out.push('', '## Baseline gate', '', `${g.regressions.length ? `**${g.regressions.length} regression(s)**` : 'No regression'} against ${g.baseline.length} baseline run(s) (${[...new Set(g.baseline.map((b) => b.column))].join(', ')}); tolerance ${g.tolerancePct} %.`);
+    const byModel = (m: string) => g.metrics.filter((x) => x.model === m).length;
+    out.push(
+      '',
+      '## Baseline gate',
+      '',
+      `${g.regressions.length ? `**${g.regressions.length} regression(s)**` : 'No regression'} against ${g.baseline.length} baseline run(s) (${[...new Set(g.baseline.map((b) => b.column))].join(', ')}); tolerance ${g.tolerancePct} %. ${g.metrics.length} metric(s) gated: ${byModel('baseline')} by the baseline's own spread (3 samples or more), ${byModel('profile')} by the noise profile.`,
+    );
+    if (g.missing.length) out.push('', `**Incomplete: ${g.missing.length} scenario(s) missing** (such a night is never a baseline):`, '', ...g.missing.map((m) => `- ${m.column} ${m.scenario}`));
+    if (g.infrastructure.length) out.push('', `**Infrastructure: ${g.infrastructure.length} ERROR(s) of the lab's own**, not verdicts:`, '', ...g.infrastructure.map((m) => `- ${m.column} ${m.scenario}: ${m.what}`));
     if (g.unmatched.length) out.push('', `No baseline of the same kernel for: ${g.unmatched.join(', ')} (not gated).`);
     if (g.regressions.length) out.push('', ...g.regressions.map((x) => `- ${x.column} ${x.scenario}: ${x.what}`));
   }

@@ -14,7 +14,7 @@ import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
 import type { ScenarioStatus } from '../scenario/run.ts';
-import { changePct, leavesBaseline, movement, spreadOf, fmtNum, fmtSpread, type Movement, type Spread } from './noise.ts';
+import { bandFor, changePct, gateMetric, movement, spreadOf, fmtNum, fmtSpread, type GateJudgement, type Movement, type NoiseProfile, type Spread } from './noise.ts';
 import { readRunResult, type RunResult } from './result.ts';
 
 export interface ReportInput {
@@ -62,6 +62,8 @@ export interface MetricPair {
   to: number;
   movement: Movement;
   changePct: number;
+  /** What judged the move: both spreads (repetitions on each side), or the shipped profile (a single sample on a side). */
+  model: 'spreads' | 'profile';
 }
 
 export interface MetricRow {
@@ -90,10 +92,24 @@ export interface Regression {
   what: string;
 }
 
+/** One gated metric: which model judged it, the band it allowed, and whether the new spread left it. */
+export interface GatedMetric extends GateJudgement {
+  column: string;
+  scenario: string;
+  metric: string;
+  value: string;
+}
+
 export interface Gate {
   baseline: RunRef[];
   tolerancePct: number;
   regressions: Regression[];
+  /** Every metric gated, with its model (the baseline's own spread, or the shipped profile). */
+  metrics: GatedMetric[];
+  /** A scenario the baseline or --expect-scenarios has that the new runs lack: the night is incomplete. */
+  missing: { column: string; scenario: string }[];
+  /** ERRORs that are the lab's, not the kernel's (a lost guest, SSH, a boot timeout): not verdicts, the night is incomplete. */
+  infrastructure: { column: string; scenario: string; what: string }[];
   /** Columns without a baseline of their kernel (nothing gated). */
   unmatched: string[];
 }
@@ -108,6 +124,8 @@ export interface Report {
   flagged: number;
   /** Whether some column has a single sample of some metric (then: "no noise estimate"). */
   singleSamples: boolean;
+  /** The noise profile that judged single samples, when one was given. */
+  noiseProfile?: string;
   callSites: CallSites[];
   /** 6.9+: page_owner_stacks/show_stacks per scenario, the top stacks by base pages per column (mean over the samples). */
   kernelStacks: { scenario: string; top: (StackCount[] | undefined)[] }[];
@@ -128,6 +146,10 @@ export interface ReportOptions {
   tolerancePct?: number;
   groupBy?: GroupBy;
   baseline?: ReportInput[];
+  /** The shipped noise profile (kernels/noise.yaml): judges single samples. */
+  profile?: NoiseProfile;
+  /** Scenarios every column must have (the nightly's matrix): one missing makes the night incomplete. */
+  expectScenarios?: string[];
   now?: Date;
 }
 
@@ -196,12 +218,12 @@ export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<stri
   return out;
 }
 
-interface Group {
+export interface Group {
   column: Column;
   inputs: ReportInput[];
 }
 
-function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[] {
+export function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[] {
   const groups = new Map<string, Group>();
   for (const [i, input] of inputs.entries()) {
     const r = input.result;
@@ -242,7 +264,7 @@ export function verdictSummary(statuses: ScenarioStatus[]): string {
   return present.map((s) => `${s} ${statuses.filter((x) => x === s).length}/${statuses.length}`).join(', ');
 }
 
-function metricSamples(g: Group, name: string, registry: MetricRegistry): Map<string, Sample[]> {
+export function metricSamples(g: Group, name: string, registry: MetricRegistry): Map<string, Sample[]> {
   const out = new Map<string, Sample[]>();
   for (const { s, run } of samplesOf(g, name)) {
     if (!judged(s)) continue;
@@ -313,23 +335,48 @@ function baselineFor(col: Column, base: Group[]): Group | undefined {
   );
 }
 
-function gate(groups: Group[], baseline: ReportInput[], registry: MetricRegistry, tolerancePct: number): Gate {
+/** Error codes of a scenario ERROR that say the kernel misbehaved: a result, never infrastructure. */
+const KERNEL_ERROR_CODES = new Set(['KERNEL_ERROR', 'GUEST_PANIC']);
+
+/** An ERROR the lab caused or met (guest lost without a kernel report, SSH, boot), not the kernel under test. */
+export function infrastructureError(s: { status: string; error?: { code: string; message: string }; kernelReport?: string[] }): string | undefined {
+  if (s.status !== 'ERROR' || s.kernelReport?.length || !s.error || KERNEL_ERROR_CODES.has(s.error.code)) return undefined;
+  return `${s.error.code}: ${s.error.message}`;
+}
+
+interface GateOptions {
+  tolerancePct: number;
+  profile?: NoiseProfile;
+  expectScenarios?: string[];
+}
+
+function gate(groups: Group[], baseline: ReportInput[], registry: MetricRegistry, o: GateOptions): Gate {
   const base = groupInputs(baseline, 'kernel');
   const regressions: Regression[] = [];
+  const gated: GatedMetric[] = [];
+  const missing: Gate['missing'] = [];
+  const infrastructure: Gate['infrastructure'] = [];
   const unmatched: string[] = [];
   for (const g of groups) {
     const b = baselineFor(g.column, base);
+    const expected = [...new Set([...(b ? b.inputs.flatMap((i) => i.result.scenarios.map((s) => s.name)) : []), ...(o.expectScenarios ?? [])])].sort();
+    for (const name of expected) if (!samplesOf(g, name).length) missing.push({ column: g.column.label, scenario: name });
+    for (const { s } of g.inputs.flatMap((i) => i.result.scenarios.map((sc) => ({ s: sc })))) {
+      const infra = infrastructureError(s);
+      if (infra) infrastructure.push({ column: g.column.label, scenario: s.name, what: infra });
+    }
     if (!b) {
       unmatched.push(g.column.label);
       continue;
     }
-    const names = [...new Set(b.inputs.flatMap((i) => i.result.scenarios.map((s) => s.name)))].sort();
-    for (const name of names) {
+    for (const name of expected) {
       const before = samplesOf(b, name).map(({ s }) => s.status);
-      const after = samplesOf(g, name).map(({ s }) => s.status);
+      const afterSamples = samplesOf(g, name).map(({ s }) => s);
+      // an ERROR of the lab's own is no verdict on the kernel (counted above as infrastructure)
+      const after = afterSamples.filter((s) => !infrastructureError(s)).map((s) => s.status);
       if (!after.length) continue;
       // a baseline that did not always pass is flaky there: only a steady PASS is gated
-      if (before.every((s) => s === 'PASS') && after.some((s) => s !== 'PASS')) {
+      if (before.length && before.every((s) => s === 'PASS') && after.some((s) => s !== 'PASS')) {
         regressions.push({ column: g.column.label, scenario: name, what: `verdict PASS -> ${verdictSummary(after)} (baseline ${b.column.label})` });
       }
       const mb = metricSamples(b, name, registry);
@@ -337,13 +384,20 @@ function gate(groups: Group[], baseline: ReportInput[], registry: MetricRegistry
       for (const [metric, values] of mg) {
         const sb = spreadOf((mb.get(metric) ?? []).map((v) => v.value));
         const sg = spreadOf(values.map((v) => v.value))!;
-        if (sb && leavesBaseline(sb, sg, tolerancePct)) {
-          regressions.push({ column: g.column.label, scenario: name, what: `${metric} ${fmtSpread(sg)} left the baseline's ${fmtSpread(sb)} by more than ${tolerancePct} %` });
+        if (!sb) continue;
+        const j = gateMetric(sb, sg, o.tolerancePct, bandFor(o.profile, metric, series(b.column.release), name));
+        gated.push({ column: g.column.label, scenario: name, metric, value: fmtSpread(sg), ...j });
+        if (j.left) {
+          regressions.push({
+            column: g.column.label,
+            scenario: name,
+            what: `${metric} ${fmtSpread(sg)} left the baseline's ${fmtSpread(sb)}: allowed ${fmtNum(Math.round(j.low))}..${fmtNum(Math.round(j.high))} (${j.basis})`,
+          });
         }
       }
     }
   }
-  return { baseline: base.flatMap((b) => b.column.runs), tolerancePct, regressions, unmatched };
+  return { baseline: base.flatMap((b) => b.column.runs), tolerancePct: o.tolerancePct, regressions, metrics: gated, missing, infrastructure, unmatched };
 }
 
 export function buildReport(inputs: readonly ReportInput[], registry: MetricRegistry, opts: ReportOptions = {}): Report {
@@ -378,7 +432,11 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
       const pairs: MetricPair[] = [];
       for (let i = 1; i < spreads.length; i++) {
         const [a, b] = [spreads[i - 1], spreads[i]];
-        if (a && b) pairs.push({ from: i - 1, to: i, movement: movement(a, b, thresholdPct), changePct: changePct(a, b) });
+        if (!a || !b) continue;
+        const single = a.n < 2 || b.n < 2;
+        // without a profile a single sample has no noise estimate ('unsure'); the CLI always brings one
+        const band = single && opts.profile ? bandFor(opts.profile, metric, series(groups[i - 1]!.column.release), scenario).band : undefined;
+        pairs.push({ from: i - 1, to: i, movement: movement(a, b, thresholdPct, band), changePct: changePct(a, b), model: single && band ? 'profile' : 'spreads' });
       }
       metrics.push({ scenario, metric, spreads, samples, pairs });
     }
@@ -419,11 +477,14 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
     metrics,
     flagged: metrics.reduce((n, m) => n + m.pairs.filter((p) => p.movement === 'changed').length, 0),
     singleSamples: metrics.some((m) => m.spreads.some((s) => s?.n === 1)),
+    ...(opts.profile ? { noiseProfile: opts.profile.file } : {}),
     callSites,
     kernelStacks,
     configDiff,
     probes,
     spansDates: days.size > 1,
-    ...(opts.baseline ? { gate: gate(groups, opts.baseline, registry, opts.tolerancePct ?? 10) } : {}),
+    ...(opts.baseline || opts.expectScenarios
+      ? { gate: gate(groups, opts.baseline ?? [], registry, { tolerancePct: opts.tolerancePct ?? 10, profile: opts.profile, expectScenarios: opts.expectScenarios }) }
+      : {}),
   };
 }

@@ -28,7 +28,7 @@ describe('lab report (the CLI)', () => {
     writeFileSync(file, JSON.stringify(worse));
     const bad = await lab(['report', file, '--baseline', runFile('repeat3-6.12.117.json'), '--out', out]);
     expect(bad.exitCode, bad.stderr).toBe(1);
-    expect(bad.stdout).toMatch(/^gate: 1 regression\(s\) against 1 baseline run\(s\)$/m);
+    expect(bad.stdout).toMatch(/^gate: 1 regression\(s\) against 1 baseline run\(s\); \d+ metric\(s\) gated: \d+ by the baseline's own spread, 0 by the noise profile$/m);
     expect(bad.stdout).toContain('6.12.117 idle-baseline: verdict PASS -> PASS 2/3, SKIP 1/3 (baseline 6.12.117)');
     const good = await lab(['report', runFile('repeat3-6.12.117.json'), '--baseline', runFile('repeat3-6.12.117.json'), '--out', out]);
     expect(good.exitCode, good.stdout).toBe(0);

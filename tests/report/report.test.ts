@@ -4,10 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { renderReportHtml, reportCharts } from '../../lab/report/report-html.ts';
 import { headline, renderReportMarkdown } from '../../lab/report/report-markdown.ts';
+import { loadNoiseProfile } from '../../lab/report/profile.ts';
 import { buildReport, parseConfig, type ReportInput } from '../../lab/report/report.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { registry } from '../helpers/registry.ts';
+import { scaled } from '../helpers/runs.ts';
 
 /**
  * Real result.json files, unedited: the default suite once per kernel
@@ -23,6 +25,7 @@ const load = (name: string, config?: string): ReportInput => ({
 });
 const suites = ['6.1.192', '6.6.87', '6.12.117'].map((k) => load(`suite-${k}.json`, k));
 const repeats = ['6.1.192', '6.6.87', '6.12.117'].map((k) => load(`repeat3-${k}.json`, k));
+const profile = await loadNoiseProfile(join(repoRoot, 'kernels', 'noise.yaml'));
 
 /** The 30 repetitions of one 6.12 run as `parts` runs of equal size: runs of the same kernel, as separate columns. */
 function split(parts: number): ReportInput[] {
@@ -143,9 +146,28 @@ describe('lab report: the baseline gate', () => {
     expect(r.gate!.regressions.some((x) => x.what.startsWith('bpf.set[9] '))).toBe(false);
   });
 
-  it('a baseline of one run gates verdicts only (no noise estimate for metrics)', () => {
-    const r = buildReport([suites[2]!], registry, { baseline: [suites[0]!] });
-    expect(r.gate!.regressions).toEqual([]);
+  it('a baseline of one run gates metrics by the shipped profile: the same run is clean, every metric x10 is not', () => {
+    const same = buildReport([suites[2]!], registry, { baseline: [suites[2]!], profile });
+    expect(same.gate!.regressions).toEqual([]);
+    expect(same.gate!.metrics.length).toBeGreaterThan(50);
+    expect(new Set(same.gate!.metrics.map((m) => m.model))).toEqual(new Set(['profile']));
+    const worse = buildReport([scaled(suites[2]!, 10)], registry, { baseline: [suites[2]!], profile });
+    const moved = worse.gate!.metrics.filter((m) => m.value !== '0');
+    // every metric that was not 0 left the noise
+    expect(worse.gate!.regressions.length).toBe(moved.filter((m) => m.left).length);
+    expect(moved.filter((m) => !m.left).map((m) => `${m.scenario} ${m.metric} ${m.value} ${m.basis}`)).toEqual([]);
+    expect(worse.gate!.regressions.map((x) => x.what)).toContainEqual(expect.stringMatching(/^bpf\.set\[0\] .* left the baseline's .*: allowed .* \(profile bpf\.set\[N\]( in \S+)? \(n=1\): \+- /));
+  });
+
+  it('one run per kernel, judged by the shipped profile: moves far beyond the known noise are flagged as findings', () => {
+    const r = buildReport(suites, registry, { profile });
+    expect(r.flagged).toBeGreaterThan(0);
+    const flagged = r.metrics.filter((m) => m.pairs.some((p) => p.movement === 'changed'));
+    expect(flagged.every((m) => m.pairs.every((p) => p.model === 'profile'))).toBe(true);
+    // hugetlb's order-9 sets are the pool's 32 pages on every kernel: never flagged
+    const set9 = r.metrics.find((m) => m.scenario === 'hugetlb' && m.metric === 'bpf.set[9]')!;
+    expect(set9.pairs.map((p) => p.movement)).toEqual(['same', 'same']);
+    expect(renderReportMarkdown(r)).toMatch(/judged by the noise profile/);
   });
 
   it('pairs columns with the baseline of their kernel; the others are named as not gated', () => {
