@@ -14,7 +14,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { InputError, InfraError, InterruptedError, isLabError, SetupNeededError } from '../core/errors.ts';
+import { InputError, InfraError, InterruptedError, isLabError, SetupNeededError, type InfraErrorCode } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
@@ -179,6 +179,8 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
 
   // 4. the mirror
   const base = opts.mirror ?? '';
+  // a mirror that did not answer, or a download that broke, is infrastructure (exit 3, worth a retry), not bad input
+  let unreachable: InfraError | undefined;
   if (base) {
     try {
       const mirrorOpts = {
@@ -196,6 +198,7 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
     } catch (e) {
       if (!isLabError(e) || !['MIRROR_UNREACHABLE', 'MIRROR_NO_SUCH_SERIES', 'DOWNLOAD_FAILED'].includes(e.code)) throw e;
       tried.push(`mirror: ${e.message}`);
+      if (e instanceof InfraError && e.code !== 'MIRROR_NO_SUCH_SERIES') unreachable = e;
     }
   } else tried.push('mirror: disabled');
 
@@ -205,11 +208,9 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
       value: spec.raw,
     });
   }
-  throw new InputError(
-    'KERNEL_NOT_AVAILABLE',
-    `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`,
-    { value: spec.raw },
-  );
+  const message = `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`;
+  if (unreachable) throw new InfraError(unreachable.code as InfraErrorCode, message, { value: spec.raw, mirror: base });
+  throw new InputError('KERNEL_NOT_AVAILABLE', message, { value: spec.raw });
 }
 
 /** A local kernel tree (a git checkout or an extracted tree), used in place: builds go to O= folders outside it. */

@@ -80,16 +80,17 @@ describe('resolveSource from a mirror', () => {
     expect(server.requests.filter((r) => r.endsWith('.tar.xz'))).toHaveLength(2);
   });
 
-  it('a mirror that is down fails in seconds, saying what was tried and what is offline', async () => {
+  it('a mirror that is down fails in seconds as infrastructure (exit 3: a retry may serve), saying what was tried and what is offline', async () => {
     const down = await serveMirror('6', { files: {} });
     const url = down.url;
     await down.close();
     const started = Date.now();
-    const e = await resolveFrom(url, '6.6').catch((err: unknown) => err as InputError);
+    const e = (await resolveFrom(url, '6.6').catch((err: unknown) => err)) as InfraError;
     expect(Date.now() - started).toBeLessThan(15_000);
-    expect(e).toBeInstanceOf(InputError);
-    expect((e as InputError).exitCode).toBe(2);
-    expect((e as InputError).message).toMatch(
+    expect(e).toBeInstanceOf(InfraError);
+    expect(e.exitCode).toBe(3);
+    expect(e.code).toBe('MIRROR_UNREACHABLE');
+    expect(e.message).toMatch(
       new RegExp(`no source found \\(tried: .*Debian package linux-source-6\\.6: Debian ships no such package.*mirror: ${url}/v6\\.x/: fetch failed \\(ECONNREFUSED\\)\\); available offline: 6\\.1, 6\\.12$`),
     );
   });
@@ -98,5 +99,7 @@ describe('resolveSource from a mirror', () => {
     server = await serveMirror('6', { files: { 'sha256sums.asc': sha256sums({}) } });
     const e = await resolveFrom(server.url, '6.6').catch((err: unknown) => err as InputError);
     expect((e as InputError).message).toMatch(/mirror: .*\/v6\.x\/ lists no linux-6\.6\*\.tar\.xz/);
+    // the mirror answered: there is no such kernel, bad input
+    expect((e as InputError).exitCode).toBe(2);
   });
 });
