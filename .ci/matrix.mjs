@@ -1,22 +1,51 @@
 #!/usr/bin/env node
-// The nightly's job matrix from `lab matrix`, for the CI engine given as the argument:
-//   github  ->  matrix=<one JSON line>, for $GITHUB_OUTPUT (strategy.matrix reads it with fromJSON)
-//   gitlab  ->  a child pipeline: .ci/gitlab-nightly.yml's cell job with lab matrix's parallel:matrix block,
-//               and the report job's NIGHTLY_MATRIX (the cells to expect: a missing one makes the night incomplete)
-// KERNELS, SCENARIOS and SHARDS (a manual run's inputs) override the nightly defaults.
+// The nightly's job matrix, for the CI engine given as the argument. Each kernel series is resolved to
+// its exact release once, here (lab keys: the source the cells will use), so every job of one night
+// runs the same kernel; one build job per kernel and flavor builds it or takes it from the cache, and
+// its shards only boot it (lab run --no-build).
+//   github  ->  matrix=<cells> and builds=<kernels>, one JSON line each, for $GITHUB_OUTPUT
+//   gitlab  ->  a child pipeline: .ci/gitlab-nightly.yml's jobs, with a build job per kernel and a cell
+//               job per shard (parallel:matrix), and the report job's NIGHTLY_MATRIX (the cells to expect)
+//   json    ->  the cells, as lab matrix --format json prints them
+// KERNELS, FLAVORS, SCENARIOS and SHARDS (a manual run's inputs) override the nightly defaults.
 import { $ } from 'zx';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 
 const format = process.argv[2];
-if (format !== 'github' && format !== 'gitlab') {
-  console.error(`usage: node .ci/matrix.mjs github|gitlab (got ${JSON.stringify(format)})`);
+if (!['github', 'gitlab', 'json'].includes(format)) {
+  console.error(`usage: node .ci/matrix.mjs github|gitlab|json (got ${JSON.stringify(format)})`);
   process.exit(2);
 }
 const env = process.env;
-const args = ['--kernels', env.KERNELS || '6.1,6.6,6.12', '--shards', env.SHARDS || '2', ...(env.SCENARIOS ? ['--scenarios', env.SCENARIOS] : [])];
-const { stdout } = await $`npm run -s lab -- matrix ${args} --format ${format}`;
-if (format === 'github') process.stdout.write(`matrix=${stdout.trim()}\n`);
+const flavors = (env.FLAVORS || 'lab').split(',').filter(Boolean);
+const builds = [];
+for (const kernel of (env.KERNELS || '6.1,6.6,6.12').split(',').filter(Boolean)) {
+  for (const flavor of flavors) {
+    // stderr carries the source's progress lines; stdout the keys
+    const keys = JSON.parse((await $({ stdio: ['ignore', 'pipe', 'inherit'] })`npm run -s lab -- keys --kernel ${kernel} --flavor ${flavor} --json`).stdout);
+    const release = keys.kernel.version;
+    console.error(`${kernel} (${flavor}): ${release}, kernel key ${keys.kernel.inputsKey}`);
+    builds.push({ name: `${release}-${flavor}`, kernel: release, flavor, key: keys.kernel.inputsKey });
+  }
+}
+const releases = [...new Set(builds.map((b) => b.kernel))].join(',');
+const args = ['--kernels', releases, '--flavor', flavors.join(','), '--shards', env.SHARDS || '2', ...(env.SCENARIOS ? ['--scenarios', env.SCENARIOS] : [])];
+const cells = JSON.parse((await $`npm run -s lab -- matrix ${args} --format json`).stdout);
+if (format === 'json') process.stdout.write(`${JSON.stringify(cells, null, 2)}\n`);
+else if (format === 'github') process.stdout.write(`matrix=${JSON.stringify({ include: cells })}\nbuilds=${JSON.stringify({ include: builds })}\n`);
 else {
-  const cells = (await $`npm run -s lab -- matrix ${args} --format json`).stdout.trim();
-  process.stdout.write(stringify({ include: [{ local: '.ci/gitlab-nightly.yml' }], cell: { extends: '.cell', ...parse(stdout) }, report: { variables: { NIGHTLY_MATRIX: cells } } }));
+  const vars = (o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+  process.stdout.write(
+    stringify({
+      include: [{ local: '.ci/gitlab-nightly.yml' }],
+      build: { extends: '.build', parallel: { matrix: builds.map((b) => vars({ BUILD_NAME: b.name, BUILD_KERNEL: b.kernel, BUILD_FLAVOR: b.flavor })) } },
+      cell: {
+        extends: '.cell',
+        parallel: {
+          matrix: cells.map((c) => vars({ CELL_NAME: c.name, CELL_KERNEL: c.kernel, CELL_FLAVOR: c.flavor, CELL_SCENARIOS: c.scenarios, CELL_SHARD: c.shard, CELL_RESULTS: c.results })),
+        },
+      },
+      report: { variables: { NIGHTLY_MATRIX: JSON.stringify(cells) } },
+    }),
+  );
 }

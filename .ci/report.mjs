@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The nightly's report job: usage: node .ci/report.mjs SHARDS BASELINE MERGED REPORT [MATRIX]
 //   SHARDS/<kernel>-<flavor>/shard-<i>of<N>/<run-id>/   what the cells wrote (their LAB_RESULTS_DIR)
-//   BASELINE/<kernel>-<flavor>/                        the baseline's MERGED runs: one night, or a folder of the last nights (may be absent)
+//   BASELINE/<series>-<flavor>/<run-id>/               the baseline: the last clean nights of that series (lab baseline keep|accept; may be absent)
 //   MATRIX                                             lab matrix --format json of this night: the cells and scenarios to expect
 // Per kernel build: lab merge of its shards into MERGED/<kernel>-<flavor>, and lab report against the
 // baseline of that kernel into REPORT/<kernel>-<flavor>; then one report across all kernels into
@@ -48,7 +48,8 @@ for (const group of groups) {
   }
   const expected = [...new Set((cells ?? []).filter((c) => c.results.split('/')[0] === group).flatMap((c) => c.scenarios.split(',')))];
   const expect = expected.length ? ['--expect-scenarios', expected.join(',')] : [];
-  const base = join(baseline, group);
+  // the baseline is kept per series: a new stable release is gated against the last one, and accepted explicitly
+  const base = join(baseline, group.replace(/^(\d+\.\d+)(\.\d+)?-/, '$1-'));
   const hasBase = existsSync(base) && (await glob(`${base}/**/result.json`)).length > 0;
   if (!hasBase) summary.push(`**${group}**: no baseline (no earlier accepted nightly with this kernel): reported without a metric gate\n`);
   const gate = await lab`npm run -s lab -- report ${join(merged, group)} ${hasBase ? ['--baseline', base] : []} ${expect} --out ${join(report, group)}`;

@@ -58,7 +58,7 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
     reporter.stage('setup', `accelerator: ${accel.accel.toUpperCase()} (${accel.reason})`);
   });
   const built = await stage('kernel', () =>
-    buildKernel(source, { cacheDir: config.paths.cache, fragments, flavor, reporter, log: join(dir, 'build.log'), signal }),
+    buildKernel(source, { cacheDir: config.paths.cache, fragments, flavor, reporter, log: join(dir, 'build.log'), signal, allowBuild: !input.noBuild }),
   );
   const k = built.build;
   if (built.cacheHit) {

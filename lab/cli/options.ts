@@ -98,7 +98,7 @@ export type ProgressFlags = { quiet?: boolean; verbose?: boolean };
 export const reporterFrom = (o: ProgressFlags): Reporter =>
   progressReporter({ quiet: o.quiet, verbose: o.verbose }, { stdout: process.stdout, stderr: process.stderr }, process.env);
 
-export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string };
+export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string; build?: boolean };
 export type GuestFlags = { memory?: number; cpus?: number; append?: string[]; snapshot?: boolean };
 
 export const kernelInput = (o: KernelFlags): KernelInput => ({
@@ -108,6 +108,7 @@ export const kernelInput = (o: KernelFlags): KernelInput => ({
   configFragments: o.configFragment,
   kconfig: o.kconfig,
   flavor: o.flavor,
+  ...(o.build === false ? { noBuild: true } : {}),
 });
 
 /** Flags, then environment, then lab.config.json/yaml, then defaults. */

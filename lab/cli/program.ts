@@ -4,6 +4,7 @@
  * themselves; every command's help ends with the environment variables.
  */
 import { Command, Help } from 'commander';
+import { baselineCommand } from './commands/baseline.ts';
 import { bisectCommand } from './commands/bisect.ts';
 import { buildCommand } from './commands/build.ts';
 import { cacheCommand } from './commands/cache.ts';
@@ -50,7 +51,7 @@ export function program(): Command {
     .description('page-owner-lab: build, boot and trace Linux kernels, and judge how they allocate pages')
     .showHelpAfterError()
     .exitOverride();
-  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, reportCommand, noiseProfileCommand, bisectCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
+  for (const add of [runCommand, execCommand, shellCommand, setupCommand, doctorCommand, buildCommand, keysCommand, compareCommand, reportCommand, noiseProfileCommand, baselineCommand, bisectCommand, matrixCommand, mergeCommand, cacheCommand]) add(cmd);
   for (const { cmd: sub } of allCommands(cmd)) sub.addHelpText('after', `\n${CONFIGURATION}`);
   cmd.addHelpText(
     'after',

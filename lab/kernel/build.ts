@@ -76,6 +76,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** false: build in an empty temporary folder even when the source has a kept tree (a clean build, to compare with). */
   keptTree?: boolean;
+  /** false: a cache miss is an error, never a build (--no-build: a CI shard takes its kernel from the build job). */
+  allowBuild?: boolean;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -128,6 +130,13 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
           reporter.warn('kernel', `cache entry ${dir} is corrupt (bzImage missing or hash mismatch): rebuilding`);
           await rm(dir, { recursive: true, force: true });
         }
+      }
+      if (opts.allowBuild === false) {
+        throw new InfraError(
+          'KERNEL_NOT_CACHED',
+          `${source.version} (${opts.flavor}) is not in the cache ${cacheDir} (inputs key ${inputs}), and --no-build forbids building it: the build job's kernel did not arrive, or it was built from other inputs`,
+          { key: inputs },
+        );
       }
       const build = await oneBuildAtATime(cacheDir, reporter, () => configureAndBuild(source, fragment, compiler, opts));
       await mkdir(join(cacheDir, 'kernels', 'index'), { recursive: true });

@@ -24,6 +24,8 @@ export interface KernelInput {
   kconfig?: string[];
   /** --flavor: kernels/flavors/<name>.config merged after the base (default: lab). */
   flavor?: string;
+  /** --no-build: take the kernel from the cache or fail (a CI shard: its build job made it). */
+  noBuild?: boolean;
 }
 
 export const DEFAULT_FLAVOR = 'lab';

@@ -9,8 +9,8 @@ import { readRunResult } from '../../lab/report/result.ts';
 
 /**
  * The nightly workflow's `run:` steps executed on this machine, in order, as GitHub would: the
- * matrix job with a manual run's inputs (6.12, idle-baseline, one shard), then the one cell it
- * computes, with the env the workflow, the job and the step set, $GITHUB_OUTPUT and $GITHUB_ENV
+ * matrix job with a manual run's inputs (6.12, idle-baseline, one shard), then the one build and
+ * the one cell it computes, with the env the workflow, the job and the step set, $GITHUB_OUTPUT and $GITHUB_ENV
  * carried between steps, and `${{ }}` expressions substituted (an unsupported one fails the test).
  * `uses:` steps are skipped, after checking they are actions the workflow means to use and that
  * their inputs resolve. One substitution: `npm ci` is not run (it would reinstall the node_modules
@@ -21,7 +21,14 @@ type Step = { name?: string; id?: string; run?: string; uses?: string; with?: Re
 type Job = { env?: Record<string, string>; steps: Step[]; strategy?: { matrix: string }; outputs?: Record<string, string> };
 type Workflow = { env?: Record<string, string>; defaults?: { run?: { shell?: string } }; jobs: Record<string, Job> };
 
-const KNOWN_ACTIONS = ['actions/checkout@v4', 'actions/cache/restore@v4', 'actions/cache/save@v4', 'actions/upload-artifact@v4', 'actions/download-artifact@v4', 'dawidd6/action-download-artifact@v6'];
+const KNOWN_ACTIONS = [
+  'actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1',
+  'actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae',
+  'actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae',
+  'actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f',
+  'actions/download-artifact@3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c',
+  'dawidd6/action-download-artifact@b6e2e70617bc3265edd6dab6c906732b2f1ae151',
+];
 
 const workflow = parse(readFileSync(join(repoRoot, '.github', 'workflows', 'nightly.yml'), 'utf8')) as Workflow;
 const work = mkdtempSync(join(tmpdir(), 'nightly-cell-'));
@@ -114,20 +121,38 @@ async function runJob(name: string, ctx: Context, bin: string): Promise<{ ran: s
   return { ran, skipped };
 }
 
-describe('one cell of .github/workflows/nightly.yml, run here', () => {
-  const shardRoot = join(repoRoot, 'results', '6.12-lab');
+describe('one build and one cell of .github/workflows/nightly.yml, run here', () => {
+  const artifact = join(repoRoot, 'kernel-artifact');
+  let shardRoot: string | undefined;
 
-  afterAll(() => rmSync(shardRoot, { recursive: true, force: true }));
+  afterAll(() => {
+    if (shardRoot) rmSync(shardRoot, { recursive: true, force: true });
+    rmSync(artifact, { recursive: true, force: true });
+  });
 
-  it('the matrix job computes one cell; its run: steps set up, key the caches, run idle-baseline on 6.12 and leave results to upload', async () => {
-    expect(existsSync(shardRoot), `${shardRoot} exists already: move it away, this test writes and removes it`).toBe(false);
+  it('the matrix job resolves 6.12 to its release; the build job hands the kernel over; the cell boots it without building and leaves results to upload', async () => {
+    expect(existsSync(artifact), `${artifact} exists already: move it away, this test writes and removes it`).toBe(false);
     const bin = await npmStandIn();
     const ctx: Context = { inputs: { kernels: '6.12', scenarios: 'idle-baseline', shards: '1' }, matrix: {}, env: {}, steps: {}, github: { workspace: repoRoot, run_id: '1' } };
 
     const matrixJob = await runJob('matrix', ctx, bin);
-    expect(matrixJob.ran).toEqual(['Install dependencies', 'Compute the matrix (lab matrix --format github)']);
+    expect(matrixJob.ran).toEqual(['Install dependencies', 'Host packages (lab setup)', 'Resolve the kernels and compute the matrix (lab keys, lab matrix)']);
     const { include } = JSON.parse(ctx.steps.matrix!.outputs.matrix!) as { include: Record<string, string>[] };
-    expect(include).toEqual([{ name: '6.12-lab-1of1', kernel: '6.12', flavor: 'lab', scenarios: 'idle-baseline', shard: '1/1', results: '6.12-lab/shard-1of1' }]);
+    const builds = (JSON.parse(ctx.steps.matrix!.outputs.builds!) as { include: Record<string, string>[] }).include;
+    const release = builds[0]!.kernel!;
+    expect(release).toMatch(/^6\.12\.\d+$/);
+    expect(include).toEqual([{ name: `${release}-lab-1of1`, kernel: release, flavor: 'lab', scenarios: 'idle-baseline', shard: '1/1', results: `${release}-lab/shard-1of1` }]);
+    expect(builds).toEqual([{ name: `${release}-lab`, kernel: release, flavor: 'lab', key: expect.stringMatching(/^[0-9a-f]{64}$/) as string }]);
+    shardRoot = join(repoRoot, 'results', `${release}-lab`);
+    expect(existsSync(shardRoot), `${shardRoot} exists already: move it away, this test writes and removes it`).toBe(false);
+
+    const buildCtx: Context = { ...ctx, matrix: builds[0]!, steps: {}, env: {} };
+    const build = await runJob('build', buildCtx, bin);
+    expect(build.ran).toEqual(['Install dependencies', 'Host packages (lab setup)', 'Build the kernel, or take it from the cache (lab build)']);
+    // the artifact the shards restore: the cache entry and its index record under the matrix's key
+    expect(readdirSync(join(artifact, 'kernels', 'index'))).toEqual([`${builds[0]!.key}.key`]);
+    const cacheDir = join(homedir(), '.cache', 'page-owner-lab');
+    expect(existsSync(join(cacheDir, 'kernels', 'index', `${builds[0]!.key}.key`))).toBe(true);
 
     const cellCtx: Context = { ...ctx, matrix: include[0]!, steps: {}, env: {} };
     const cell = await runJob('cell', cellCtx, bin);
@@ -136,20 +161,20 @@ describe('one cell of .github/workflows/nightly.yml, run here', () => {
       'Host packages (lab setup)',
       'Accelerator (KVM where the runner has /dev/kvm, else TCG)',
       "The lab's cache keys (lab keys)",
-      'Run the cell (lab run)',
+      'Run the cell (lab run --no-build)',
     ]);
     const steps = readFileSync(log, 'utf8');
-    // it says which accelerator the guests get
+    // it says which accelerator the guests get, and where its kernel came from
     expect(steps).toMatch(/^(ok|warn) +accelerator +(KVM|TCG): /m);
+    expect(steps).toMatch(/^kernel from the build job: /m);
 
-    // the caches are keyed on the lab's own keys: the kernel key is the cache index entry of the cached 6.12 build
+    // the cell's keys name the same kernel build as the matrix job's, and the cached image
     const keys = cellCtx.steps.keys!.outputs;
     expect(Object.keys(keys).sort()).toEqual(['compiler', 'image', 'kernel']);
-    const cacheDir = join(homedir(), '.cache', 'page-owner-lab');
-    expect(existsSync(join(cacheDir, 'kernels', 'index', `${keys.kernel}.key`))).toBe(true);
+    expect(keys.kernel).toBe(builds[0]!.key);
     expect(readdirSync(join(cacheDir, 'images')).some((d) => keys.image!.startsWith(d.split('-').at(-1)!))).toBe(true);
-    const restore = cell.skipped.find((s) => s.name === 'Restore the kernel build')!;
-    expect(expand(String(restore.with!.key), { ...cellCtx, env: {} })).toBe(`lab-kernel-${keys.kernel}`);
+    const download = cell.skipped.find((s) => s.name === 'The kernel of the build job')!;
+    expect(expand(String(download.with!.name), { ...cellCtx, env: {} })).toBe(`kernel-${builds[0]!.name}`);
 
     // what the upload step takes: results/<cell results>/<run>/, a passing run of the cell's scenario
     const shardDir = join(repoRoot, 'results', include[0]!.results!);
@@ -157,7 +182,7 @@ describe('one cell of .github/workflows/nightly.yml, run here', () => {
     expect(runs).toHaveLength(1);
     const result = await readRunResult(join(shardDir, runs[0]!));
     expect(result.scenarios.map((s) => [s.name, s.status])).toEqual([['idle-baseline', 'PASS']]);
-    expect(result.kernel!.release).toBe('6.12.117');
+    expect(result.kernel!.release).toBe(release);
     expect(result.kernel!.cacheHit).toBe(true);
 
     // and the report job's first step on it: lab merge of the cell's shard

@@ -113,6 +113,19 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(second!.end - first!.start).toBeGreaterThanOrEqual(2000);
   });
 
+  it('--no-build: a miss is exit 3 naming the key, never a build; a hit is served', async () => {
+    const { cacheDir, source } = setup();
+    const opts = { cacheDir, fragments: fragment, flavor: 'lab', reporter, log: join(cacheDir, 'build.log') };
+    const e = (await buildKernel(source, { ...opts, allowBuild: false }).catch((err: unknown) => err)) as InfraError;
+    expect(e).toBeInstanceOf(InfraError);
+    expect(e.code).toBe('KERNEL_NOT_CACHED');
+    expect(e.exitCode).toBe(3);
+    expect(e.message).toMatch(/^6\.99\.1 \(lab\) is not in the cache .* \(inputs key [0-9a-f]{64}\), and --no-build forbids building it/);
+    expect(existsSync(join(cacheDir, 'kernels'))).toBe(false);
+    const built = await buildKernel(source, opts);
+    expect(await buildKernel(source, { ...opts, allowBuild: false })).toMatchObject({ cacheHit: true, build: { key: built.build.key } });
+  });
+
   it('a failed build leaves nothing half-built in the cache', async () => {
     const { cacheDir, build } = setup();
     setFakeKernel({ FAIL: '1' });

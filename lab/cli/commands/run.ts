@@ -51,6 +51,7 @@ export function runCommand(program: Command): void {
     .description('build (or reuse) a kernel and an image, boot it, run scenarios, judge them; several kernels side by side')
     .option('-s, --scenario <name>', 'scenario from scenarios/, a glob of names, or a file (repeatable; default: all)', collect)
     .option('--isolate', 'boot a fresh guest for every scenario (default: one guest per kernel)')
+    .option('--no-build', 'take the kernel from the cache, never build it: a miss is exit 3 (a CI shard, whose build job made it)')
     .addOption(new Option('--repeat <n>', 'run the selected scenarios n times in a row, each judged on its own').default(1).argParser(positiveInt('--repeat')))
     .addOption(
       new Option('-j, --jobs <n>', 'with several kernels: how many run at once, each in its own guest (kernel builds still one at a time)')
