@@ -60,6 +60,7 @@ export const testRequirements: readonly HostRequirement[] = [
   { program: 'tmux', pkg: 'tmux', why: 'a real terminal for the lab shell end-to-end test (tests/e2e/shell.test.ts)' },
   { program: 'chromium', pkg: 'chromium', why: 'the browser test of report.html (tests/e2e/report-browser.test.ts), driven by playwright-core' },
   { program: 'unshare', pkg: 'util-linux', why: 'the fresh-host test enters its clean Debian root in a mount namespace of its own' },
+  { program: 'rsync', pkg: 'rsync', why: 'gitlab-ci-local copies the project into each job of the GitLab pipeline test (tests/e2e/gitlab-pipeline.test.ts)' },
 ];
 
 /** The Debian packages of a list of requirements, each once, in order. */

@@ -22,7 +22,7 @@ export interface MakeReportOptions {
   expectScenarios?: string[];
 }
 
-/** A path as runs: a result.json, a results folder, or every results folder directly inside it. */
+/** A path as runs: a result.json, a results folder, or every results folder (or result .json file) directly inside it. */
 export { readAll };
 
 export async function expandRuns(path: string): Promise<string[]> {
@@ -30,8 +30,10 @@ export async function expandRuns(path: string): Promise<string[]> {
     throw new InputError('FILE_NOT_FOUND', `${path}: no such file or folder; expected a results folder, a result.json or a folder of results folders`, { value: path });
   });
   if (!st.isDirectory() || (await stat(join(path, 'result.json')).catch(() => undefined))) return [path];
-  const inner = (await readdir(path, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(path, e.name));
-  const runs = (await Promise.all(inner.map(async (d) => ((await stat(join(d, 'result.json')).catch(() => undefined)) ? [d] : [])))).flat().sort();
+  const entries = await readdir(path, { withFileTypes: true });
+  const inner = entries.filter((e) => e.isDirectory()).map((e) => join(path, e.name));
+  const files = entries.filter((e) => e.isFile() && e.name.endsWith('.json')).map((e) => join(path, e.name));
+  const runs = [...(await Promise.all(inner.map(async (d) => ((await stat(join(d, 'result.json')).catch(() => undefined)) ? [d] : [])))).flat(), ...files].sort();
   if (!runs.length) throw new InputError('FILE_NOT_FOUND', `${path}: no result.json there nor in its folders; expected a results folder, a result.json or a folder of results folders`, { value: path });
   return runs;
 }

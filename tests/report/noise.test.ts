@@ -53,7 +53,7 @@ describe('the noise model', () => {
     expect(countSlack(10000)).toBe(300);
   });
 
-  it("gates on the baseline's own spread from 3 samples, widened by the tolerance and the count bound", () => {
+  it("gates on the baseline's own spread from 3 samples, widened by the tolerance, the count bound or the profile's reach", () => {
     const base = spreadOf([100, 110, 120])!;
     const p = bandFor(profile, 'bpf.set[0]', '6.12');
     // slack max(10 % of 110 = 11, 3 sqrt 110 = 31.5) = 31.5
@@ -62,9 +62,12 @@ describe('the noise model', () => {
     expect(gateMetric(base, spreadOf([60, 115])!, 10, p).left).toBe(false);
     // the unchanged night that failed before: bpf.reset[2] 17 against 14 [14..15]
     expect(gateMetric(spreadOf([14, 14, 15])!, spreadOf([17])!, 10, p).left).toBe(false);
-    // near 0 a count may move by one
-    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([1])!, 10, p).left).toBe(false);
-    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([2])!, 10, p).left).toBe(true);
+    // near 0 a count may move by one, or by what the profile measured for its family (abs 4: twice that)
+    const quiet = { band: { rel: 0, abs: 0 }, from: 'profile x' };
+    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([1])!, 10, quiet).left).toBe(false);
+    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([2])!, 10, quiet).left).toBe(true);
+    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([8])!, 10, p).left).toBe(false);
+    expect(gateMetric(spreadOf([0, 0, 0])!, spreadOf([9])!, 10, p).left).toBe(true);
   });
 
   it('a one-night baseline is judged by the shipped profile: x10 leaves it, a night within the known noise does not', () => {
