@@ -1,5 +1,5 @@
 /** `lab noise-profile RUN...`: measure how far each metric family moves from run to run, and write the profile lab report judges single samples by. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { repoRoot } from '../../core/paths.ts';
@@ -14,7 +14,7 @@ export function noiseProfileCommand(program: Command): void {
     .command('noise-profile')
     .description("measure each metric family's run-to-run noise per kernel series from repeated runs (3+ samples of a scenario on one kernel: --repeat, or several nights), and write the profile lab report uses")
     .argument('<runs...>', 'results folders, result.json files, or folders of results folders')
-    .option('--out <file>', 'where the profile goes', DEFAULT_NOISE_PROFILE)
+    .addOption(new Option('--out <file>', 'where the profile goes').default(DEFAULT_NOISE_PROFILE, 'kernels/noise.yaml of the lab'))
     .action(async (runs: string[], o: { out: string }) => {
       const registry = new MetricRegistry(await loadHooks(repoRoot));
       const inputs = await readAll(runs);

@@ -22,7 +22,12 @@ export function reportCommand(program: Command): void {
     .argument('<runs...>', 'results folders, result.json files, or folders of results folders')
     .option('--out <dir>', 'where report.md and report.html go (default: a new folder under the results folder)')
     .option('--baseline <dir|file>', 'gate against these runs (a folder of results folders: several nights): exit 1 on a verdict that left PASS or a metric that left the noise, exit 3 when a scenario of theirs is missing or an ERROR is the lab\'s own')
-    .option('--noise-profile <file|none>', 'how far each metric family moves from run to run: judges a single sample (one-night baseline, one run per kernel)', DEFAULT_NOISE_PROFILE)
+    .addOption(
+      new Option('--noise-profile <file|none>', 'how far each metric family moves from run to run: judges a single sample (one-night baseline, one run per kernel)').default(
+        DEFAULT_NOISE_PROFILE,
+        'kernels/noise.yaml of the lab',
+      ),
+    )
     .option('--expect-scenarios <list>', 'comma-separated scenarios every kernel must have (the nightly matrix): one missing is exit 3', commaList)
     .addOption(new Option('--threshold <percent>', 'median move beyond which a metric can be flagged').default(10).argParser(positiveInt('--threshold')))
     .addOption(new Option('--tolerance <percent>', "the gate's slack around the baseline's spread, in percent of its median (at least 1)").default(10).argParser(positiveInt('--tolerance')))
