@@ -93,7 +93,7 @@ describe('a fresh Debian 12 machine', () => {
     expect(exec.stdout.trim().split('\n').at(-1)).toMatch(/^6\.12\.\d+$/);
   });
 
-  it('as a user without root, with the packages present, the lab boots the existing cache', async () => {
+  it('as a user without root, with the packages present, lab exec and lab run boot the existing cache', async () => {
     // the newcomer's own clone (npm run lab writes its bundle and results beside the code)
     const copy = await inRoot('root', 'newcomer-clone', 'cp -a /root/page-owner-lab /home/newcomer/ && chown -R newcomer: /home/newcomer/page-owner-lab');
     expect(copy.exitCode, copy.all).toBe(0);
@@ -104,6 +104,10 @@ describe('a fresh Debian 12 machine', () => {
     const exec = await inRoot('newcomer', 'newcomer-exec', `${env} && npm run -s lab -- exec -- uname -r`);
     expect(exec.exitCode, exec.all).toBe(0);
     expect(exec.stdout.trim().split('\n').at(-1)).toMatch(/^6\.12\.\d+$/);
+    // and a scenario: the module built against the cached kernel, bpftrace, the judge
+    const run = await inRoot('newcomer', 'newcomer-run', `${env} && npm run -s lab -- --kernel 6.12 --scenario idle-baseline`);
+    expect(run.exitCode, run.all).toBe(0);
+    expect(run.all).toMatch(/^PASS: 6\.12\.\d+/m);
   });
 
   it('as a user without root, a source that needs a Debian package falls through to a local tarball, and exit 4 only when nothing serves', async () => {
