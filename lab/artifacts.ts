@@ -14,7 +14,7 @@ import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/bu
 import { loadRecipe } from './image/recipe.ts';
 import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
 import { renderFragment, type FragmentEntry } from './kernel/config.ts';
-import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, seriesOf, type KernelInput } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, type KernelInput } from './kernel/inputs.ts';
 import type { KernelSource } from './kernel/source.ts';
 
 export interface ArtifactContext {
@@ -30,6 +30,8 @@ export interface KernelArtifacts {
   source: KernelSource;
   built: BuildResult;
   fragments: FragmentEntry[];
+  /** Lines of the lab's fragments whose `# lab: when kernel ...` block did not hold for this kernel. */
+  skipped: (FragmentEntry & { when: string })[];
   reproducer: string[];
 }
 
@@ -42,6 +44,7 @@ const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }:
     signal,
     tarballDirs: config.tarballDirs,
     mirror: config.kernelMirror,
+    debianArchive: config.debianArchive,
   });
 
 /** Source, host packages, kernel build: what `lab build` does, and the first half of a run. */
@@ -50,7 +53,8 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
   const stage = ctx.stage ?? untimed;
   const { source } = await stage('source', () => resolveSourceFor(input, ctx));
   const flavor = input.flavor ?? DEFAULT_FLAVOR;
-  const fragments = [...(await labFragments(config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
+  const skipped: (FragmentEntry & { when: string })[] = [];
+  const fragments = [...(await labFragments(config.paths.repo, source.version, flavor, skipped)), ...extraFragments];
   await stage('setup', async () => {
     await ensureHost(reporter, { log: join(dir, 'setup.log') });
     // before any build: `accel kvm` where KVM cannot run a guest stops here (exit 4)
@@ -66,7 +70,7 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
     await copyFile(join(k.buildDir, 'build.log'), join(dir, 'build.log')).catch(() => undefined);
   }
   const lines = await writeKernelRecord(dir, source, k, fragments);
-  return { source, built, fragments, reproducer: lines };
+  return { source, built, fragments, skipped, reproducer: lines };
 }
 
 /** What was booted, and how to rebuild it from the results folder: the reproducer expects the fragment beside it. */
@@ -109,7 +113,7 @@ export interface CacheKeys {
 export async function cacheKeys(input: KernelInput & { image?: string }, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<CacheKeys> {
   const { source } = await resolveSourceFor(input, ctx);
   const flavor = input.flavor ?? DEFAULT_FLAVOR;
-  const fragments = [...(await labFragments(ctx.config.paths.repo, seriesOf(source.version), flavor)), ...extraFragments];
+  const fragments = [...(await labFragments(ctx.config.paths.repo, source.version, flavor)), ...extraFragments];
   const inputs = await buildInputs(source, fragments, flavor);
   const recipe = await loadRecipe(input.image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
   return {

@@ -32,7 +32,7 @@ import { ensureHost } from './host/setup.ts';
 import { buildInTree } from './kernel/build.ts';
 import type { FragmentEntry } from './kernel/config.ts';
 import { Bisector, checkRange, commitInfo, git, gitTop, resolveRevision, showFile, type BisectState } from './kernel/git.ts';
-import { DEFAULT_FLAVOR, labFragments, seriesOf, userFragments } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, labFragments, userFragments } from './kernel/inputs.ts';
 import { cachedVersions, fromTree } from './kernel/source.ts';
 import { versionFromMakefile } from './kernel/spec.ts';
 import { MetricRegistry } from './metrics/registry.ts';
@@ -116,7 +116,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   const registry = new MetricRegistry(await loadHooks(paths.repo));
   const scenario = withExpectations(await loadScenario(join(paths.repo, 'scenarios'), opts.scenario, registry), expect, registry);
   const fragments = [
-    ...(await labFragments(paths.repo, seriesOf(version), flavor)),
+    ...(await labFragments(paths.repo, version, flavor)),
     ...(await userFragments({ kernel: version, kernelSrc: repo, configFragments: opts.configFragments, kconfig: opts.kconfig })),
   ];
   const fragmentText = fragments.map((f) => `${f.name}=${f.value}`).join('\n');
@@ -328,7 +328,7 @@ const realStep: StepRunner = async (s) => {
       ),
     );
     const reproducer = await writeKernelRecord(ctx.dir, source, build, s.fragments);
-    return { source, built: { build, cacheHit: false }, fragments: s.fragments, reproducer };
+    return { source, built: { build, cacheHit: false }, fragments: s.fragments, skipped: [], reproducer };
   };
   const { result } = await runLab({
     kernel: 'local',

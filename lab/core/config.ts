@@ -29,6 +29,8 @@ export interface LabConfig {
   tarballDirs: string[];
   /** A kernel.org-layout mirror; '' disables downloads. */
   kernelMirror: string;
+  /** linux-source-<series> from every Debian suite the lab knows, through its own apt state (lab/kernel/debian.ts). */
+  debianArchive: boolean;
   /** mmdebstrap mirror argument; undefined: the host's own apt sources when the suite matches. */
   imageMirror?: string;
   accel: AccelSetting;
@@ -58,6 +60,7 @@ export const CONFIG_KEYS = {
   resultsDir: { env: 'LAB_RESULTS_DIR', flag: undefined, help: 'where results/<run-id>/ folders go', default: './results' },
   tarballDirs: { env: 'LAB_TARBALL_DIR', flag: undefined, help: 'folders (":"-separated) searched for linux-<version>.tar.xz', default: '(none)' },
   kernelMirror: { env: 'LAB_KERNEL_MIRROR', flag: undefined, help: 'kernel.org-layout mirror for source downloads ("" disables)', default: DEFAULT_KERNEL_MIRROR },
+  debianArchive: { env: 'LAB_DEBIAN_ARCHIVE', flag: undefined, help: "linux-source-<series> from every Debian suite the lab knows, through the host's Debian mirror and the lab's own apt state (on, off)", default: 'on' },
   imageMirror: { env: 'LAB_IMAGE_MIRROR', flag: undefined, help: 'mmdebstrap mirror argument for the guest image', default: "the host's apt sources" },
   accel: { env: 'LAB_ACCEL', flag: undefined, help: 'auto, tcg or kvm', default: 'auto' },
   tcgThreads: { env: 'LAB_TCG_THREADS', flag: undefined, help: 'under TCG: auto (multi for lab run, whose guests patch kernel text once with the other vCPUs offline, when the vCPUs of the guests running at once fit the host cores; single for exec and shell), single (one host thread for all vCPUs: code patched by one vCPU is seen by all) or multi (a thread per vCPU)', default: 'auto' },
@@ -73,6 +76,7 @@ const FileSchema = z.strictObject({
   resultsDir: z.string().min(1).optional(),
   tarballDirs: z.array(z.string().min(1)).optional(),
   kernelMirror: z.string().optional(),
+  debianArchive: z.boolean().optional(),
   imageMirror: z.string().optional(),
   accel: z.enum(ACCEL_SETTINGS).optional(),
   tcgThreads: z.enum(TCG_THREADS).optional(),
@@ -156,6 +160,7 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     paths: { repo: repoRoot, cache: resolve(cwd, cacheDir), results: resolve(cwd, resultsDir) },
     tarballDirs: pick('tarballDirs', undefined, (v) => v.split(':').filter(Boolean), [] as string[]).map((d) => resolve(cwd, d)),
     kernelMirror: pick('kernelMirror', undefined, (v) => v, DEFAULT_KERNEL_MIRROR).replace(/\/+$/, ''),
+    debianArchive: pick('debianArchive', undefined, (v) => oneOf('debianArchive', ['on', 'off'])(v) === 'on', true),
     imageMirror,
     accel,
     tcgThreads,
@@ -190,6 +195,7 @@ export function describeConfig(c: LabConfig): string[] {
     resultsDir: c.paths.results,
     tarballDirs: c.tarballDirs.join(':') || '(none)',
     kernelMirror: c.kernelMirror || '(disabled)',
+    debianArchive: c.debianArchive ? 'on' : 'off',
     imageMirror: c.imageMirror ?? "(the host's apt sources when the suite matches)",
     accel: c.accel,
     tcgThreads:

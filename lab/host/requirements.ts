@@ -28,6 +28,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   { program: 'chroot', pkg: 'coreutils', why: 'lists the packages of the built guest tree' },
   // kernel sources
   { program: 'xz', pkg: 'xz-utils', why: 'decompresses kernel source tarballs' },
+  { program: 'apt-cache', pkg: 'apt', why: "finds linux-source-<series> in Debian's suites (the lab's own apt state)" },
+  { program: 'dpkg-deb', pkg: 'dpkg', why: 'takes the kernel tarball out of a linux-source .deb without installing it' },
   { program: 'git', pkg: 'git', why: 'identifies --kernel-src trees by commit; lab bisect' },
   { program: 'gpg', pkg: 'gpg', why: "verifies a kernel.org mirror's signed checksums when the keys are present", optional: true },
   // kernel and module builds: what make runs, through kbuild

@@ -6,6 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { InputError } from '../core/errors.ts';
+import { KERNEL_CONDITION, kernelMatches } from '../expr/expr.ts';
 
 /** CONFIG_NAME -> value as written in .config ("y", "m", "\"str\"", "42"); "n" for "is not set". */
 export type ConfigMap = Map<string, string>;
@@ -20,16 +21,42 @@ export interface FragmentEntry {
 const setLine = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/;
 const unsetLine = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/;
 
-/** Parse a fragment strictly: anything that is not an option, a comment or blank is an error. */
-export function parseFragment(text: string, file: string): FragmentEntry[] {
+/** `# lab: when kernel < 7.3` ... `# lab: end`: the lines between apply to the kernels the condition holds for. */
+const WHEN = /^# lab: when (.*)$/;
+const END = /^# lab: end\s*$/;
+
+/**
+ * Parse a fragment strictly: anything that is not an option, a comment or blank is an error.
+ * With `release`, the lines of a `# lab: when kernel ...` block that does not hold for it are
+ * left out (and listed in `skipped`, for lab build --explain); without, every line counts.
+ */
+export function parseFragment(text: string, file: string, release?: string, skipped?: (FragmentEntry & { when: string })[]): FragmentEntry[] {
   const out: FragmentEntry[] = [];
+  let when: { condition: string; holds: boolean; line: number } | undefined;
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     const set = setLine.exec(line);
     const unset = unsetLine.exec(line);
-    if (set) out.push({ name: set[1]!, value: set[2]!, file, line: i + 1 });
-    else if (unset) out.push({ name: unset[1]!, value: 'n', file, line: i + 1 });
-    else if (line !== '' && !line.startsWith('#')) {
+    const w = WHEN.exec(line);
+    if (w) {
+      const condition = w[1]!.trim();
+      if (when) throw new InputError('BAD_CONFIG_FRAGMENT', `${file}:${i + 1}: "# lab: when" inside the block of line ${when.line}; close it with "# lab: end" first`, { file, line: i + 1 });
+      if (!KERNEL_CONDITION.test(condition.replace(/^kernel\s*/, ''))) {
+        throw new InputError('BAD_CONFIG_FRAGMENT', `${file}:${i + 1}: "${condition}" is not a kernel condition; accepted: kernel >= 7.3, kernel < 7.3, kernel == 6.12.117 (>=, <=, ==, !=, >, <)`, { file, line: i + 1 });
+      }
+      when = { condition, holds: release === undefined || kernelMatches(condition, release), line: i + 1 };
+      return;
+    }
+    if (END.test(line)) {
+      if (!when) throw new InputError('BAD_CONFIG_FRAGMENT', `${file}:${i + 1}: "# lab: end" without a "# lab: when" before it`, { file, line: i + 1 });
+      when = undefined;
+      return;
+    }
+    const entry = set ? { name: set[1]!, value: set[2]!, file, line: i + 1 } : unset ? { name: unset[1]!, value: 'n', file, line: i + 1 } : undefined;
+    if (entry) {
+      if (!when || when.holds) out.push(entry);
+      else skipped?.push({ ...entry, when: when.condition });
+    } else if (line !== '' && !line.startsWith('#')) {
       throw new InputError(
         'BAD_CONFIG_FRAGMENT',
         `${file}:${i + 1}: ${JSON.stringify(line)} is not a kconfig line; accepted: CONFIG_NAME=value or "# CONFIG_NAME is not set"`,
@@ -37,6 +64,7 @@ export function parseFragment(text: string, file: string): FragmentEntry[] {
       );
     }
   });
+  if (when) throw new InputError('BAD_CONFIG_FRAGMENT', `${file}:${when.line}: "# lab: when ${when.condition}" is never closed with "# lab: end"`, { file, line: when.line });
   return out;
 }
 

@@ -81,9 +81,16 @@ export async function listFlavors(repo: string): Promise<string[]> {
 
 /**
  * Kernel fragments of the lab: the base, the flavor's (kernels/flavors/<flavor>.config,
- * which must exist), then kernels/<series>.config when present.
+ * which must exist), then kernels/<series>.config when present; for `release`, without the
+ * lines of `# lab: when kernel ...` blocks that do not hold for it (collected in `skipped`).
  */
-export async function labFragments(repo: string, series: string, flavor = DEFAULT_FLAVOR): Promise<FragmentEntry[]> {
+export async function labFragments(
+  repo: string,
+  release: string,
+  flavor = DEFAULT_FLAVOR,
+  skipped?: (FragmentEntry & { when: string })[],
+): Promise<FragmentEntry[]> {
+  const series = seriesOf(release);
   const flavors = await listFlavors(repo);
   if (!flavors.includes(flavor)) {
     throw new InputError('UNKNOWN_FLAVOR', `--flavor ${JSON.stringify(flavor)}: no kernels/flavors/${flavor}.config; accepted: ${flavors.join(', ')}`, {
@@ -93,7 +100,7 @@ export async function labFragments(repo: string, series: string, flavor = DEFAUL
   const out: FragmentEntry[] = [];
   for (const f of [join(repo, BASE_FRAGMENT), join(repo, 'kernels', 'flavors', `${flavor}.config`), join(repo, 'kernels', `${series}.config`)]) {
     const text = await readFile(f, 'utf8').catch(() => undefined);
-    if (text !== undefined) out.push(...parseFragment(text, relative(repo, f)));
+    if (text !== undefined) out.push(...parseFragment(text, relative(repo, f), release, skipped));
   }
   return out;
 }

@@ -5,7 +5,8 @@
  *   1. the cache: a tree already extracted for that version
  *   2. local tarballs: /usr/src/linux-source-<series>.tar.xz, and linux-<version>.tar.xz
  *      or linux-source-<series>.tar.xz in LAB_TARBALL_DIR
- *   3. Debian's linux-source-<series> package, installed on demand as root
+ *   3. Debian's linux-source-<series>: the host's package, installed on demand as root; else
+ *      Debian's archive, every suite the lab knows (lab/kernel/debian.ts), for any user
  *   4. a kernel.org-layout mirror (LAB_KERNEL_MIRROR), checksum-verified
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +20,7 @@ import { run } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
+import { DEBIAN_SUITES, DebianArchive } from './debian.ts';
 import { downloadVerified, resolveOnMirror } from './mirror.ts';
 import { compareVersions, formatSpec, versionFromMakefile, type KernelSpec } from './spec.ts';
 
@@ -42,6 +44,8 @@ export interface SourceOptions {
   tarballDirs?: string[];
   /** Mirror base URL (the config's kernelMirror); '' or absent disables downloads. */
   mirror?: string;
+  /** Debian's archive through the lab's own apt state (the config's debianArchive); only with installPackages. */
+  debianArchive?: boolean;
   mirrorTimeoutMs?: number;
   mirrorRetries?: number;
   signal?: AbortSignal;
@@ -177,10 +181,34 @@ export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Prom
     for (const d of dirs.slice(1)) tried.push(`${d}: no linux-${spec.patch === undefined ? `${spec.series}.*` : wanted}.tar.xz`);
   }
 
-  // 4. the mirror
-  const base = opts.mirror ?? '';
   // a mirror that did not answer, or a download that broke, is infrastructure (exit 3, worth a retry), not bad input
   let unreachable: InfraError | undefined;
+
+  // 3b. Debian's archive: every suite the lab knows, any user (the .deb checked by apt, its tarball taken out)
+  if (opts.installPackages && opts.debianArchive !== false) {
+    try {
+      const archive = new DebianArchive(opts.cacheDir, reporter, opts.setupLog);
+      const prepared = await archive.prepare();
+      if (!prepared.ok) tried.push(`Debian's archive: ${prepared.why}`);
+      else {
+        const found = (await archive.candidates(spec.series)).filter((c) => matches(c.version));
+        if (found[0]) {
+          const c = found[0];
+          reporter.stage('source', `Debian's archive: ${c.pkg} ${c.debianVersion} (${c.suite}) holds ${c.version}`);
+          const src = await fromTarball(await archive.fetch(c), opts);
+          if (matches(src.version)) return src;
+          tried.push(`Debian's archive: ${c.pkg} ${c.debianVersion} holds ${src.version}, not ${wanted}`);
+        } else tried.push(`Debian's archive: no linux-source-${spec.series} of ${wanted} in ${DEBIAN_SUITES.main.join(', ')}`);
+      }
+    } catch (e) {
+      if (!(e instanceof InfraError) || !['DOWNLOAD_FAILED', 'COMMAND_FAILED'].includes(e.code)) throw e;
+      tried.push(`Debian's archive: ${e.message}`);
+      unreachable = e;
+    }
+  }
+
+  // 4. the mirror
+  const base = opts.mirror ?? '';
   if (base) {
     try {
       const mirrorOpts = {

@@ -13,10 +13,10 @@ describe('the process runner', () => {
   });
 
   it('a failure says what the program said last, and a program that is not there says so', async () => {
-    const e = await run('sh', ['-c', 'echo one >&2; echo two >&2; echo three >&2; echo four >&2; exit 3']).catch((err: unknown) => err as InfraError);
+    const e = (await run('sh', ['-c', 'echo one >&2; echo two >&2; echo three >&2; echo four >&2; exit 3']).catch((err: unknown) => err)) as InfraError;
     expect(e).toBeInstanceOf(InfraError);
     expect(e.message).toBe("sh -c 'echo one >&2; echo two >&2; echo three >&2; echo four >&2; exit 3' exited with code 3: two / three / four");
-    const missing = await run('lab-no-such-program', ['x']).catch((err: unknown) => err as InfraError);
+    const missing = (await run('lab-no-such-program', ['x']).catch((err: unknown) => err)) as InfraError;
     expect(missing.message).toMatch(/^lab-no-such-program x could not start: .*ENOENT/);
   });
 

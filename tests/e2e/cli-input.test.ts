@@ -23,7 +23,7 @@ describe('lab CLI on bad input', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(
-      /--kernel 9\.99: no source found \(tried: cache: no extracted 9\.99; Debian package linux-source-9\.99: Debian ships no such package; \/usr\/src\/linux-source-9\.99\.tar\.xz: missing; mirror: http:\/\/127\.0\.0\.1:2\/v9\.x\/: fetch failed \(ECONNREFUSED\)\); available offline: 6\.1, (.*, )?6\.12/,
+      /--kernel 9\.99: no source found \(tried: cache: no extracted 9\.99; Debian package linux-source-9\.99: Debian ships no such package; \/usr\/src\/linux-source-9\.99\.tar\.xz: missing; Debian's archive: no linux-source-9\.99 of 9\.99 in [^;]+; mirror: http:\/\/127\.0\.0\.1:2\/v9\.x\/: fetch failed \(ECONNREFUSED\)\); available offline: 6\.1, (.*, )?6\.12/,
     );
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
-import { mergeRequests, parseDotConfig, parseFragment, parseKconfigArg, renderFragment, verifyConfig } from '../../lab/kernel/config.ts';
+import { mergeRequests, parseDotConfig, parseFragment, parseKconfigArg, renderFragment, verifyConfig, type FragmentEntry } from '../../lab/kernel/config.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const labFragment = readFileSync(join(repoRoot, 'kernels', 'lab.config'), 'utf8');
@@ -52,5 +52,26 @@ describe('verifyConfig', () => {
       { name: 'CONFIG_MODULES', wanted: 'n', got: 'y', from: 'user.config:3' },
       { name: 'CONFIG_NR_CPUS', wanted: '7', got: final.get('CONFIG_NR_CPUS') ?? 'n', from: 'user.config:4' },
     ]);
+  });
+});
+
+describe('fragment lines for some kernels only (# lab: when kernel ...)', () => {
+  const text = ['CONFIG_SYSCTL=y', '# lab: when kernel < 7.3', 'CONFIG_PROC_SYSCTL=y', '# lab: end', '# lab: when kernel >= 7.3', '# CONFIG_FOO is not set', '# lab: end', 'CONFIG_PROC_FS=y'].join('\n');
+
+  it('a block applies to the kernels its condition holds for; the others list its lines as left out', () => {
+    const names = (release?: string) => parseFragment(text, 'lab.config', release).map((e) => `${e.name}=${e.value}`);
+    expect(names('6.12.117')).toEqual(['CONFIG_SYSCTL=y', 'CONFIG_PROC_SYSCTL=y', 'CONFIG_PROC_FS=y']);
+    const skipped: (FragmentEntry & { when: string })[] = [];
+    expect(parseFragment(text, 'lab.config', '7.3.4', skipped).map((e) => `${e.name}=${e.value}`)).toEqual(['CONFIG_SYSCTL=y', 'CONFIG_FOO=n', 'CONFIG_PROC_FS=y']);
+    expect(skipped).toEqual([{ name: 'CONFIG_PROC_SYSCTL', value: 'y', file: 'lab.config', line: 3, when: 'kernel < 7.3' }]);
+    // without a release (a fragment read before the source is known), every line counts
+    expect(names()).toHaveLength(4);
+  });
+
+  it('a block that is not closed, nested, or a condition that is not one, names file and line', () => {
+    expect(() => parseFragment('# lab: when kernel < 7.3\nCONFIG_A=y\n', 'f.config', '7.3.4')).toThrow(/^f\.config:1: "# lab: when kernel < 7\.3" is never closed/);
+    expect(() => parseFragment('# lab: when kernel < 7.3\n# lab: when kernel > 6\n', 'f.config')).toThrow(/^f\.config:2: "# lab: when" inside the block of line 1/);
+    expect(() => parseFragment('# lab: when kernel about 7\n# lab: end\n', 'f.config')).toThrow(/^f\.config:1: "kernel about 7" is not a kernel condition; accepted: kernel >= 7\.3/);
+    expect(() => parseFragment('# lab: end\n', 'f.config')).toThrow(/^f\.config:1: "# lab: end" without a "# lab: when"/);
   });
 });
