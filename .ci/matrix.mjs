@@ -18,8 +18,11 @@ if (!['github', 'gitlab', 'json'].includes(format)) {
 }
 const env = process.env;
 const flavors = (env.FLAVORS || 'lab').split(',').filter(Boolean);
+// lts (every LTS series) and newest (the newest series the sources offer, so 7.4 joins the day a Debian
+// suite has it) expanded by lab matrix itself
+const series = [...new Set(JSON.parse((await $`npm run -s lab -- matrix --kernels ${env.KERNELS || 'lts,newest'} --format json`).stdout).map((c) => c.kernel))];
 const builds = [];
-for (const kernel of (env.KERNELS || '6.1,6.6,6.12').split(',').filter(Boolean)) {
+for (const kernel of series) {
   for (const flavor of flavors) {
     // stderr carries the source's progress lines; stdout the keys
     const keys = JSON.parse((await $({ stdio: ['ignore', 'pipe', 'inherit'] })`npm run -s lab -- keys --kernel ${kernel} --flavor ${flavor} --json`).stdout);

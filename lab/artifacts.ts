@@ -15,7 +15,8 @@ import { loadRecipe } from './image/recipe.ts';
 import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
 import { renderFragment, type FragmentEntry } from './kernel/config.ts';
 import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, type KernelInput } from './kernel/inputs.ts';
-import type { KernelSource } from './kernel/source.ts';
+import { expandKernels, type KernelSource, type SourceOptions } from './kernel/source.ts';
+import { isKernelAlias } from './kernel/spec.ts';
 
 export interface ArtifactContext {
   config: LabConfig;
@@ -35,17 +36,23 @@ export interface KernelArtifacts {
   reproducer: string[];
 }
 
-const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }: ArtifactContext) =>
-  resolveKernelInput(input, {
-    cacheDir: config.paths.cache,
-    reporter,
-    installPackages: true,
-    setupLog: join(dir, 'setup.log'),
-    signal,
-    tarballDirs: config.tarballDirs,
-    mirror: config.kernelMirror,
-    debianArchive: config.debianArchive,
-  });
+/** Where the configuration says kernel sources come from (the cache, local tarballs, Debian, the mirror). */
+export const sourceOptions = (config: LabConfig, reporter: Reporter, dir?: string, signal?: AbortSignal): SourceOptions => ({
+  cacheDir: config.paths.cache,
+  reporter,
+  installPackages: true,
+  ...(dir ? { setupLog: join(dir, 'setup.log') } : {}),
+  signal,
+  tarballDirs: config.tarballDirs,
+  mirror: config.kernelMirror,
+  debianArchive: config.debianArchive,
+});
+
+/** `lts` and `newest` in a list of kernels, replaced by the series they name. */
+export const expandKernelList = (kernels: readonly string[], config: LabConfig, reporter: Reporter): Promise<string[]> =>
+  kernels.some(isKernelAlias) ? expandKernels(kernels, sourceOptions(config, reporter)) : Promise.resolve([...kernels]);
+
+const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }: ArtifactContext) => resolveKernelInput(input, sourceOptions(config, reporter, dir, signal));
 
 /** Source, host packages, kernel build: what `lab build` does, and the first half of a run. */
 export async function prepareKernel(input: KernelInput, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<KernelArtifacts> {

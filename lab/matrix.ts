@@ -74,7 +74,7 @@ export async function matrixCells(input: MatrixInput, dirs: { scenarios: string;
     try {
       return formatSpec(parseKernelSpec(k));
     } catch {
-      throw new InputError('BAD_KERNEL_SPEC', `--kernels ${JSON.stringify(k)}: not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58`, { value: k });
+      throw new InputError('BAD_KERNEL_SPEC', `--kernels ${JSON.stringify(k)}: not a kernel version; accepted: a series like 6.12, an exact release like 6.6.58, lts or newest`, { value: k });
     }
   });
   const flavors = await listFlavors(dirs.repo);

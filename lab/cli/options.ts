@@ -6,7 +6,7 @@ import { progressReporter } from '../core/live.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
-import { parseKernelSpec } from '../kernel/spec.ts';
+import { isKernelAlias, parseKernelSpec } from '../kernel/spec.ts';
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** A comma-separated list (--kernels 6.1,6.6): any text is a list, its items are checked where they are used. */
@@ -43,7 +43,7 @@ const DEFAULT_KERNELS: readonly string[] = [defaultKernel];
 export function kernelList(v: string, previous: readonly string[] = DEFAULT_KERNELS): string[] {
   const items = commaList(v);
   if (!items.length) throw new InputError('BAD_KERNEL_SPEC', `--kernel ${JSON.stringify(v)}: no kernel version in it; accepted: 6.12, 6.6.58, or several: 6.1,6.12`);
-  for (const item of items) parseKernelSpec(item);
+  for (const item of items) if (!isKernelAlias(item)) parseKernelSpec(item);
   return [...(previous === DEFAULT_KERNELS ? [] : previous), ...items];
 }
 
@@ -53,7 +53,7 @@ export function kernelList(v: string, previous: readonly string[] = DEFAULT_KERN
  */
 export function kernelOptions(cmd: Command, opts: { several?: boolean } = {}): Command {
   const kernel = opts.several
-    ? new Option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58); several: repeat it or a comma list (6.1,6.12), each its own pipeline')
+    ? new Option('-k, --kernel <version>', 'kernel series (6.12), exact release (6.6.58), lts (every LTS series) or newest (the newest series the sources offer); several: repeat it or a comma list (6.1,6.12), each its own pipeline')
         .default(DEFAULT_KERNELS, defaultKernel)
         .argParser(kernelList)
     : new Option('-k, --kernel <version>', 'kernel series (6.12) or exact release (6.6.58)').default(defaultKernel);

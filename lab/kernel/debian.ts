@@ -123,6 +123,16 @@ export class DebianArchive {
     return { ok: true };
   }
 
+  /** The series Debian's suites have a linux-source-<series> of, e.g. [6.1, 6.12, 7.2, 7.3]. */
+  async series(): Promise<string[]> {
+    const r = await run('apt-cache', [...this.aptOptions(), 'pkgnames', 'linux-source-'], { okExitCodes: [1] });
+    return r.stdout
+      .split('\n')
+      .map((l) => /^linux-source-(\d+\.\d+)$/.exec(l.trim())?.[1])
+      .filter((s): s is string => Boolean(s))
+      .sort(compareVersions);
+  }
+
   /** Every linux-source-<series> the suites have, newest release first. */
   async candidates(series: string): Promise<ArchiveCandidate[]> {
     const r = await run('apt-cache', [...this.aptOptions(), 'madison', `linux-source-${series}`], { okExitCodes: [100] });

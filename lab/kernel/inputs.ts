@@ -10,8 +10,8 @@ import { join, relative } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { parseFragment, parseKconfigArg, type FragmentEntry } from './config.ts';
-import { fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
-import { parseKernelSpec } from './spec.ts';
+import { expandKernels, fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
+import { LTS_SERIES, parseKernelSpec } from './spec.ts';
 
 export interface KernelInput {
   /** --kernel: a series or an exact release. */
@@ -34,7 +34,7 @@ export const BASE_FRAGMENT = 'kernels/lab.config';
 
 /** Validate everything that can be validated without touching a kernel source. */
 export async function userFragments(input: KernelInput): Promise<FragmentEntry[]> {
-  if (!input.kernelSrc && !input.kernelTarball) parseKernelSpec(input.kernel);
+  if (!input.kernelSrc && !input.kernelTarball) singleKernelSpec(input.kernel);
   if (input.kernelSrc && input.kernelTarball) {
     throw new InputError('BAD_OPTION', '--kernel-src and --kernel-tarball: give one source, not both');
   }
@@ -111,7 +111,14 @@ export async function resolveKernelInput(
 ): Promise<{ source: KernelSource; label: string }> {
   if (input.kernelSrc) return { source: await fromTree(input.kernelSrc, opts.reporter), label: input.kernelSrc };
   if (input.kernelTarball) return { source: await fromTarball(input.kernelTarball, opts), label: input.kernelTarball };
-  return { source: await resolveSource(parseKernelSpec(input.kernel), opts), label: input.kernel };
+  const kernel = input.kernel === 'newest' ? (await expandKernels(['newest'], opts))[0]! : input.kernel;
+  return { source: await resolveSource(parseKernelSpec(kernel), opts), label: input.kernel };
+}
+
+/** One kernel: a version, or `newest`; `lts` names several (lab run, lab matrix). */
+function singleKernelSpec(kernel: string): void {
+  if (kernel === 'lts') throw new InputError('BAD_KERNEL_SPEC', `--kernel lts names several kernels (${LTS_SERIES.join(', ')}): use it with lab run or lab matrix, or give one series`, { value: kernel });
+  if (kernel !== 'newest') parseKernelSpec(kernel);
 }
 
 export function seriesOf(version: string): string {

@@ -22,7 +22,7 @@ import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
 import { DEBIAN_SUITES, DebianArchive } from './debian.ts';
 import { downloadVerified, resolveOnMirror } from './mirror.ts';
-import { compareVersions, formatSpec, versionFromMakefile, type KernelSpec } from './spec.ts';
+import { compareVersions, formatSpec, LTS_SERIES, versionFromMakefile, type KernelSpec } from './spec.ts';
 
 export interface KernelSource {
   /** Exact version from the tree's Makefile, e.g. 6.12.117. */
@@ -127,6 +127,40 @@ export async function offlineVersions(cacheDir: string, tarballDirs: readonly st
   const cached = (await cachedVersions(cacheDir)).map((c) => c.version);
   const local = (await localReleaseTarballs(tarballDirs)).map((t) => t.version);
   return [...new Set([...debianSourceSeries, ...cached, ...local])].sort(compareVersions);
+}
+
+/**
+ * The newest stable series the sources offer: Debian's archive (when it may be used), the host's
+ * Debian series, the cache and local tarballs. `--kernel newest` is it, so the nightly picks up
+ * 7.4 the day a suite has linux-source-7.4.
+ */
+export async function newestSeries(opts: SourceOptions): Promise<{ series: string; from: string }> {
+  const offline = (await offlineVersions(opts.cacheDir, opts.tarballDirs)).map((v) => v.split('.').slice(0, 2).join('.'));
+  let archive: string[] = [];
+  if (opts.installPackages && opts.debianArchive !== false) {
+    const a = new DebianArchive(opts.cacheDir, opts.reporter, opts.setupLog);
+    archive = await a.prepare().then(
+      (p) => (p.ok ? a.series() : []),
+      () => [],
+    );
+  }
+  const all = [...new Set([...archive, ...offline])].sort(compareVersions);
+  const series = all.at(-1)!;
+  return { series, from: archive.includes(series) ? "Debian's archive" : 'the sources available offline' };
+}
+
+/** lab run's and lab matrix's kernels with `lts` and `newest` replaced by the series they name, each once. */
+export async function expandKernels(items: readonly string[], opts: SourceOptions): Promise<string[]> {
+  const out: string[] = [];
+  for (const item of items.map((i) => i.trim())) {
+    if (item === 'lts') out.push(...LTS_SERIES);
+    else if (item === 'newest') {
+      const n = await newestSeries(opts);
+      opts.reporter.stage('source', `newest: ${n.series} (from ${n.from})`);
+      out.push(n.series);
+    } else out.push(item);
+  }
+  return [...new Set(out)];
 }
 
 export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Promise<KernelSource> {

@@ -10,12 +10,20 @@ export interface KernelSpec {
   patch?: number;
 }
 
+/** The long-term series `--kernel lts` names, as data (kernel.org's LTS releases the lab follows). */
+export const LTS_SERIES: readonly string[] = ['6.1', '6.6', '6.12'];
+
+/** Names for kernels the sources decide: every LTS series, and the newest stable series the sources offer. */
+export const KERNEL_ALIASES = ['lts', 'newest'] as const;
+export type KernelAlias = (typeof KERNEL_ALIASES)[number];
+export const isKernelAlias = (v: string): v is KernelAlias => (KERNEL_ALIASES as readonly string[]).includes(v.trim());
+
 export function parseKernelSpec(raw: string): KernelSpec {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?$/.exec(raw.trim());
   if (!m) {
     throw new InputError(
       'BAD_KERNEL_SPEC',
-      `--kernel ${JSON.stringify(raw)}: not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58`,
+      `--kernel ${JSON.stringify(raw)}: not a kernel version; accepted: a series like 6.12, an exact release like 6.6.58, lts (${LTS_SERIES.join(', ')}) or newest`,
       { value: raw },
     );
   }

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { fromTree, offlineVersions, resolveSource, tarballSha256 } from '../../lab/kernel/source.ts';
-import { compareVersions, parseKernelSpec, versionFromMakefile } from '../../lab/kernel/spec.ts';
+import { fromTree, offlineVersions, resolveSource, tarballSha256, expandKernels, newestSeries } from '../../lab/kernel/source.ts';
+import { compareVersions, parseKernelSpec, versionFromMakefile, LTS_SERIES } from '../../lab/kernel/spec.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 import { fakeKernelTarball } from '../helpers/mirror.ts';
 
@@ -81,6 +81,17 @@ describe('local release tarballs (LAB_TARBALL_DIR)', () => {
     expect(e).toBeInstanceOf(InputError);
     expect((e as InputError).message).toContain(`${dir}: no linux-6.7.*.tar.xz`);
     expect((e as InputError).message).toMatch(/available offline: 6\.1, 6\.6\.5, 6\.6\.87, 6\.12$/);
+  });
+});
+
+describe('lts and newest', () => {
+  it('lts names every LTS series; newest the newest series the sources offer (here a local 7.9 tarball, the archive off)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-tarballs-'));
+    writeFileSync(join(dir, 'linux-7.9.1.tar.xz'), await fakeKernelTarball('7.9.1'));
+    const opts = { cacheDir: mkdtempSync(join(tmpdir(), 'lab-cache-')), reporter: quiet, tarballDirs: [dir] };
+    expect(await expandKernels(['lts', 'newest', '6.6', '6.12'], opts)).toEqual([...LTS_SERIES, '7.9']);
+    expect(await newestSeries(opts)).toEqual({ series: '7.9', from: 'the sources available offline' });
+    expect(() => parseKernelSpec('lts')).toThrow(/accepted: a series like 6\.12, an exact release like 6\.6\.58, lts \(6\.1, 6\.6, 6\.12\) or newest/);
   });
 });
 

@@ -1,6 +1,7 @@
 /** `lab run` (the default command): build, boot, trace, judge; several kernels side by side with --kernel A --kernel B --jobs N. */
 import type { Command } from 'commander';
 import { ExitCode, InputError } from '../../core/errors.ts';
+import { expandKernelList } from '../../artifacts.ts';
 import { runKernels } from '../../jobs.ts';
 import { runLab } from '../../pipeline.ts';
 import { kernelsTables } from '../../report/kernels.ts';
@@ -65,6 +66,8 @@ export function runCommand(program: Command): void {
       const reporter = reporterFrom(o);
       const signal = interruptSignal();
       const common = { scenarios: o.scenario ?? [], isolate: o.isolate, repeat: o.repeat, reporter, signal };
+      // lts and newest: the series they name (newest asks the sources, Debian's archive first)
+      if (o.kernel.length > 1 || o.kernel[0] === 'lts') o.kernel = await expandKernelList(o.kernel, configFrom(o), reporter);
       if (o.kernel.length > 1) {
         const { record, results, dir } = await runKernels({
           ...common,
