@@ -112,7 +112,8 @@ export async function prepareArtifacts(
 
 /** The keys the lab's cache finds a kernel build and an image by, without building either (CI caches key on them). */
 export interface CacheKeys {
-  kernel: { version: string; flavor: string; sourceId: string; inputsKey: string; compiler: string };
+  /** origin: where the source came from (a tarball: Debian's archive names the package and its Debian version in the file name). */
+  kernel: { version: string; flavor: string; sourceId: string; inputsKey: string; compiler: string; origin: string };
   image: { name: string; key: string };
 }
 
@@ -124,7 +125,7 @@ export async function cacheKeys(input: KernelInput & { image?: string }, extraFr
   const inputs = await buildInputs(source, fragments, flavor);
   const recipe = await loadRecipe(input.image ?? join(ctx.config.paths.repo, 'images', 'bookworm.yaml'));
   return {
-    kernel: { version: source.version, flavor, sourceId: source.id, inputsKey: inputs.key, compiler: inputs.compiler },
+    kernel: { version: source.version, flavor, sourceId: source.id, inputsKey: inputs.key, compiler: inputs.compiler, origin: source.origin },
     image: { name: recipe.name, key: await imageKey(recipe, ctx.config.imageMirror ?? (await defaultMirror(recipe.suite))) },
   };
 }
