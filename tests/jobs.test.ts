@@ -193,7 +193,9 @@ describe('--kernel of lab run', () => {
       }
       return 'no error';
     };
-    expect(error('6.1,banana')).toBe('BAD_KERNEL_SPEC: --kernel "banana": not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58');
+    expect(error('6.1,banana')).toBe('BAD_KERNEL_SPEC: --kernel "banana": not a kernel version; accepted: a series like 6.12, an exact release like 6.6.58, lts (6.1, 6.6, 6.12) or newest');
+    // the names the sources decide are kept for lab run to expand
+    expect(error('lts,newest,6.6')).toBe('no error');
     expect(error(',')).toMatch(/^BAD_KERNEL_SPEC: --kernel ",": no kernel version in it/);
   });
 });

@@ -18,7 +18,7 @@ describe('lab matrix', () => {
   });
 
   it.each([
-    [['--kernels', 'six'], 'lab: --kernels "six": not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58'],
+    [['--kernels', 'six'], 'lab: --kernels "six": not a kernel version; accepted: a series like 6.12, an exact release like 6.6.58, lts or newest'],
     [['--kernels', '6.1', '--scenarios', 'nope'], 'lab: --scenarios "nope": no such scenario (available: '],
     [['--kernels', '6.1', '--shards', '0'], 'lab: --shards "0": expected a positive whole number'],
     [['--kernels', '6.1', '--format', 'jenkins'], 'lab: --format "jenkins": accepted: github, gitlab, json'],

@@ -11,7 +11,7 @@ describe('lab CLI on bad input', () => {
     const r = await lab(['--kernel', 'banana']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim()).toBe(
-      'lab: --kernel "banana": not a kernel version; accepted: a series like 6.12 or an exact release like 6.6.58',
+      'lab: --kernel "banana": not a kernel version; accepted: a series like 6.12, an exact release like 6.6.58, lts (6.1, 6.6, 6.12) or newest',
     );
     expect(readdirSync(r.resultsDir)).toEqual([]);
   });
