@@ -95,8 +95,6 @@ export class DebianArchive {
       '-o', 'Dir::Etc::Preferences=/dev/null',
       '-o', `Dir::Etc::PreferencesParts=${join(this.dir, 'preferences')}`,
       '-o', 'Acquire::Languages=none',
-      // without root, apt cannot drop to its sandbox user: it downloads as the lab's user
-      ...(process.getuid?.() === 0 ? [] : ['-o', 'APT::Sandbox::User=']),
     ];
   }
 
