@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { lab } from '../helpers/cli.ts';
+import { kernelCached } from '../helpers/debug-kernel.ts';
 
 const MEMCG_DUMP = join(repoRoot, 'scenarios', 'kernel-bugs', 'memcg-dump.yaml');
 const SHARED_KERNELS = join(repoRoot, '..', 'shared', 'kernels');
@@ -40,5 +41,21 @@ describe('scenarios/kernel-bugs/memcg-dump.yaml', () => {
     expect(report).toMatch(/RIP: 0010:print_page_owner\+/);
     expect(report).toMatch(/read_page_owner\+/);
     expect(r.stdout).toMatch(/memcg-dump: the kernel reported/);
+  });
+});
+
+/**
+ * The same scenario on 6.12.107, the Debian release before the stable backport that broke it
+ * (Debian's changelog places it in 6.12.114): it passes there. 6.12.107 comes from Debian's
+ * archive (trixie / bookworm-security); the test runs when its build is cached (after 6.12.117
+ * it built in 35 s here, ccache serving all 1,447 objects), or with LAB_E2E_NEWEST=1.
+ */
+describe.runIf(process.env.LAB_E2E_NEWEST === '1' || kernelCached('6.12', 'lab', '6.12.107'))('scenarios/kernel-bugs/memcg-dump.yaml on 6.12.107', () => {
+  it('passes: the workload pages are records charged to lab_memcg, where 6.12.117 oopses', async () => {
+    const r = await lab(['--kernel', '6.12.107', '-q', '--scenario', MEMCG_DUMP]);
+    expect(r.exitCode, r.stdout).toBe(0);
+    const result = resultOf(r.stdout);
+    expect(result.kernel!.release).toBe('6.12.107');
+    expect(result.scenarios[0]!.observations.debugfs!.byMemcg.lab_memcg).toBeGreaterThanOrEqual(4096);
   });
 });

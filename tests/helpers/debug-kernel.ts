@@ -12,10 +12,10 @@ export function debugKernelCached(series: string): boolean {
   return process.env.LAB_E2E_DEBUG === '1' || kernelCached(series, 'debug');
 }
 
-/** Whether the lab cache holds a build of that series and flavor (`lab cache ls`). */
-export function kernelCached(series: string, flavor = 'lab'): boolean {
+/** Whether the lab cache holds a build of that series (or exact release) and flavor (`lab cache ls`). */
+export function kernelCached(series: string, flavor = 'lab', release?: string): boolean {
   const r = execaSync(LAB_CLI[0], [LAB_CLI[1], 'cache', 'ls', '--json'], { cwd: repoRoot, reject: false });
   if (r.exitCode !== 0) return false;
   const entries = JSON.parse(String(r.stdout)) as { kind: string; name: string }[];
-  return entries.some((e) => e.kind === 'kernel' && e.name.startsWith(`${series}.`) && e.name.includes(`-${flavor}-`));
+  return entries.some((e) => e.kind === 'kernel' && e.name.startsWith(release ? `${release}-` : `${series}.`) && e.name.includes(`-${flavor}-`));
 }
