@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, resolvePaths } from '../../lab/core/paths.ts';
@@ -118,6 +118,7 @@ describe('a fresh Debian 12 machine', () => {
     writeFileSync(join(tree, 'linux-6.1.999', 'Makefile'), 'VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 999\nEXTRAVERSION =\n');
     mkdirSync(tarballs, { recursive: true });
     await execa('tar', ['-C', tree, '-cJf', join(tarballs, 'linux-6.1.999.tar.xz'), 'linux-6.1.999']);
+    rmSync(tree, { recursive: true, force: true });
     expect(existsSync(join(root, 'usr', 'src', 'linux-source-6.1.tar.xz'))).toBe(false);
     const env = 'export LAB_CACHE_DIR=$HOME/other-cache LAB_KERNEL_MIRROR=http://127.0.0.1:9/pub/linux/kernel; cd ~/page-owner-lab';
     const found = await inRoot('newcomer', 'newcomer-keys-tarball', `${env} && LAB_TARBALL_DIR=/srv/kernels npm run -s lab -- keys --kernel 6.1 --json`);
