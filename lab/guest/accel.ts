@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { SetupNeededError } from '../core/errors.ts';
 import { run, start, which } from '../core/proc.ts';
 import type { Accel } from './qemu.ts';
+import { qemuVersion } from './snapshot.ts';
 
 export interface AccelChoice {
   accel: Accel;
@@ -155,7 +156,7 @@ async function anyKernel(cacheDir?: string): Promise<string | undefined> {
 /** What the verdict depends on: this boot of the host, the QEMU binary, the device node. */
 async function hostStamp(dev: string): Promise<string> {
   const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim();
-  const qemu = (await run('qemu-system-x86_64', ['--version']).catch(() => ({ stdout: '' }))).stdout.split('\n')[0] ?? '';
+  const qemu = await qemuVersion().catch(() => '');
   return JSON.stringify([boot, qemu, dev]);
 }
 
