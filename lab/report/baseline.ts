@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
+import { seriesOf } from '../kernel/inputs.ts';
 import { expandRuns } from './make-report.ts';
 import { readRunResult, type RunResult } from './result.ts';
 
@@ -23,7 +24,7 @@ export interface Acceptance {
 /** The folder of a run's kernel series and flavor: 6.12.117 lab -> 6.12-lab. */
 export function baselineGroup(r: Pick<RunResult, 'kernelSpec' | 'flavor' | 'kernel'>): string {
   const release = r.kernel?.release ?? r.kernelSpec;
-  return `${/^(\d+\.\d+)/.exec(release)?.[1] ?? release}-${r.flavor ?? 'lab'}`;
+  return `${seriesOf(release)}-${r.flavor ?? 'lab'}`;
 }
 
 async function copyRun(dir: string, r: RunResult, into: string): Promise<string> {

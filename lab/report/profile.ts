@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { InputError } from '../core/errors.ts';
+import { seriesOf } from '../kernel/inputs.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import { familyOf, REL_FLOOR_MEDIAN, spreadOf, type NoiseBand, type NoiseProfile } from './noise.ts';
 import { groupInputs, metricSamples, type ReportInput } from './report.ts';
@@ -35,7 +36,6 @@ export async function loadNoiseProfile(file: string): Promise<NoiseProfile> {
   return { file, families: r.data.families };
 }
 
-const seriesOf = (release: string) => /^(\d+\.\d+)/.exec(release)?.[1] ?? release;
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /**
