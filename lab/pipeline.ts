@@ -29,7 +29,7 @@ import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
 import type { Scenario } from './scenario/load.ts';
-import { describeFix, matchKnownIssue } from './scenario/known-issues.ts';
+import { describeFix, knownIssueRegression, knownIssueVersions, matchKnownIssue } from './scenario/known-issues.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
 
@@ -153,9 +153,15 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
             const header = known ? [`# known issue: ${known.title}`, `# upstream fix: ${describeFix(known)}`, ''] : [];
             await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${[...header, ...r.kernelReport].join('\n')}\n`);
           }
+          if (scenario.known_issues.length) {
+            r.knownIssues = knownIssueVersions(scenario.known_issues);
+            const regression = knownIssueRegression(scenario.known_issues, r.status, g.context.release, r.knownIssue);
+            if (regression) r.regression = regression;
+          }
           result.scenarios.push(r);
           const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
           reporter.stage(label, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}${r.skipReason ? `: ${r.skipReason}` : ''}`);
+          if (r.regression) reporter.stage(label, `REGRESSION: ${r.regression}`);
           const { discarded, tainted } = await pool!.release({ error: r.status === 'ERROR', dmesgErrors: r.observations.dmesg?.kernelErrors.length ?? 0 });
           if (discarded && tainted) reporter.stage(label, 'discarded the guest after this scenario');
           await report(reporters, 'onScenarioEnd', result, dir, reporter);

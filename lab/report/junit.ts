@@ -10,7 +10,10 @@ const esc = (s: string) =>
 /** The end of an error element: its body is the kernel's report and the known issue it matched, when there is one. */
 function errorBody(s: RunResult['scenarios'][number]): string {
   if (!s.kernelReport) return '/>';
-  const known = s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${describeFix(s.knownIssue)}`] : [];
+  const known = [
+    ...(s.regression ? [`REGRESSION: ${s.regression}`] : []),
+    ...(s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${describeFix(s.knownIssue)}`] : []),
+  ];
   return `>${esc([...known, ...s.kernelReport].join('\n'))}</error>`;
 }
 
@@ -45,7 +48,7 @@ export function toJUnit(run: RunResult): string {
           : e.verdict === 'skip'
             ? (skipped++, `\n      <skipped message="${esc(e.message)}"/>\n    `)
           : e.verdict === 'fail'
-            ? (failures++, `\n      <failure type="expectation" message="${esc(e.message)}"/>\n    `)
+            ? (failures++, `\n      <failure type="${s.regression ? 'regression' : 'expectation'}" message="${esc(e.message)}"${s.regression ? `>${esc(`REGRESSION: ${s.regression}`)}</failure>` : '/>'}\n    `)
             : (errors++, `\n      <error type="unobserved" message="${esc(e.message)}"/>\n    `);
       cases.push(`    <testcase classname="${classname}" name="${esc(e.expect)}" time="${time}">${body}</testcase>`);
     }

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { OTHER_STACK } from '../observe/debugfs.ts';
 import { fmtNum, fmtSpread } from './noise.ts';
-import { headline } from './report-markdown.ts';
+import { headline, recordText } from './report-markdown.ts';
 import type { Report } from './report.ts';
 
 export interface ChartAssets {
@@ -197,6 +197,14 @@ ${r.kernelStacks
       ),
   )
   .join('\n')}
+${
+  r.knownIssues.length
+    ? `<h2>Known kernel issues</h2>\n${tableOf(
+        ['scenario', 'known issue', ...labels, 'record'],
+        r.knownIssues.map((k) => [esc(k.scenario), esc(k.title), ...k.cells.map((c) => (c?.includes('REGRESSION') ? `<strong>${esc(c)}</strong>` : esc(c ?? '-'))), esc(recordText(k.record))]),
+      )}`
+    : ''
+}
 <h2>Probe map</h2>
 ${tableOf(['event', ...labels], r.probes.map((p) => [esc(p.event), ...p.values.map((v) => esc(v ?? '-'))]))}
 <h2>Kernel config: relevant options that differ</h2>

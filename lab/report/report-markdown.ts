@@ -17,6 +17,13 @@ export function headline(r: Report): string[] {
   return [...flagged, ...r.callSites.flatMap((c) => c.lines)];
 }
 
+/** "affected 6.12.117; fixed 7.3.4; not affected 6.12.107", as the scenario's record lists them. */
+export function recordText(k: Report['knownIssues'][number]['record']): string {
+  if (!k) return '(no record in these results)';
+  const parts = [k.affected.length && `affected ${k.affected.join(', ')}`, k.fixed.length && `fixed ${k.fixed.join(', ')}`, k.unaffected.length && `not affected ${k.unaffected.join(', ')}`].filter(Boolean);
+  return parts.length ? parts.join('; ') : '(no versions recorded)';
+}
+
 export function renderReportMarkdown(r: Report): string {
   const labels = r.columns.map((c) => c.label);
   const n = (c: (typeof r.columns)[number]) => `${c.label} (${c.runs.length} run${c.runs.length === 1 ? '' : 's'})`;
@@ -96,6 +103,20 @@ export function renderReportMarkdown(r: Report): string {
       const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
       return row ? `${fmtNum(Math.round(row.pages))} pages: ${shortStack(row.stack)}` : '-';
     })])));
+  }
+  if (r.knownIssues.length) {
+    const regressions = r.knownIssues.flatMap((k) => k.regressions.map((c) => `${c} ${k.scenario}`));
+    out.push(
+      '',
+      '## Known kernel issues',
+      '',
+      `Each scenario's \`known_issues\` on each kernel: **hit** (the kernel's report matched it), **clean** (the scenario passed), **REGRESSION** (a FAIL or ERROR on a version the record lists as fixed or not affected, or after a fixed one).${regressions.length ? ` **${regressions.length} regression(s)**: ${regressions.join(', ')}.` : ''}`,
+      '',
+      ...table(
+        ['scenario', 'known issue', ...labels, 'record'],
+        r.knownIssues.map((k) => [k.scenario, k.title, ...k.cells.map((c) => (c?.includes('REGRESSION') ? `**${c}**` : (c ?? '-'))), recordText(k.record)]),
+      ),
+    );
   }
   out.push('', '## Probe map', '', ...table(['event', ...labels], r.probes.map((p) => [p.event, ...p.values.map((v) => v ?? '-')])));
   out.push('', '## Kernel config (relevant options that differ)', '');

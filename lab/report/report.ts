@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
+import type { KnownIssueVersions } from '../scenario/known-issues.ts';
 import type { ScenarioStatus } from '../scenario/run.ts';
 import { bandFor, changePct, gateMetric, movement, spreadOf, fmtNum, fmtSpread, type GateJudgement, type Movement, type NoiseProfile, type Spread } from './noise.ts';
 import { readRunResult, type RunResult } from './result.ts';
@@ -86,6 +87,18 @@ export interface CallSites {
   lines: string[];
 }
 
+/** One known issue of one scenario across the columns, with the versions its record lists. */
+export interface KnownIssueRow {
+  scenario: string;
+  title: string;
+  /** The record as the newest result carrying it has it (absent in results from before records were kept). */
+  record?: KnownIssueVersions;
+  /** Per column: "hit", "clean", "REGRESSION (hit)", "FAIL (no match)", ..., mixed as "hit 2/3, clean 1/3"; undefined: not run. */
+  cells: (string | undefined)[];
+  /** Columns where the scenario failed on a version the record says is clean. */
+  regressions: string[];
+}
+
 export interface Regression {
   column: string;
   scenario: string;
@@ -133,6 +146,8 @@ export interface Report {
   configDiff: { option: string; values: (string | undefined)[] }[];
   /** The probe map per column: status (probed, renamed, missing, init-only ...) and function of every event. */
   probes: { event: string; values: (string | undefined)[] }[];
+  /** Every known issue of the scenarios reported, per column: hit, clean, a regression, or another outcome. */
+  knownIssues: KnownIssueRow[];
   /** The runs span more than one day: the metric timelines are worth drawing. */
   spansDates: boolean;
   gate?: Gate;
@@ -344,6 +359,39 @@ export function infrastructureError(s: { status: string; error?: { code: string;
   return `${s.error.code}: ${s.error.message}`;
 }
 
+/** What one sample says of one known issue. */
+function knownIssueOutcome(s: Scenario, title: string): string {
+  const hit = s.knownIssue?.title === title;
+  if (s.regression?.includes(`"${title}"`)) return hit ? 'REGRESSION (hit)' : `REGRESSION (${s.status})`;
+  if (hit) return 'hit';
+  if (s.status === 'PASS') return 'clean';
+  if (s.status === 'SKIP') return 'SKIP';
+  return `${s.status} (${s.kernelReport?.length ? 'another report' : 'no match'})`;
+}
+
+/** The known-issue table: one row per scenario and known issue the results carry, one cell per column. */
+function knownIssueRows(groups: Group[], names: string[]): KnownIssueRow[] {
+  const rows: KnownIssueRow[] = [];
+  for (const scenario of names) {
+    const samples = groups.map((g) => samplesOf(g, scenario));
+    const all = samples.flat().sort((a, b) => a.run.startedAt.localeCompare(b.run.startedAt));
+    const titles = [...new Set(all.flatMap(({ s }) => [...(s.knownIssues ?? []).map((k) => k.title), ...(s.knownIssue ? [s.knownIssue.title] : [])]))];
+    for (const title of titles) {
+      const record = all.flatMap(({ s }) => (s.knownIssues ?? []).filter((k) => k.title === title)).at(-1);
+      const cells = samples.map((list) => (list.length ? verdictSummaryOf(list.map(({ s }) => knownIssueOutcome(s, title))) : undefined));
+      const regressions = groups.flatMap((g, i) => (cells[i]?.includes('REGRESSION') ? [g.column.label] : []));
+      rows.push({ scenario, title, ...(record ? { record } : {}), cells, regressions });
+    }
+  }
+  return rows;
+}
+
+/** "hit" when all agree, else "hit 2/3, clean 1/3" (in order of first appearance). */
+function verdictSummaryOf(outcomes: string[]): string {
+  const kinds = [...new Set(outcomes)];
+  return kinds.length === 1 ? kinds[0]! : kinds.map((k) => `${k} ${outcomes.filter((x) => x === k).length}/${outcomes.length}`).join(', ');
+}
+
 interface GateOptions {
   tolerancePct: number;
   profile?: NoiseProfile;
@@ -482,6 +530,7 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
     kernelStacks,
     configDiff,
     probes,
+    knownIssues: knownIssueRows(groups, names),
     spansDates: days.size > 1,
     ...(opts.baseline || opts.expectScenarios
       ? { gate: gate(groups, opts.baseline ?? [], registry, { tolerancePct: opts.tolerancePct ?? 10, profile: opts.profile, expectScenarios: opts.expectScenarios }) }

@@ -32,12 +32,15 @@ export const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir)
 
 export const kcidbReporter: RunReporter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
 
-/** Every scenario's kernel report (first lines) and the known issue it matched. */
+/** Every scenario's kernel report (first lines) and the known issue it matched; a regression against a known issue's record. */
 function kernelReports(run: RunResult): string {
   return run.scenarios
-    .filter((s) => s.kernelReport)
+    .filter((s) => s.kernelReport || s.regression)
     .map((s) => {
-      const known = s.knownIssue ? `known issue: **${s.knownIssue.title}**; upstream fix: ${describeFix(s.knownIssue, '"')}\n\n` : '';
+      if (!s.kernelReport) return `\n## ${s.name}: ${s.status}\n\n**REGRESSION**: ${s.regression}\n`;
+      const known =
+        (s.knownIssue ? `known issue: **${s.knownIssue.title}**; upstream fix: ${describeFix(s.knownIssue, '"')}\n\n` : '') +
+        (s.regression ? `**REGRESSION**: ${s.regression}\n\n` : '');
       return `\n## ${s.name}: the kernel reported\n\n${known}\`\`\`\n${s.kernelReport!.slice(0, 40).join('\n')}\n\`\`\`\n`;
     })
     .join('');

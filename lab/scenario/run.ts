@@ -26,7 +26,7 @@ import { forComm, forWindow, parseBpftrace } from '../observe/bpftrace.ts';
 import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
 import { ATTACH_TIMEOUT_MS, checkConfigured, configureCommand, type GuestObservers } from '../prepare/observers.ts';
 import { generateScript } from '../prepare/probes.ts';
-import type { KnownIssue } from './known-issues.ts';
+import type { KnownIssue, KnownIssueVersions } from './known-issues.ts';
 import type { Scenario } from './load.ts';
 import { GUEST_KNOBS, knobDiff, parseKnobs, readKnobsCommand, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
 
@@ -50,6 +50,10 @@ export interface ScenarioResult {
   kernelReport?: string[];
   /** The scenario's known_issues entry the kernel report matched: the bug and its upstream fix. */
   knownIssue?: KnownIssue;
+  /** The scenario's known issues and the versions the lab recorded for each (scenarios that have some). */
+  knownIssues?: KnownIssueVersions[];
+  /** A FAIL or ERROR on a version a known issue lists as fixed or unaffected: what came back, and why it counts. */
+  regression?: string;
   error?: { code: string; message: string; context?: Record<string, unknown> };
   resultsDir: string;
 }

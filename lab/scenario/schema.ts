@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { KERNEL_CONDITION } from '../expr/expr.ts';
 
+/** A kernel version a record lists: "6.12", "6.12.117". */
+const VERSION = /^\d+\.\d+(\.\d+)?$/;
+
 const command = z.string().min(1, 'a shell command run in the guest');
 const variableName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and underscores');
 
@@ -74,12 +77,21 @@ export const ScenarioSchema = z.strictObject({
         title: z.string().min(1),
         report: z.string().min(1),
         kernel: z.string().regex(KERNEL_CONDITION, 'a condition such as ">= 6.10"').optional(),
-        /** The upstream fix: subject line (and commit when known). */
-        fix: z.string().min(1),
+        /** The upstream fix: subject line (and commit when known); none when there is no fix yet. */
+        fix: z.string().min(1).optional(),
         /** The commit that introduced the bug, as the fix's Fixes: tag names it. */
         fixes: z.string().optional(),
         /** Why: the evidence in a sentence or two. */
         details: z.string().optional(),
+        /**
+         * The versions the lab ran the scenario on, as it found them: the bug showed
+         * (affected), the bug was gone after it had been there (fixed), the bug was never
+         * there (unaffected). A FAIL or ERROR on a fixed or unaffected version, or on a
+         * release after a fixed one, is a regression.
+         */
+        affected: z.array(z.string().regex(VERSION, 'a kernel version such as 6.12.117')).default([]),
+        fixed: z.array(z.string().regex(VERSION, 'a kernel version such as 7.3.4')).default([]),
+        unaffected: z.array(z.string().regex(VERSION, 'a kernel version such as 6.12.107')).default([]),
       }),
     )
     .default([]),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { KERNEL_ERROR_PATTERNS, kernelReport } from '../../lab/observe/kernel-errors.ts';
-import { matchKnownIssue } from '../../lab/scenario/known-issues.ts';
+import { expectedClean, knownIssueRegression, matchKnownIssue } from '../../lab/scenario/known-issues.ts';
 import { loadScenario, parseScenario } from '../../lab/scenario/load.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { registry } from '../helpers/registry.ts';
@@ -59,6 +59,47 @@ describe('known issues', () => {
     expect(matchKnownIssue(s.known_issues, kernelReport(memcg, first), '6.12.117')?.title).toBe('t');
     expect(matchKnownIssue(s.known_issues, kernelReport(memcg, first), '6.6.87')).toBeUndefined();
     expect(matchKnownIssue(s.known_issues, kernelReport(gigantic612(), gigantic612().find((l) => /BUG: /.test(l))!), '6.12.117')).toBeUndefined();
+  });
+
+  it('the memcg-dump oops of the real 6.12.117 console is its known issue, with no upstream fix yet', async () => {
+    const memcg = fixture('6.12.117', 'memcg-dump', 'console.log').split('\n');
+    const report = kernelReport(memcg, memcg.find((l) => KERNEL_ERROR_PATTERNS.some((p) => p.test(l)))!);
+    const s = await loadScenario(scenarios, 'scenarios/kernel-bugs/memcg-dump.yaml', registry);
+    const known = matchKnownIssue(s.known_issues, report, '6.12.117');
+    expect(known?.title).toMatch(/print_page_owner_memcg/);
+    expect(known?.fix).toBeUndefined();
+    // on the version the record lists as affected it is the known bug, not a regression
+    expect(knownIssueRegression(s.known_issues, 'ERROR', '6.12.117', known)).toBeUndefined();
+    // the same oops on a version the record lists as not affected is one
+    expect(knownIssueRegression(s.known_issues, 'ERROR', '6.12.107', known)).toMatch(/^the known issue came back: ".*print_page_owner_memcg.*" is listed as not affected in 6\.12\.107$/);
+  });
+
+  describe('versions a record lists', () => {
+    const record = { fixed: ['7.3.4'], unaffected: ['6.12.107'] };
+    it.each([
+      ['7.3.4', 'listed as fixed in 7.3.4'],
+      ['7.3.4-lab', 'listed as fixed in 7.3.4'],
+      ['7.3.9', 'listed as fixed in 7.3.4, and 7.3.9 comes after it'],
+      ['7.4.1', 'listed as fixed in 7.3.4, and 7.4.1 comes after it'],
+      ['6.12.107', 'listed as not affected in 6.12.107'],
+    ])('%s is expected clean: %s', (release, why) => expect(expectedClean(record, release)).toBe(why));
+    it.each(['7.3.3', '7.2.13', '6.12.117', '6.12.108'])('%s is not (an earlier release, an older series, or one not listed)', (release) =>
+      expect(expectedClean(record, release)).toBeUndefined(),
+    );
+  });
+
+  it('a FAIL on a fixed version is a regression even without a kernel report; a PASS or SKIP never is', async () => {
+    const s = await loadScenario(scenarios, 'gigantic', registry);
+    expect(knownIssueRegression(s.known_issues, 'FAIL', '7.3.4')).toMatch(/^FAIL where a known issue was clean: "page_owner walks .*" is listed as fixed in 7\.3\.4$/);
+    expect(knownIssueRegression(s.known_issues, 'PASS', '7.3.4')).toBeUndefined();
+    expect(knownIssueRegression(s.known_issues, 'SKIP', '7.3.4')).toBeUndefined();
+    expect(knownIssueRegression(s.known_issues, 'ERROR', '6.12.117')).toBeUndefined();
+  });
+
+  it('refuses a version that is not one, naming file, line and key', () => {
+    expect(() =>
+      parseScenario(['description: x', 'steps: [{ name: a, run: "true" }]', 'expect: ["module.seen[0] >= 0"]', 'known_issues:', '  - { title: t, report: "x", fixed: [7.3.x] }'].join('\n'), 'k.yaml', registry),
+    ).toThrow(/k\.yaml:5: known_issues\.0\.fixed\.0|k\.yaml:5: .*fixed.*a kernel version such as 7\.3\.4/);
   });
 
   it('refuses a report pattern that is not a regular expression, naming file, line and key', () => {

@@ -37,6 +37,7 @@ function problems(result: RunResult, prefix = ''): string {
     if (s.error) out += `${label}: ${s.error.code}: ${s.error.message}\n`;
     if (s.kernelReport) out += `${label}: the kernel reported (${s.resultsDir}/kernel-report.txt):\n${s.kernelReport.slice(0, 12).map((l) => `    ${l}`).join('\n')}\n`;
     if (s.knownIssue) out += `${label}: known issue: ${s.knownIssue.title}\n    upstream fix: ${describeFix(s.knownIssue)}\n`;
+    if (s.regression) out += `${label}: REGRESSION: ${s.regression}\n`;
     if (s.skipReason) out += `${label}: skipped: ${s.skipReason}\n`;
   }
   if (result.repeat) {
