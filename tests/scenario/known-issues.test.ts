@@ -42,6 +42,14 @@ describe('known issues', () => {
     expect(matchKnownIssue(s.known_issues, report, '6.12.117')?.matched).toBe(first.trim());
   });
 
+  it('names it when the walk\'s writes crash other code: the real 6.12.117 oops in rb_next while alloc_gigantic_folio runs', async () => {
+    const console = fixture('6.12.117', 'gigantic-rb_next', 'console.log').split('\n');
+    const report = kernelReport(console, console.find((l) => KERNEL_ERROR_PATTERNS.some((p) => p.test(l)))!);
+    expect(report.join('\n')).toMatch(/RIP: 0010:rb_next\+/);
+    const s = await loadScenario(scenarios, 'gigantic', registry);
+    expect(matchKnownIssue(s.known_issues, report, '6.12.117')?.matched).toMatch(/alloc_gigantic_folio\.isra\.0\+0xbc\/0x11c/);
+  });
+
   it('does not name it for another report, or on a kernel the entry excludes', () => {
     const s = parseScenario(
       [
