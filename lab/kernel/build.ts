@@ -114,6 +114,13 @@ export async function buildInputs(source: KernelSource, fragments: FragmentEntry
   return { key: inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION, flavor }), fragment, compiler };
 }
 
+/** The cached build of these inputs, if the cache has a sound one (no lock: a lookup only). */
+export async function cachedBuild(source: KernelSource, fragments: FragmentEntry[], flavor: string, cacheDir: string): Promise<KernelBuild | undefined> {
+  const { key } = await buildInputs(source, fragments, flavor);
+  const indexed = await readFile(join(cacheDir, 'kernels', 'index', `${key}.key`), 'utf8').catch(() => undefined);
+  return indexed ? loadEntry(join(cacheDir, 'kernels', indexed.trim())) : undefined;
+}
+
 export async function buildKernel(source: KernelSource, opts: BuildOptions): Promise<BuildResult> {
   const { reporter, cacheDir } = opts;
   const { key: inputs, fragment, compiler } = await buildInputs(source, opts.fragments, opts.flavor);

@@ -137,11 +137,30 @@ export class DebianArchive {
     return parseMadison(r.stdout).sort((a, b) => compareVersions(b.version, a.version) || b.debianVersion.localeCompare(a.debianVersion));
   }
 
+  /** Where a candidate's tarball and its changelog.Debian.gz are kept. */
+  private kept(c: ArchiveCandidate): { tarball: string; changelog: string } {
+    const base = join(this.dir, 'tarballs', `${c.pkg}_${c.debianVersion.replace(/[^\w.+~-]/g, '_')}`);
+    return { tarball: `${base}.tar.xz`, changelog: `${base}.changelog.Debian.gz` };
+  }
+
   /** Download a candidate (apt checks it against the signed index) and take its tarball out; returns the tarball's path. */
   async fetch(c: ArchiveCandidate): Promise<string> {
+    const { tarball } = this.kept(c);
+    if (!existsSync(tarball)) await this.unpack(c);
+    return tarball;
+  }
+
+  /** The candidate's changelog.Debian.gz (downloading its .deb again when only the tarball was kept). */
+  async changelog(c: ArchiveCandidate): Promise<string> {
+    const { changelog } = this.kept(c);
+    if (!existsSync(changelog)) await this.unpack(c);
+    return changelog;
+  }
+
+  /** The .deb downloaded and checked by apt; its tarball and changelog moved beside each other, the rest removed. */
+  private async unpack(c: ArchiveCandidate): Promise<void> {
     const debs = join(this.dir, 'debs');
-    const tarball = join(this.dir, 'tarballs', `${c.pkg}_${c.debianVersion.replace(/[^\w.+~-]/g, '_')}.tar.xz`);
-    if (existsSync(tarball)) return tarball;
+    const kept = this.kept(c);
     this.reporter.stage('source', `Debian's archive: downloading ${c.pkg} ${c.debianVersion} (${c.suite})`);
     await run('apt-get', [...this.aptOptions(), '-q', 'download', `${c.pkg}=${c.debianVersion}`], { cwd: debs, log: this.log, errorCode: 'DOWNLOAD_FAILED' });
     const deb = (await readdir(debs)).find((f) => f.startsWith(`${c.pkg}_`) && f.endsWith('.deb'));
@@ -152,11 +171,12 @@ export class DebianArchive {
       const inner = join(out, 'usr', 'src', `${c.pkg}.tar.xz`);
       if (!existsSync(inner)) throw new Error(`${deb} holds no usr/src/${c.pkg}.tar.xz`);
       await mkdir(join(this.dir, 'tarballs'), { recursive: true });
-      await rename(inner, tarball);
+      const changelog = join(out, 'usr', 'share', 'doc', c.pkg, 'changelog.Debian.gz');
+      if (existsSync(changelog)) await rename(changelog, kept.changelog);
+      if (!existsSync(kept.tarball)) await rename(inner, kept.tarball);
     } finally {
       await rm(out, { recursive: true, force: true });
       await rm(join(debs, deb), { force: true });
     }
-    return tarball;
   }
 }

@@ -76,16 +76,30 @@ const describe = (e: unknown) => {
   return why ? `${err.message} (${why})` : err.message;
 };
 
-/** The exact version a spec means on this mirror: the spec itself, or the newest patch of its series. */
-export async function resolveOnMirror(spec: KernelSpec, opts: MirrorOptions): Promise<string> {
-  if (spec.patch !== undefined) return `${spec.series}.${spec.patch}`;
-  const url = `${seriesDir(opts.base, spec.series)}/`;
+/** Every release of a series the mirror's listing names, oldest first. */
+export async function mirrorVersions(series: string, opts: MirrorOptions): Promise<string[]> {
+  const url = `${seriesDir(opts.base, series)}/`;
   const listing = await retrying(`listing ${url}`, opts, async () => (await fetchOk(url, opts)).text()).catch((e: unknown) => {
     throw new InfraError('MIRROR_UNREACHABLE', `${url}: ${describe(e)}`, { url });
   });
-  const versions = versionsInListing(listing, spec.series);
-  if (versions.length === 0) throw new InfraError('MIRROR_NO_SUCH_SERIES', `${url} lists no linux-${spec.series}*.tar.xz`, { url });
-  return versions.at(-1)!;
+  const versions = versionsInListing(listing, series);
+  if (versions.length === 0) throw new InfraError('MIRROR_NO_SUCH_SERIES', `${url} lists no linux-${series}*.tar.xz`, { url });
+  return versions;
+}
+
+/** The exact version a spec means on this mirror: the spec itself, or the newest patch of its series. */
+export async function resolveOnMirror(spec: KernelSpec, opts: MirrorOptions): Promise<string> {
+  if (spec.patch !== undefined) return `${spec.series}.${spec.patch}`;
+  return (await mirrorVersions(spec.series, opts)).at(-1)!;
+}
+
+/**
+ * The mirror's ChangeLog-<version> (the stable release's commits, in `git log`
+ * form), or undefined where the mirror has none or does not answer.
+ */
+export async function mirrorChangeLog(version: string, opts: MirrorOptions): Promise<string | undefined> {
+  const url = `${seriesDir(opts.base, version)}/ChangeLog-${version}`;
+  return retrying(`fetching ${url}`, opts, async () => (await fetchOk(url, opts)).text()).catch(() => undefined);
 }
 
 /**

@@ -1,14 +1,18 @@
-/** `lab bisect`: the commit of a kernel tree that changed what a scenario sees. */
+/** `lab bisect`: the release, or the commit of a kernel tree, that changed what a scenario sees. */
 import type { Command } from 'commander';
 import { runBisect } from '../../bisect.ts';
-import { ExitCode } from '../../core/errors.ts';
-import { consoleReporter } from '../../core/reporter.ts';
+import { runReleaseBisect } from '../../bisect-releases.ts';
+import { ExitCode, InputError } from '../../core/errors.ts';
+import { consoleReporter, type Reporter } from '../../core/reporter.ts';
 import { stepTable } from '../../report/bisect.ts';
+import { releaseStepTable } from '../../report/release-bisect.ts';
 import { DEFAULT_FLAVOR } from '../../kernel/inputs.ts';
 import { collect, configFrom, guestOptions, interruptSignal, type GuestFlags } from '../options.ts';
 
 type BisectFlags = GuestFlags & {
-  kernelSrc: string;
+  kernelSrc?: string;
+  fixed?: boolean;
+  watch?: string[];
   good: string;
   bad: string;
   scenario: string;
@@ -23,10 +27,14 @@ type BisectFlags = GuestFlags & {
 export function bisectCommand(program: Command): void {
   const cmd = program
     .command('bisect')
-    .description('git bisect a kernel tree with a scenario: PASS is good, FAIL bad, ERROR (or a build failure) skipped; names the first bad commit')
-    .requiredOption('--kernel-src <path>', 'the kernel git tree (never checked out: the lab bisects in a worktree of its own)')
-    .requiredOption('--good <rev>', 'a revision where the scenario passes')
-    .requiredOption('--bad <rev>', 'a later revision where it fails')
+    .description(
+      'bisect with a scenario: PASS is good, FAIL (or a kernel error) bad, anything else skipped. Across releases (--good 6.12.95 --bad 6.12.117): the last good and first bad release the lab can reach, and what changed between them; with --kernel-src: the first bad commit of a git tree',
+    )
+    .option('--kernel-src <path>', 'bisect the commits of this kernel git tree (never checked out: the lab bisects in a worktree of its own)')
+    .requiredOption('--good <rev>', 'a release (or with --kernel-src a revision) where the scenario passes')
+    .requiredOption('--bad <rev>', 'a release (or revision) where it fails: later, or with --fixed earlier')
+    .option('--fixed', 'across releases: the reverse question, which release fixed it (--bad is the older release that fails, --good the newer that passes)')
+    .option('--watch <file>', 'across releases: one more file of the tree to diff between the answer\'s releases, e.g. include/linux/memcontrol.h (repeatable)', collect)
     .requiredOption('-s, --scenario <name>', 'scenario from scenarios/, or a file')
     .option('--expect <expr>', 'an expectation added to the scenario, or replacing its expectations with the same left side (repeatable)', collect)
     .option('--flavor <name>', 'kernel flavor: kernels/flavors/<name>.config (lab, debug)', DEFAULT_FLAVOR)
@@ -37,11 +45,15 @@ export function bisectCommand(program: Command): void {
   guestOptions(cmd)
     .addHelpText(
       'after',
-      '\nExit codes: 0 a first bad commit was found, 1 the range gave no answer, 2 bad input (a revision\nthat does not exist, good and bad swapped, not a git tree, unknown scenario), 3 infrastructure, 130 interrupted.',
+      '\nAcross releases, the releases come from the lab\'s sources in their order (cache, local tarballs,\nDebian\'s archive, the mirror); bisect.md shows the diff of page_owner\'s files, of the files defining\nthe probed functions and the oopsing one, of --watch files, and the changelog entries between the\ntwo releases that name them.\n\nExit codes: 0 an answer was found, 1 the range gave no answer, 2 bad input (a revision or release\nthat does not exist, good and bad swapped, not a git tree, unknown scenario), 3 infrastructure, 130 interrupted.',
     )
     .action(async (o: BisectFlags) => {
       const reporter = consoleReporter({ quiet: o.quiet });
       const signal = interruptSignal();
+      if (!o.kernelSrc) return releaseBisect(o, reporter, signal);
+      for (const [flag, set] of [['--fixed', o.fixed], ['--watch', o.watch?.length]] as const) {
+        if (set) throw new InputError('BAD_OPTION', `${flag} works across releases; without --kernel-src`, { value: flag });
+      }
       const { result, resultsDir } = await runBisect({
         config: configFrom(o),
         tree: o.kernelSrc,
@@ -68,4 +80,33 @@ export function bisectCommand(program: Command): void {
       }[result.status];
       if (signal.aborted) process.exitCode = ExitCode.interrupted;
     });
+}
+
+/** Across releases: the answer, the steps and what changed, then the exit code. */
+async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSignal): Promise<void> {
+  const { result, resultsDir } = await runReleaseBisect({
+    config: configFrom(o),
+    good: o.good,
+    bad: o.bad,
+    fixed: o.fixed,
+    scenario: o.scenario,
+    expect: o.expect,
+    flavor: o.flavor,
+    configFragments: o.configFragment,
+    kconfig: o.kconfig,
+    append: o.append,
+    watch: o.watch,
+    reporter,
+    signal,
+  });
+  process.stdout.write(`\n${releaseStepTable(result)}\n\n${result.message}\n`);
+  const c = result.changes;
+  if (c) {
+    const changed = c.files.filter((f) => f.lines);
+    process.stdout.write(`changed between ${c.from.version} and ${c.to.version}: ${changed.map((f) => f.file).join(', ') || 'none of the watched files'}\n`);
+    for (const e of c.changelog) process.stdout.write(`changelog ${e.release}: ${e.text}\n`);
+  }
+  process.stdout.write(`results in ${resultsDir} (bisect.md)\n`);
+  process.exitCode = { found: ExitCode.ok, 'no-answer': ExitCode.expectationFailed, interrupted: ExitCode.interrupted, error: ExitCode.infrastructure }[result.status];
+  if (signal.aborted) process.exitCode = ExitCode.interrupted;
 }
