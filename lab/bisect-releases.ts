@@ -19,18 +19,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
 import { sourceOptions, writeKernelRecord, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InputError, InterruptedError, isLabError } from './core/errors.ts';
 import { runId } from './core/paths.ts';
-import { removeInBackground, run } from './core/proc.ts';
 import { formatDuration, untimed, type Reporter } from './core/reporter.ts';
 import { compareVersions } from './core/version.ts';
 import { changelogKeywords, itemsBetween, matchingItems, parseDebianChangelog, parseKernelOrgChangeLog, type ChangelogItem } from './kernel/changelog.ts';
 import { DebianArchive, upstreamOf } from './kernel/debian.ts';
 import { ensureHost } from './host/setup.ts';
-import { buildInTree, cachedBuild } from './kernel/build.ts';
+import { buildKernelShared, cachedBuild } from './kernel/build.ts';
 import type { FragmentEntry } from './kernel/config.ts';
 import { DEFAULT_FLAVOR, labFragments, seriesOf, userFragments } from './kernel/inputs.ts';
 import { mirrorChangeLog } from './kernel/mirror.ts';
@@ -267,8 +265,9 @@ export const ripFunction = (report: readonly string[] | undefined): string | und
 
 /**
  * The real step: `lab run --kernel <release> --scenario <s>` into the step's folder. A release
- * the kernel cache holds is booted from there; one it does not is built in the bisection's kept
- * tree (keptTreeStage), where ccache serves every file the previous release compiled the same.
+ * the kernel cache holds is booted from there; one it does not is built through its series'
+ * shared source path (sharedPathStage), where ccache serves every file the release built before
+ * compiled the same.
  */
 const realRelease = (opts: ReleaseBisectOptions): ReleaseRunner => {
   const flavor = opts.flavor ?? DEFAULT_FLAVOR;
@@ -290,37 +289,24 @@ const realRelease = (opts: ReleaseBisectOptions): ReleaseRunner => {
     const source = await resolveSource(parseKernelSpec(version), sourceOptions(opts.config, reporter, undefined, opts.signal));
     const fragments = [...(await labFragments(opts.config.paths.repo, source.version, flavor)), ...(await userFragments(common))];
     if (await cachedBuild(source, fragments, flavor, opts.config.paths.cache)) return (await runLab(common)).result;
-    const kernelStage = (ctx: ArtifactContext) => keptTreeStage(source, fragments, flavor, ctx);
+    const kernelStage = (ctx: ArtifactContext) => sharedPathStage(source, fragments, flavor, ctx);
     return (await runLab({ ...common, kernelStage })).result;
   };
 };
 
 /**
- * A release built in the bisection's kept tree: its source linked (cp -al) to one path per
- * series, built from a clean O= folder at one path. The compiler sees the same paths for every
- * release, so ccache (CCACHE_BASEDIR is the cache) serves every file that did not change since
- * the release before; make's timestamps are never trusted across releases. The build is not
- * entered into the kernel cache (like a git bisection's steps).
+ * A release the cache does not hold, built through its series' shared source path
+ * (kernel/build.ts buildKernelShared): ccache serves every file that did not change since the
+ * release built before it, and the build enters the kernel cache like any other.
  */
-async function keptTreeStage(source: KernelSource, fragments: FragmentEntry[], flavor: string, ctx: ArtifactContext): Promise<KernelArtifacts> {
+async function sharedPathStage(source: KernelSource, fragments: FragmentEntry[], flavor: string, ctx: ArtifactContext): Promise<KernelArtifacts> {
   const stage = ctx.stage ?? untimed;
-  const { cache } = ctx.config.paths;
-  const root = join(cache, 'bisect', `releases-${seriesOf(source.version)}-${flavor}`);
-  const tree = join(root, 'sources', `linux-${seriesOf(source.version)}`);
-  const buildDir = join(root, 'tmp', 'build');
-  const trash = () => join(cache, 'tmp', `bisect-${process.pid}-${randomBytes(4).toString('hex')}`);
   await stage('setup', () => ensureHost(ctx.reporter, { log: join(ctx.dir, 'setup.log') }));
-  await stage('source', async () => {
-    await removeInBackground(tree, trash());
-    await removeInBackground(buildDir, trash());
-    await mkdir(join(root, 'sources'), { recursive: true });
-    ctx.reporter.stage('source', `${source.version}: linked into the kept tree ${tree}`);
-    await run('cp', ['-al', source.tree, tree], { errorCode: 'EXTRACT_FAILED' });
-  });
-  const kept = { ...source, tree };
-  const build = await stage('kernel', () => buildInTree(kept, buildDir, { cacheDir: cache, fragments, flavor, reporter: ctx.reporter, log: join(ctx.dir, 'build.log'), signal: ctx.signal }));
-  const reproducer = await writeKernelRecord(ctx.dir, source, build, fragments);
-  return { source, built: { build, cacheHit: false }, fragments, skipped: [], reproducer };
+  const built = await stage('kernel', () =>
+    buildKernelShared(source, { cacheDir: ctx.config.paths.cache, fragments, flavor, reporter: ctx.reporter, log: join(ctx.dir, 'build.log'), signal: ctx.signal }),
+  );
+  const reproducer = await writeKernelRecord(ctx.dir, source, built.build, fragments);
+  return { source, built, fragments, skipped: [], reproducer };
 }
 
 /** The diff of the watched files between the two releases' trees, and the changelog entries that name them. */

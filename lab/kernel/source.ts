@@ -100,6 +100,8 @@ export async function cachedVersions(cacheDir: string): Promise<{ version: strin
   const dir = join(cacheDir, 'sources');
   const out = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
+    // .tmp-*: an extraction under way; .shared-*: a release bisection's link of some release (kernel/build.ts)
+    if (name.startsWith('.')) continue;
     try {
       const stamp = JSON.parse(await readFile(join(dir, name, STAMP), 'utf8')) as { id: string; version: string; tarball?: string; origin?: string };
       out.push({ version: stamp.version, id: stamp.id, tree: join(dir, name), origin: stamp.origin ?? stamp.tarball ?? name });
