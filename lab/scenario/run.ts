@@ -34,6 +34,8 @@ export type ScenarioStatus = 'PASS' | 'FAIL' | 'ERROR' | 'SKIP';
 
 export interface ScenarioResult {
   name: string;
+  /** The scenario's file, as the run loaded it. */
+  file?: string;
   /** 1..N with `--repeat N`, absent for a single run. */
   repetition?: number;
   status: ScenarioStatus;
@@ -147,6 +149,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
   const captured: Record<string, number> = {};
   const result = (status: ScenarioStatus, extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
     name: scenario.name,
+    file: scenario.file,
     ...(repetition ? { repetition } : {}),
     status,
     durationMs: Date.now() - started,

@@ -1,4 +1,6 @@
+import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
@@ -41,6 +43,19 @@ describe('scenarios/kernel-bugs/memcg-dump.yaml', () => {
     expect(report).toMatch(/RIP: 0010:print_page_owner\+/);
     expect(report).toMatch(/read_page_owner\+/);
     expect(r.stdout).toMatch(/memcg-dump: the kernel reported/);
+    expect(s.knownIssue?.title).toMatch(/print_page_owner_memcg/);
+    expect(s.regression).toBeUndefined();
+
+    // the bug report, and its reproducer run alone: no Node, no lab, a bare environment
+    const dir = /results in (\S+)/.exec(r.stdout)![1]!;
+    const bug = await lab(['report', '--bug', dir]);
+    expect(bug.exitCode, bug.stderr).toBe(0);
+    const text = readFileSync(join(dir, 'bug-report.txt'), 'utf8');
+    expect(text.split('\n')[0]).toBe('Subject: [page-owner-lab] BUG: unable to handle page fault in print_page_owner');
+    const repro = await execa('sh', [join(dir, 'bug-reproducer.sh')], { env: { PATH: '/usr/bin:/bin' }, extendEnv: false, reject: false, cwd: tmpdir() });
+    expect(repro.exitCode, repro.stdout + repro.stderr).toBe(1);
+    expect(repro.stdout).toMatch(/RIP: 0010:print_page_owner\+/);
+    expect(repro.stdout).toMatch(/^reproducer: same as the report \(print_page_owner\)$/m);
   });
 });
 

@@ -1,7 +1,8 @@
 /** `lab report RUN...`: verdicts, metrics with a noise model, call sites, probe maps and configs across kernels; a baseline gate. */
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { ExitCode } from '../../core/errors.ts';
+import { writeBugReport } from '../../bug-report.ts';
+import { ExitCode, InputError } from '../../core/errors.ts';
 import { repoRoot, runId } from '../../core/paths.ts';
 import { MetricRegistry } from '../../metrics/registry.ts';
 import { loadHooks } from '../../observe/hooks.ts';
@@ -10,7 +11,7 @@ import { headline } from '../../report/report-markdown.ts';
 import type { Gate } from '../../report/report.ts';
 import { commaList, configFrom, oneOf, positiveInt } from '../options.ts';
 
-type ReportFlags = { out?: string; baseline?: string; threshold: number; tolerance: number; groupBy: 'kernel' | 'run'; noiseProfile: string; expectScenarios?: string[] };
+type ReportFlags = { bug?: boolean; scenario?: string; out?: string; baseline?: string; threshold: number; tolerance: number; groupBy: 'kernel' | 'run'; noiseProfile: string; expectScenarios?: string[] };
 
 /** The profile shipped with the lab: how each metric family moves from run to run, measured on real kernels. */
 export const DEFAULT_NOISE_PROFILE = join(repoRoot, 'kernels', 'noise.yaml');
@@ -20,6 +21,8 @@ export function reportCommand(program: Command): void {
     .command('report')
     .description('one report over any number of runs: verdict grid, metrics flagged beyond the noise, call sites, probe maps, kernel configs; writes report.md and report.html')
     .argument('<runs...>', 'results folders, result.json files, or folders of results folders')
+    .option('--bug', "one run: bug-report.txt (a kernel-list mail: subject, kernel, bisection, the splat, the config fragment) and bug-reproducer.sh (QEMU, the bzImage and the lab's image only) in its folder")
+    .option('--scenario <name>', 'with --bug: the scenario to report (default: the first that failed or took the kernel down)')
     .option('--out <dir>', 'where report.md and report.html go (default: a new folder under the results folder)')
     .option('--baseline <dir|file>', 'gate against these runs (a folder of results folders: several nights): exit 1 on a verdict that left PASS or a metric that left the noise, exit 3 when a scenario of theirs is missing or an ERROR is the lab\'s own')
     .addOption(
@@ -44,6 +47,8 @@ night is incomplete (a scenario of the baseline or of --expect-scenarios is miss
 ERROR is infrastructure (a guest lost without a kernel report, SSH, boot): never a baseline.`,
     )
     .action(async (runs: string[], o: ReportFlags) => {
+      if (o.bug) return bugReport(runs, o);
+      if (o.scenario) throw new InputError('BAD_OPTION', '--scenario goes with --bug', { value: o.scenario });
       const out = o.out ?? join(configFrom().paths.results, runId('report'));
       const registry = new MetricRegistry(await loadHooks(repoRoot));
       const { report, files } = await makeReport({
@@ -83,4 +88,11 @@ export function gateExitCode(g: Gate | undefined): ExitCode {
   if (!g) return ExitCode.ok;
   if (g.missing.length || g.infrastructure.length) return ExitCode.infrastructure;
   return g.regressions.length ? ExitCode.expectationFailed : ExitCode.ok;
+}
+
+/** `lab report --bug RUN`: the bug report and its reproducer, written into the run's folder. */
+async function bugReport(runs: string[], o: ReportFlags): Promise<void> {
+  if (runs.length !== 1) throw new InputError('BAD_OPTION', `--bug takes one run (results folder or result.json), got ${runs.length}`, { value: runs.join(' ') });
+  const files = await writeBugReport(runs[0]!, { config: configFrom(), scenario: o.scenario });
+  process.stdout.write(`${files.scenario}: ${files.title}\n${files.report}\n${files.reproducer}\n`);
 }
