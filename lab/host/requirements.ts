@@ -51,6 +51,7 @@ export const hostRequirements: readonly HostRequirement[] = [
   { program: 'dpkg-query', pkg: 'dpkg', why: 'tells which Debian packages are installed' },
   { program: 'apt-get', pkg: 'apt', why: 'installs what is missing (as root)' },
   { program: 'sh', pkg: 'dash', why: 'kbuild and merge_config.sh' },
+  { program: 'bash', pkg: 'bash', why: "lab report --bug: the kernel's scripts/decode_stacktrace.sh" },
   { program: 'cp', pkg: 'coreutils', why: "copies a kept build tree into the cache; links a release's tree into a release bisection's kept tree" },
   { program: 'grep', pkg: 'grep', why: 'lab bisect across releases: finds the files that define the probed functions' },
   { program: 'diff', pkg: 'diffutils', why: 'lab bisect across releases: what changed between the last good and first bad release' },
