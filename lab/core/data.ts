@@ -125,3 +125,10 @@ function nodeAt(node: Node | null, path: string[], atKey = false): Node | null {
   }
   return cur;
 }
+
+/**
+ * An object for keys that come from a guest (task names, cgroup names, map keys): no prototype,
+ * so a task named `__proto__` or `constructor` is a key like any other and can never reach
+ * Object.prototype or read an inherited member.
+ */
+export const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;

@@ -1,4 +1,5 @@
 /** Parser for bpftrace's exit output: printed lines and the maps it dumps. */
+import { dict } from '../core/data.ts';
 
 export interface BpftraceOutput {
   /** map name without "@" -> key ("" for a scalar map) -> value */
@@ -12,13 +13,13 @@ export interface BpftraceOutput {
 }
 
 export function parseBpftrace(text: string): BpftraceOutput {
-  const out: BpftraceOutput = { maps: {}, lostEvents: 0, attached: false, traced: {}, lines: [] };
+  const out: BpftraceOutput = { maps: dict(), lostEvents: 0, attached: false, traced: dict(), lines: [] };
   for (const raw of text.split('\n')) {
     const line = raw.trimEnd();
     if (!line) continue;
     let m: RegExpExecArray | null;
     if ((m = /^@(\w*)(?:\[(.*)\])?: (-?\d+)$/.exec(line))) {
-      const map = (out.maps[m[1]!] ??= {});
+      const map = (out.maps[m[1]!] ??= dict());
       map[m[2] ?? ''] = Number(m[3]);
     } else if ((m = /^Lost (\d+) events/.exec(line))) {
       out.lostEvents += Number(m[1]);
@@ -53,14 +54,14 @@ export function cutWindow(lines: readonly string[], n: number): string[] {
  * other windows' dropped (a key a probe brought back after its window ended).
  */
 export function forWindow(out: BpftraceOutput, n: number): BpftraceOutput {
-  const maps: BpftraceOutput['maps'] = {};
+  const maps: BpftraceOutput['maps'] = dict();
   for (const [name, entries] of Object.entries(out.maps)) maps[name] = under(entries, String(n));
   return { ...out, maps };
 }
 
 /** A map's entries whose key begins with `first` (`first, ...`, or `first` alone: ''), with it taken off. */
 function under(entries: Record<string, number>, first: string): Record<string, number> {
-  const own: Record<string, number> = {};
+  const own = dict<number>();
   for (const [key, value] of Object.entries(entries)) {
     if (key === first) own[''] = value;
     else if (key.startsWith(`${first}, `)) own[key.slice(first.length + 2)] = value;
@@ -74,7 +75,7 @@ function under(entries: Record<string, number>, first: string): Record<string, n
  * the metrics read them; other prefixes' counts dropped.
  */
 export function forComm(out: BpftraceOutput, prefix: string | undefined): BpftraceOutput {
-  const maps: BpftraceOutput['maps'] = {};
+  const maps: BpftraceOutput['maps'] = dict();
   for (const [name, entries] of Object.entries(out.maps)) {
     if (!name.endsWith('_comm')) {
       maps[name] = entries;

@@ -12,6 +12,7 @@
  * each stack (the allocator's and page_owner's own frames dropped), the top
  * STACKS_KEPT stacks and an "other" bucket, so result.json stays small.
  */
+import { dict } from '../core/data.ts';
 
 export interface DebugfsSummary {
   records: number;
@@ -124,15 +125,15 @@ export class DebugfsParser {
   private readonly s: DebugfsSummary = {
     records: 0,
     pages: 0,
-    byOrder: {},
-    byGfp: {},
-    byComm: {},
-    byCommOrder: {},
+    byOrder: dict(),
+    byGfp: dict(),
+    byComm: dict(),
+    byCommOrder: dict(),
     memcgCharged: 0,
-    byMemcg: {},
+    byMemcg: dict(),
     slabPages: 0,
     migrated: 0,
-    migratedByReason: {},
+    migratedByReason: dict(),
     format: { pfn: 'unknown', freeTs: false },
     unparsed: 0,
   };
@@ -153,7 +154,7 @@ export class DebugfsParser {
       bump(this.s.byOrder, String(order));
       bump(this.s.byGfp, m[3] || m[2]!);
       bump(this.s.byComm, m[6]!);
-      bump((this.s.byCommOrder[m[6]!] ??= {}), String(order));
+      bump((this.s.byCommOrder[m[6]!] ??= dict()), String(order));
       if (m[8]) this.s.format.freeTs = true;
       this.inRecord = true;
     } else if ((m = PFN.exec(line))) {

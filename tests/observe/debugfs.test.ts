@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DebugfsParser, OTHER_STACK, STACKS_KEPT, parseDebugfs, parseShowStacks, stackKey, sumStackPages } from '../../lab/observe/debugfs.ts';
+import { forComm, parseBpftrace } from '../../lab/observe/bpftrace.ts';
+import { parseVmstat } from '../../lab/observe/vmstat.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 /** Samples of /sys/kernel/debug/page_owner recorded by the lab from real guests (every 100th record). */
@@ -187,5 +189,36 @@ describe('call sites of the page_owner dump', () => {
       { stack: 'filemap_fault', records: 1, pages: 30 },
       { stack: 'read_page_owner < vfs_read', records: 2, pages: 6 },
     ]);
+  });
+});
+
+describe('task names are guest data: never a way into Object.prototype', () => {
+  it('a real dump whose tasks are named __proto__ and constructor is counted like any other, and pollutes nothing', () => {
+    // the real 6.12.117 sample, two task names changed (what a process can call itself with prctl)
+    const real = fixture('6.12.117', 'page-owner-dump', 'page_owner-sample.txt');
+    const text = real.replace(/\(bpftrace\)/g, '(__proto__)').replace(/\(swapper\)/g, '(constructor)');
+    const s = parseDebugfs(text);
+    const before = parseDebugfs(real);
+    expect(Object.prototype).not.toHaveProperty('0');
+    expect(({} as Record<string, unknown>)['0']).toBeUndefined();
+    expect(s.byComm['__proto__']).toBe(before.byComm['bpftrace']);
+    expect(s.byComm['constructor']).toBe(before.byComm['swapper']);
+    expect(s.byComm['__proto__']).toBeGreaterThan(100);
+    expect(Object.keys(s.byCommOrder['__proto__']!)).toEqual(expect.arrayContaining(['0']));
+    // as result.json has it, read back
+    const back = JSON.parse(JSON.stringify(s)) as typeof s;
+    expect(Object.getOwnPropertyNames(back.byComm)).toEqual(expect.arrayContaining(['__proto__', 'constructor']));
+    expect(back.byComm['constructor']).toBe(before.byComm['swapper']);
+  });
+
+  it('bpftrace map keys and vmstat names are guest data too', () => {
+    const b = parseBpftrace('@set_comm[__proto__, 0]: 5\n@constructor[1]: 2\n@__proto__: 3\n');
+    expect(Object.prototype).not.toHaveProperty('0');
+    expect(b.maps['set_comm']!['__proto__, 0']).toBe(5);
+    expect(forComm(b, '__proto__').maps['set_comm']!['0']).toBe(5);
+    expect(b.maps['__proto__']!['']).toBe(3);
+    const v = parseVmstat('__proto__ 7\nconstructor 9\n');
+    expect(v['__proto__']).toBe(7);
+    expect(Object.prototype).not.toHaveProperty('__proto__ ');
   });
 });
