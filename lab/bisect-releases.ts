@@ -19,22 +19,19 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { sourceOptions, writeKernelRecord, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
+import { sourceOptions } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InputError, InterruptedError, isLabError } from './core/errors.ts';
 import { runId } from './core/paths.ts';
-import { formatDuration, untimed, type Reporter } from './core/reporter.ts';
+import { formatDuration, type Reporter } from './core/reporter.ts';
 import { compareVersions } from './core/version.ts';
 import { changelogKeywords, itemsBetween, matchingItems, parseDebianChangelog, parseKernelOrgChangeLog, type ChangelogItem } from './kernel/changelog.ts';
 import { DebianArchive, upstreamOf } from './kernel/debian.ts';
-import { ensureHost } from './host/setup.ts';
-import { buildKernelShared, cachedBuild } from './kernel/build.ts';
-import type { FragmentEntry } from './kernel/config.ts';
-import { DEFAULT_FLAVOR, labFragments, seriesOf, userFragments } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, seriesOf } from './kernel/inputs.ts';
 import { mirrorChangeLog } from './kernel/mirror.ts';
 import { isRelease, releasesBetween, type ReleaseList } from './kernel/releases.ts';
 import { diffFile, filesToDiff } from './kernel/source-diff.ts';
-import { resolveSource, type KernelSource } from './kernel/source.ts';
+import { resolveSource } from './kernel/source.ts';
 import { parseKernelSpec } from './kernel/spec.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks, probedFunctions } from './observe/hooks.ts';
@@ -264,50 +261,30 @@ export const ripFunction = (report: readonly string[] | undefined): string | und
   report?.map((l) => /RIP: \S+:([A-Za-z_]\w*)\+/.exec(l)?.[1]).find(Boolean);
 
 /**
- * The real step: `lab run --kernel <release> --scenario <s>` into the step's folder. A release
- * the kernel cache holds is booted from there; one it does not is built through its series'
- * shared source path (sharedPathStage), where ccache serves every file the release built before
- * compiled the same.
+ * The real step: `lab run --kernel <release> --scenario <s>` into the step's folder: the release's
+ * cached build, or a build that enters the cache (ccache serves little across stable releases:
+ * measured, 36 of 1,447 files from 6.12.113 to 6.12.115, whose updates change headers nearly every
+ * file includes).
  */
 const realRelease = (opts: ReleaseBisectOptions): ReleaseRunner => {
-  const flavor = opts.flavor ?? DEFAULT_FLAVOR;
   const reporter = { ...opts.reporter, attachLog: () => undefined }; // the bisection's lab.log gets every line
-  return async (version, scenario, resultsDir) => {
-    const common = {
-      kernel: version,
-      flavor,
-      configFragments: opts.configFragments,
-      kconfig: opts.kconfig,
-      config: opts.config,
-      scenarios: [scenario.name],
-      compiled: [scenario],
-      resultsDir,
-      append: opts.append,
-      reporter,
-      signal: opts.signal,
-    };
-    const source = await resolveSource(parseKernelSpec(version), sourceOptions(opts.config, reporter, undefined, opts.signal));
-    const fragments = [...(await labFragments(opts.config.paths.repo, source.version, flavor)), ...(await userFragments(common))];
-    if (await cachedBuild(source, fragments, flavor, opts.config.paths.cache)) return (await runLab(common)).result;
-    const kernelStage = (ctx: ArtifactContext) => sharedPathStage(source, fragments, flavor, ctx);
-    return (await runLab({ ...common, kernelStage })).result;
-  };
+  return async (version, scenario, resultsDir) =>
+    (
+      await runLab({
+        kernel: version,
+        flavor: opts.flavor ?? DEFAULT_FLAVOR,
+        configFragments: opts.configFragments,
+        kconfig: opts.kconfig,
+        config: opts.config,
+        scenarios: [scenario.name],
+        compiled: [scenario],
+        resultsDir,
+        append: opts.append,
+        reporter,
+        signal: opts.signal,
+      })
+    ).result;
 };
-
-/**
- * A release the cache does not hold, built through its series' shared source path
- * (kernel/build.ts buildKernelShared): ccache serves every file that did not change since the
- * release built before it, and the build enters the kernel cache like any other.
- */
-async function sharedPathStage(source: KernelSource, fragments: FragmentEntry[], flavor: string, ctx: ArtifactContext): Promise<KernelArtifacts> {
-  const stage = ctx.stage ?? untimed;
-  await stage('setup', () => ensureHost(ctx.reporter, { log: join(ctx.dir, 'setup.log') }));
-  const built = await stage('kernel', () =>
-    buildKernelShared(source, { cacheDir: ctx.config.paths.cache, fragments, flavor, reporter: ctx.reporter, log: join(ctx.dir, 'build.log'), signal: ctx.signal }),
-  );
-  const reproducer = await writeKernelRecord(ctx.dir, source, built.build, fragments);
-  return { source, built, fragments, skipped: [], reproducer };
-}
 
 /** The diff of the watched files between the two releases' trees, and the changelog entries that name them. */
 export async function describeChanges(from: string, to: string, ctx: ChangesContext): Promise<{ changes: ReleaseChanges; diffs: Map<string, string> }> {

@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { basename, join } from 'node:path';
@@ -114,13 +114,6 @@ export async function buildInputs(source: KernelSource, fragments: FragmentEntry
   return { key: inputsKey({ sourceId: source.id, fragment, compiler, revision: KBUILD_REVISION, flavor }), fragment, compiler };
 }
 
-/** The cached build of these inputs, if the cache has a sound one (no lock: a lookup only). */
-export async function cachedBuild(source: KernelSource, fragments: FragmentEntry[], flavor: string, cacheDir: string): Promise<KernelBuild | undefined> {
-  const { key } = await buildInputs(source, fragments, flavor);
-  const indexed = await readFile(join(cacheDir, 'kernels', 'index', `${key}.key`), 'utf8').catch(() => undefined);
-  return indexed ? loadEntry(join(cacheDir, 'kernels', indexed.trim())) : undefined;
-}
-
 export async function buildKernel(source: KernelSource, opts: BuildOptions): Promise<BuildResult> {
   const { reporter, cacheDir } = opts;
   const { key: inputs, fragment, compiler } = await buildInputs(source, opts.fragments, opts.flavor);
@@ -152,40 +145,6 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
     },
     () => reporter.stage('kernel', 'waiting for another lab process, which is building the same kernel'),
   );
-}
-
-/**
- * A release built through a source path shared by every release of its series
- * (`<cache>/sources/.shared-<series>-<flavor>`, a hard-linked copy, the same
- * depth as the real trees): ccache (CCACHE_BASEDIR is the cache) sees the same
- * relative paths for every release, so a neighbouring release compiles only
- * the files that changed. A clean build in a temporary folder, entered into
- * the cache under the same key as any build of this source (`lab run --kernel
- * <release>` finds it), its O= Makefile and `source` link pointed back at the
- * release's own tree. What a release bisection builds with.
- */
-export async function buildKernelShared(source: KernelSource, opts: BuildOptions): Promise<BuildResult> {
-  const series = source.version.split('.').slice(0, 2).join('.');
-  const alias = join(opts.cacheDir, 'sources', `.shared-${series}-${opts.flavor}`);
-  return withLock(join(opts.cacheDir, 'locks', `shared-source-${series}-${opts.flavor}.lock`), async () => {
-    const trash = join(opts.cacheDir, 'tmp', `shared-${process.pid}-${randomBytes(4).toString('hex')}`);
-    if (existsSync(alias)) {
-      await rename(alias, trash);
-      await rm(trash, { recursive: true, force: true });
-    }
-    opts.reporter.stage('kernel', `${source.version}: linked to the series' shared source path ${alias} (ccache sees one path for every ${series} release)`);
-    await run('cp', ['-al', source.tree, alias], { errorCode: 'EXTRACT_FAILED' });
-    const built = await buildKernel({ ...source, tree: alias }, { ...opts, keptTree: false });
-    if (built.cacheHit || built.build.sourceTree !== alias) return built;
-    const entry = built.build.buildDir;
-    const makefile = await readFile(join(entry, 'Makefile'), 'utf8');
-    await writeFile(join(entry, 'Makefile'), makefile.split(alias).join(source.tree));
-    await rm(join(entry, 'source'), { force: true });
-    await symlink(source.tree, join(entry, 'source'));
-    const build: KernelBuild = { ...built.build, sourceTree: source.tree };
-    await writeFile(join(entry, META), JSON.stringify(build, null, 2));
-    return { build, cacheHit: false };
-  });
 }
 
 /**

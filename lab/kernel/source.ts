@@ -100,7 +100,7 @@ export async function cachedVersions(cacheDir: string): Promise<{ version: strin
   const dir = join(cacheDir, 'sources');
   const out = [];
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    // .tmp-*: an extraction under way; .shared-*: a release bisection's link of some release (kernel/build.ts)
+    // .tmp-*: an extraction under way, .hashes: memos
     if (name.startsWith('.')) continue;
     try {
       const stamp = JSON.parse(await readFile(join(dir, name, STAMP), 'utf8')) as { id: string; version: string; tarball?: string; origin?: string };
