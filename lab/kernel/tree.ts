@@ -13,10 +13,11 @@
  * build that fails sends the tree back to scratch.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { writeFileAtomic } from '../core/files.ts';
 import { removeInBackground } from '../core/proc.ts';
 import type { KernelSource } from './source.ts';
 
@@ -102,9 +103,7 @@ export async function writeTreeRecord(tree: KeptTree, previous: TreeRecord | und
   };
   await mkdir(dirname(tree.record), { recursive: true });
   // a crash mid-write must not leave a half record that parses
-  const tmp = `${tree.record}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(record, null, 2));
-  await rename(tmp, tree.record);
+  await writeFileAtomic(tree.record, JSON.stringify(record, null, 2));
   return record;
 }
 

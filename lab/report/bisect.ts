@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { ExpectationResult } from '../judge/judge.ts';
 import type { RunResult, RunStatus } from './result.ts';
@@ -194,7 +195,7 @@ export function bisectJUnit(b: BisectResult): string {
 
 /** bisect.json, bisect.md, summary.md and junit.xml into the bisection's results folder. */
 export async function writeBisectReports(b: BisectResult, dir: string): Promise<void> {
-  await writeFile(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
   await writeFile(join(dir, 'bisect.md'), bisectReport(b));
   await writeFile(join(dir, 'summary.md'), bisectSummary(b));
   await writeFile(join(dir, 'junit.xml'), bisectJUnit(b));

@@ -7,6 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { RunResult, RunStatus } from './result.ts';
 import { infrastructureError } from './report.ts';
@@ -208,7 +209,7 @@ export function releaseBisectJUnit(b: ReleaseBisectResult): string {
 
 /** bisect.json, bisect.md, summary.md, junit.xml and, with an answer, changes.diff. Written after every step. */
 export async function writeReleaseBisectReports(b: ReleaseBisectResult, dir: string, diffs: Map<string, string> = new Map()): Promise<void> {
-  await writeFile(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
   await writeFile(join(dir, 'bisect.md'), releaseBisectReport(b, diffs));
   await writeFile(join(dir, 'summary.md'), releaseBisectSummary(b));
   await writeFile(join(dir, 'junit.xml'), releaseBisectJUnit(b));

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.ts';
+import { writeFileAtomic } from '../core/files.ts';
 import { describeFix } from '../scenario/known-issues.ts';
 import { toJUnit } from './junit.ts';
 import { toKcidb } from './kcidb.ts';
@@ -24,8 +25,9 @@ const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
 export const resultJsonReporter: RunReporter = {
   name: 'result.json',
-  onScenarioEnd: (run, dir) => writeFile(join(dir, 'result.json'), json(run)),
-  onEnd: (run, dir) => writeFile(join(dir, 'result.json'), json(run)),
+  // rewritten after every scenario: a crash must leave the last whole one, never a truncated file
+  onScenarioEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
+  onEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
 };
 
 export const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };

@@ -40,17 +40,21 @@ describe.runIf(process.env.LAB_E2E_NEWEST === '1' || (kernelCached('6.12', 'lab'
   });
 });
 
-/** The reverse question on gigantic: 6.12.117 oopses, 7.2.13 and 7.3.4 pass (for_each_page_ext). Runs when all three are cached. */
+/**
+ * The reverse question on gigantic: 6.12.117 oopses, 7.2.13 and 7.3.4 pass (for_each_page_ext). Runs
+ * when all three are cached; a newer 6.12 in Debian's archive is built once (8 min) and then cached.
+ */
 describe.runIf(process.env.LAB_E2E_NEWEST === '1' || (kernelCached('6.12', 'lab', '6.12.117') && kernelCached('7.2', 'lab', '7.2.13') && kernelCached('7.3', 'lab', '7.3.4')))(
   'lab bisect --fixed --bad 6.12.117 --good 7.3.4 --scenario gigantic',
   () => {
     it('names 7.2.13 as the first fixed release, and shows the page_ext walk in the page_owner diff', async () => {
       const r = await lab(['bisect', '--fixed', '--bad', '6.12.117', '--good', '7.3.4', '--scenario', 'gigantic', '-q']);
       expect(r.exitCode, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^last bad 6\.12\.117, first fixed 7\.2\.13$/m);
+      // the last bad release is the newest 6.12 the sources reach (Debian's archive gained 6.12.118 on 2026-12-02)
+      expect(r.stdout).toMatch(/^last bad 6\.12\.1\d\d, first fixed 7\.2\.13$/m);
       const { result, md } = resultsOf(r.stdout);
       expect(result.mode).toBe('fix');
-      expect(result.steps.find((s) => s.version === '6.12.117')).toMatchObject({ outcome: 'fail' });
+      expect(result.steps.find((s) => s.version === result.answer!.before)).toMatchObject({ outcome: 'fail' });
       expect(result.steps.find((s) => s.version === '7.2.13')).toMatchObject({ outcome: 'pass' });
       expect(md).toMatch(/^\+.*for_each_page_ext\(/m);
     });

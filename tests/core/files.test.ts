@@ -1,0 +1,50 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from '../../lab/core/files.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'lab-files-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A result.json of a few MB, rewritten while a reader (lab report, lab merge) reads it: how many reads were not whole JSON. */
+async function tornReads(write: (path: string, data: string) => Promise<void>, writes: number, stopAtFirst = false): Promise<number> {
+  const path = join(dir, `result-${write.name || 'w'}.json`);
+  const doc = (n: number) => JSON.stringify({ n, scenarios: Array.from({ length: 20_000 }, (_, i) => ({ name: `s${i}`, status: 'PASS' })) });
+  writeFileSync(path, doc(0));
+  let torn = 0;
+  let writing = true;
+  const reader = (async () => {
+    while (writing) {
+      try {
+        JSON.parse(readFileSync(path, 'utf8'));
+      } catch {
+        torn++;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  for (let n = 1; n <= writes && !(stopAtFirst && torn); n++) await write(path, doc(n));
+  writing = false;
+  await reader;
+  return torn;
+}
+
+describe('writeFileAtomic', () => {
+  it('a reader never sees a truncated file, where a plain rewrite shows it half-written', async () => {
+    expect(await tornReads((p, d) => writeFile(p, d), 400, true)).toBeGreaterThan(0);
+    expect(await tornReads(writeFileAtomic, 60)).toBe(0);
+  });
+
+  it('leaves no temporary file, and on a failure keeps the old content', async () => {
+    const path = join(dir, 'kept.json');
+    writeFileSync(path, '{"old":true}');
+    await writeFileAtomic(path, '{"new":true}');
+    expect(readFileSync(path, 'utf8')).toBe('{"new":true}');
+    // a file where a folder should be: the write fails, and no temporary file is left
+    writeFileSync(join(dir, 'x'), '');
+    await expect(writeFileAtomic(join(dir, 'x', 'y.json'), '{}')).rejects.toThrow();
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
