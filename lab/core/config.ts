@@ -6,7 +6,7 @@
  * process.env themselves.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYamlText } from 'yaml';
 import { z } from 'zod';
@@ -89,8 +89,16 @@ type FileConfig = z.infer<typeof FileSchema>;
 
 export const CONFIG_FILES = ['lab.config.json', 'lab.config.yaml'];
 
+/** setTimeout's limit is 2^31 - 1 ms; a longer timeout fires at once. */
+export const MAX_READY_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+/** vCPUs of QEMU's q35 machine without an IOMMU (x2APIC beyond 255 needs one). */
+export const MAX_CPUS = 255;
+const hostMemoryMb = () => Math.floor(totalmem() / 2 ** 20);
+
 function readConfigFile(cwd: string): { data: FileConfig; file?: string } {
-  const file = CONFIG_FILES.map((f) => join(cwd, f)).find((f) => existsSync(f));
+  const found = CONFIG_FILES.map((f) => join(cwd, f)).filter((f) => existsSync(f));
+  if (found.length > 1) throw new InputError('BAD_CONFIG_FILE', `${found.join(' and ')}: two config files; keep one (the other would be ignored)`, { file: found[1]! });
+  const file = found[0];
   if (!file) return { data: {} };
   let raw: unknown;
   try {
@@ -150,6 +158,12 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     if (!(accepted as readonly string[]).includes(v)) throw new InputError('BAD_CONFIG', `${CONFIG_KEYS[key].env}=${JSON.stringify(v)}: accepted: ${accepted.join(', ')}`, { key });
     return v as T;
   };
+  /** A value beyond what the host, QEMU or Node can do fails here, before anything is built, naming where it came from. */
+  const atMost = <T extends number | undefined>(key: ConfigKey, v: T, max: number, why: string): T => {
+    if (v === undefined || v <= max) return v;
+    const where = { flag: `${CONFIG_KEYS[key].flag} ${v}`, env: `${CONFIG_KEYS[key].env}=${v}`, file: `${key} in the config file (${v})`, default: `${key} ${v}` }[sources[key]];
+    throw new InputError('BAD_CONFIG', `${where}: at most ${max} (${why})`, { key });
+  };
   const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
   const cacheDir = pick('cacheDir', undefined, (v) => v, join(xdg, 'page-owner-lab'));
   const resultsDir = pick('resultsDir', undefined, (v) => v, join(repoRoot, 'results'));
@@ -164,9 +178,9 @@ export function resolveConfig(input: ConfigInput = {}): LabConfig {
     imageMirror,
     accel,
     tcgThreads,
-    readyTimeoutS: pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined),
-    memoryMb: pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024),
-    cpus: pick('cpus', input.flags?.cpus, positive('cpus', true), 2),
+    readyTimeoutS: atMost('readyTimeoutS', pick<number | undefined>('readyTimeoutS', undefined, positive('readyTimeoutS', false), undefined), MAX_READY_TIMEOUT_S, "Node's timer limit, about 24 days: beyond it a timer fires at once"),
+    memoryMb: atMost('memoryMb', pick('memoryMb', input.flags?.memoryMb, positive('memoryMb', true), 1024), hostMemoryMb(), "this host's memory"),
+    cpus: atMost('cpus', pick('cpus', input.flags?.cpus, positive('cpus', true), 2), MAX_CPUS, "QEMU's q35 machine without an IOMMU"),
     snapshots: pick('snapshots', input.flags?.snapshots, (v) => oneOf('snapshots', ['on', 'off'])(v) === 'on', true),
     sources,
   };

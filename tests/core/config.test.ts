@@ -67,4 +67,22 @@ describe('configuration: flags, then environment, then lab.config.*, then defaul
     expect(e!.exitCode).toBe(2);
     expect(e!.message).toMatch(/lab\.config\.json: memory: .*; keys: cacheDir, resultsDir/);
   });
+
+  it('values beyond what Node, QEMU or the host can do fail here, naming flag, variable or file (exit 2), before anything is built', () => {
+    // a ready timeout past setTimeout's limit made every boot time out in 1 ms
+    expect(() => resolveConfig({ env: { LAB_READY_TIMEOUT_S: '2147484' }, cwd: cwd() })).toThrow(/LAB_READY_TIMEOUT_S=2147484: at most 2147483 \(Node's timer limit/);
+    expect(resolveConfig({ env: { LAB_READY_TIMEOUT_S: '2147483' }, cwd: cwd() }).readyTimeoutS).toBe(2147483);
+    expect(() => resolveConfig({ flags: { memoryMb: 64 * 2 ** 20 }, env: {}, cwd: cwd() })).toThrow(/--memory 67108864: at most \d+ \(this host's memory\)/);
+    expect(() => resolveConfig({ flags: { cpus: 4096 }, env: {}, cwd: cwd() })).toThrow(/--cpus 4096: at most 255 \(QEMU's q35 machine without an IOMMU\)/);
+    const dir = cwd();
+    writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({ cpus: 1000 }));
+    expect(() => resolveConfig({ env: {}, cwd: dir })).toThrow(/cpus in the config file \(1000\): at most 255/);
+  });
+
+  it('two config files side by side: an error naming both, never one of them silently ignored', () => {
+    const dir = cwd();
+    writeFileSync(join(dir, 'lab.config.json'), JSON.stringify({ cpus: 4 }));
+    writeFileSync(join(dir, 'lab.config.yaml'), 'cpus: 8\n');
+    expect(() => resolveConfig({ env: {}, cwd: dir })).toThrow(/lab\.config\.json and .*lab\.config\.yaml: two config files; keep one/);
+  });
 });
