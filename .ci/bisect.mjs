@@ -6,7 +6,9 @@
 // passed it in the baseline is bisected across releases (lab bisect --good EARLIER --bad THIS
 // --scenario S, results under OUT): the last good and first bad release, the diff and the
 // changelog entries between them go into the run summary ($GITHUB_STEP_SUMMARY when set).
-// At most BISECT_MAX (default 2) bisections a night. Exit: 0 done or nothing to bisect; 3 a
+// At most BISECT_MAX (default 2) bisections a night; BISECT_ARGS adds options to each lab bisect
+// (for example --releases 6.12.113,6.12.115 to bisect among releases already built). Exit: 0 done
+// or nothing to bisect; 3 a
 // bisection could not run (infrastructure); 2 bad input.
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ if (!out) {
   process.exit(2);
 }
 const max = Number(process.env.BISECT_MAX || 2);
+const extra = (process.env.BISECT_ARGS || '').split(/\s+/).filter(Boolean);
 const read = (f) => JSON.parse(readFileSync(f, 'utf8'));
 const series = (v) => v.split('.').slice(0, 2).join('.');
 const cmp = (a, b) => {
@@ -55,7 +58,7 @@ let exitCode = 0;
 if (!todo.length) lines.push('', 'Nothing to bisect: no kernel error on a release whose series passed the scenario before.');
 for (const t of todo.slice(0, max)) {
   console.log(`bisecting ${t.scenario} from ${t.good} to ${t.bad} (${t.flavor})`);
-  const r = await $({ stdio: ['ignore', 'pipe', 'inherit'], nothrow: true, env: { ...process.env, LAB_RESULTS_DIR: out } })`npm run -s lab -- bisect --good ${t.good} --bad ${t.bad} --scenario ${t.scenario} --flavor ${t.flavor} -q`;
+  const r = await $({ stdio: ['ignore', 'pipe', 'inherit'], nothrow: true, env: { ...process.env, LAB_RESULTS_DIR: out } })`npm run -s lab -- bisect --good ${t.good} --bad ${t.bad} --scenario ${t.scenario} --flavor ${t.flavor} ${extra} -q`;
   process.stdout.write(r.stdout);
   const dir = /results in (\S+)/.exec(r.stdout)?.[1];
   const md = dir && existsSync(join(dir, 'bisect.md')) ? readFileSync(join(dir, 'bisect.md'), 'utf8') : '';

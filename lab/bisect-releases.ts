@@ -64,6 +64,8 @@ export interface ReleaseBisectOptions {
   append?: string[];
   /** --watch: more files (relative to the tree) to diff between the answer's releases. */
   watch?: string[];
+  /** --releases: bisect among these only (each must be reachable); the endpoints are always in. */
+  releases?: string[];
   reporter: Reporter;
   signal?: AbortSignal;
   /** Runs the scenario on one release; the default is `lab run --kernel <release>`, tests pass a stand-in. */
@@ -151,6 +153,16 @@ export async function runReleaseBisect(opts: ReleaseBisectOptions): Promise<{ re
   const list = await (opts.listReleases ?? ((a, b) => releasesBetween(a, b, sourceOptions(config, reporter, resultsDir, signal))))(low, high);
   for (const [flag, v] of [['--good', opts.good], ['--bad', opts.bad]] as const) {
     if (!list.releases.some((r) => r.version === v)) throw new InputError('KERNEL_NOT_AVAILABLE', `${flag} ${v}: no source reaches this release (${list.tried.join('; ')})`, { value: v });
+  }
+  if (opts.releases) {
+    const wanted = new Set([...opts.releases, opts.good, opts.bad]);
+    for (const v of opts.releases) {
+      if (!isRelease(v) || !list.releases.some((r) => r.version === v)) {
+        throw new InputError('BAD_OPTION', `--releases ${v}: not a release the sources reach from ${low} to ${high}; they reach ${list.releases.map((r) => r.version).join(', ')}`, { value: v });
+      }
+    }
+    list.tried.push(`--releases: ${list.releases.length - wanted.size} of ${list.releases.length} left out`);
+    list.releases = list.releases.filter((r) => wanted.has(r.version));
   }
   const result: ReleaseBisectResult = {
     schemaVersion: RELEASE_BISECT_SCHEMA_VERSION,

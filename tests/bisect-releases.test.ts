@@ -140,6 +140,18 @@ describe('runReleaseBisect with stand-in steps that return real results', () => 
     expect(result).toMatchObject({ status: 'found', mode: 'fix', answer: { before: '6.12.117', after: '7.2.13' }, message: 'last bad 6.12.117, first fixed 7.2.13' });
   });
 
+  it('--releases bisects among those only (the endpoints always in); one the sources do not reach is bad input', async () => {
+    const all = ['6.12.95', '6.12.107', '6.12.111', '6.12.113', '6.12.115', '6.12.116', '6.12.117'];
+    const outcome = (v: string) => (['6.12.95', '6.12.107', '6.12.111', '6.12.113'].includes(v) ? memcgPass : memcgOops);
+    const { opts, tested } = options({ good: '6.12.95', bad: '6.12.117', scenario: 'memcg-dump', releases: ['6.12.107', '6.12.116'] }, all, outcome);
+    const { result } = await runReleaseBisect(opts);
+    expect(result.releases.map((r) => r.version)).toEqual(['6.12.95', '6.12.107', '6.12.116', '6.12.117']);
+    expect(tested).toEqual(['6.12.107', '6.12.116']);
+    expect(result.answer).toEqual({ before: '6.12.107', after: '6.12.116' });
+    const bad = options({ good: '6.12.95', bad: '6.12.117', scenario: 'memcg-dump', releases: ['6.12.114'] }, all, outcome);
+    await expect(runReleaseBisect(bad.opts)).rejects.toThrow(/--releases 6\.12\.114: not a release the sources reach from 6\.12\.95 to 6\.12\.117; they reach 6\.12\.95, 6\.12\.107/);
+  });
+
   it('an endpoint no source reaches is bad input, named with what each source gave', async () => {
     const { opts } = options({ good: '6.12.90', bad: '6.12.117', scenario: 'memcg-dump' }, ['6.12.95', '6.12.117'], () => memcgPass);
     await expect(runReleaseBisect(opts)).rejects.toThrow(/--good 6\.12\.90: no source reaches this release \(stand-in\)/);

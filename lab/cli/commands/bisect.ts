@@ -7,12 +7,13 @@ import { consoleReporter, type Reporter } from '../../core/reporter.ts';
 import { stepTable } from '../../report/bisect.ts';
 import { releaseStepTable } from '../../report/release-bisect.ts';
 import { DEFAULT_FLAVOR } from '../../kernel/inputs.ts';
-import { collect, configFrom, guestOptions, interruptSignal, type GuestFlags } from '../options.ts';
+import { collect, commaList, configFrom, guestOptions, interruptSignal, type GuestFlags } from '../options.ts';
 
 type BisectFlags = GuestFlags & {
   kernelSrc?: string;
   fixed?: boolean;
   watch?: string[];
+  releases?: string[];
   good: string;
   bad: string;
   scenario: string;
@@ -34,6 +35,7 @@ export function bisectCommand(program: Command): void {
     .requiredOption('--good <rev>', 'a release (or with --kernel-src a revision) where the scenario passes')
     .requiredOption('--bad <rev>', 'a release (or revision) where it fails: later, or with --fixed earlier')
     .option('--fixed', 'across releases: the reverse question, which release fixed it (--bad is the older release that fails, --good the newer that passes)')
+    .option('--releases <list>', 'across releases: bisect among these only (comma-separated; the endpoints are always in), e.g. the ones already built', commaList)
     .option('--watch <file>', 'across releases: one more file of the tree to diff between the answer\'s releases, e.g. include/linux/memcontrol.h (repeatable)', collect)
     .requiredOption('-s, --scenario <name>', 'scenario from scenarios/, or a file')
     .option('--expect <expr>', 'an expectation added to the scenario, or replacing its expectations with the same left side (repeatable)', collect)
@@ -51,7 +53,7 @@ export function bisectCommand(program: Command): void {
       const reporter = consoleReporter({ quiet: o.quiet });
       const signal = interruptSignal();
       if (!o.kernelSrc) return releaseBisect(o, reporter, signal);
-      for (const [flag, set] of [['--fixed', o.fixed], ['--watch', o.watch?.length]] as const) {
+      for (const [flag, set] of [['--fixed', o.fixed], ['--watch', o.watch?.length], ['--releases', o.releases?.length]] as const) {
         if (set) throw new InputError('BAD_OPTION', `${flag} works across releases; without --kernel-src`, { value: flag });
       }
       const { result, resultsDir } = await runBisect({
@@ -96,6 +98,7 @@ async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSi
     kconfig: o.kconfig,
     append: o.append,
     watch: o.watch,
+    releases: o.releases,
     reporter,
     signal,
   });
