@@ -63,7 +63,8 @@ export function hunkFunctions(diff: string): string[] {
   for (const line of diff.split('\n')) {
     const header = /^@@ [^@]+ @@ ?(.*)$/.exec(line);
     if (header) {
-      current = /([A-Za-z_]\w*)\s*\(/.exec(header[1]!)?.[1];
+      // diff -p cuts the function line at 40 characters: "static inline int print_page_owner_memcg"
+      current = (/([A-Za-z_]\w*)\s*\(/.exec(header[1]!) ?? /([A-Za-z_]\w*)\s*$/.exec(header[1]!))?.[1];
       continue;
     }
     if (line.startsWith('---') || line.startsWith('+++')) continue;

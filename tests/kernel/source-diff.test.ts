@@ -57,6 +57,8 @@ describe('the files a release bisection diffs', () => {
 
   it('a changed line is in the function of its hunk header, or of a function that starts in the hunk before it', () => {
     expect(hunkFunctions('@@ -10,6 +10,7 @@ static int foo_bar(void)\n-\tx = 1;\n+\tx = 2;\n }\n \n+static void added_one(int x)\n+{\n')).toEqual(['added_one', 'foo_bar']);
+    // diff -p's header as it really is, cut at 40 characters (6.12.113 -> 6.12.115, mm/page_owner.c)
+    expect(hunkFunctions('@@ -510,11 +511,14 @@ static inline int print_page_owner_memcg\n \tif (!memcg_data)\n-\tmemcg = page_memcg_check(page);\n')).toEqual(['print_page_owner_memcg']);
     // context that only passes through a function does not name it
     expect(hunkFunctions('@@ -1,4 +1,4 @@\n static int a(void)\n-\treturn 1;\n+\treturn 2;\n }\n static int b(void)\n {\n')).toEqual(['a']);
   });
