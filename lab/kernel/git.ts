@@ -35,6 +35,14 @@ export async function resolveRevision(tree: string, rev: string, option: string)
   return r.stdout.trim();
 }
 
+/** Whether the tree has the revision (a tag such as v6.12.113); a folder that is no git tree has none. */
+export async function revisionExists(tree: string, rev: string): Promise<boolean> {
+  return resolveRevision(tree, rev, 'revision').then(
+    () => true,
+    () => false,
+  );
+}
+
 /** good must be a proper ancestor of bad: anything else is a range git bisect cannot search. */
 export async function checkRange(tree: string, good: { rev: string; commit: string }, bad: { rev: string; commit: string }): Promise<void> {
   const range = `--good ${good.rev} --bad ${bad.rev}`;

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ReleaseBisectResult } from '../../lab/report/release-bisect.ts';
 import { lab } from '../helpers/cli.ts';
 import { kernelCached } from '../helpers/debug-kernel.ts';
@@ -33,10 +35,22 @@ describe.runIf(process.env.LAB_E2E_NEWEST === '1' || (kernelCached('6.12', 'lab'
     const pageOwner = result.changes!.files.find((f) => f.file === 'mm/page_owner.c')!;
     expect(pageOwner.functions).toContain('print_page_owner_memcg');
     expect(result.changes!.files.find((f) => f.file === 'include/linux/memcontrol.h')).toMatchObject({ why: '--watch' });
-    expect(md).toMatch(/^@@ .* @@ .*print_page_owner_memcg\(/m);
+    // diff -p names the function a hunk is in (cut at 40 characters)
+    expect(md).toMatch(/^@@ .* @@ static inline int print_page_owner_memcg$/m);
     expect(md).toMatch(/^-\tmemcg = page_memcg_check\(page\);$/m);
     expect(md).toMatch(/^- 6\.12\.114 \(Debian 6\.12\.115-1\): mm\/page_owner: use memcg_data snapshot/m);
     expect(readFileSync(join(dir, 'changes.diff'), 'utf8')).toMatch(/^--- a\/mm\/page_owner\.c$/m);
+  });
+
+  it('with --kernel-src and releases, it goes on to the commits between the two tags, and says so when the tree lacks them', async () => {
+    const tree = mkdtempSync(join(tmpdir(), 'lab-git-'));
+    onTestFinished(() => rmSync(tree, { recursive: true, force: true }));
+    execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', tree, 'init', '-q']);
+    execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', tree, 'commit', '-q', '--allow-empty', '-m', 'one']);
+    const r = await lab(['bisect', '--kernel-src', tree, '--good', '6.12.113', '--bad', '6.12.115', '--releases', '6.12.113,6.12.115', '--scenario', 'memcg-dump', '-q']);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^last good 6\.12\.113, first bad 6\.12\.115$/m);
+    expect(r.stdout).toContain(`${tree} has no tag v6.12.113 or v6.12.115: to go on to the commit, give the two revisions`);
   });
 });
 

@@ -5,7 +5,9 @@ import { runReleaseBisect } from '../../bisect-releases.ts';
 import { ExitCode, InputError } from '../../core/errors.ts';
 import { consoleReporter, type Reporter } from '../../core/reporter.ts';
 import { stepTable } from '../../report/bisect.ts';
-import { releaseStepTable } from '../../report/release-bisect.ts';
+import { releaseStepTable, type ReleaseBisectResult } from '../../report/release-bisect.ts';
+import { isRelease } from '../../kernel/releases.ts';
+import { revisionExists } from '../../kernel/git.ts';
 import { DEFAULT_FLAVOR } from '../../kernel/inputs.ts';
 import { collect, commaList, configFrom, guestOptions, interruptSignal, type GuestFlags } from '../options.ts';
 
@@ -52,40 +54,67 @@ export function bisectCommand(program: Command): void {
     .action(async (o: BisectFlags) => {
       const reporter = consoleReporter({ quiet: o.quiet });
       const signal = interruptSignal();
-      if (!o.kernelSrc) return releaseBisect(o, reporter, signal);
-      for (const [flag, set] of [['--fixed', o.fixed], ['--watch', o.watch?.length], ['--releases', o.releases?.length]] as const) {
-        if (set) throw new InputError('BAD_OPTION', `${flag} works across releases; without --kernel-src`, { value: flag });
+      if (!o.kernelSrc) {
+        await releaseBisect(o, reporter, signal);
+        return;
       }
-      const { result, resultsDir } = await runBisect({
-        config: configFrom(o),
-        tree: o.kernelSrc,
-        good: o.good,
-        bad: o.bad,
-        scenario: o.scenario,
-        expect: o.expect,
-        flavor: o.flavor,
-        configFragments: o.configFragment,
-        kconfig: o.kconfig,
-        append: o.append,
-        resume: o.resume,
-        reporter,
-        signal,
-      });
-      process.stdout.write(`\n${stepTable(result)}\n\n${result.message}\n`);
-      if (result.firstBad) process.stdout.write(`first bad commit: ${result.firstBad.commit}\nsubject: ${result.firstBad.subject}\nfiles: ${result.firstBad.files.join(' ')}\n`);
-      process.stdout.write(`results in ${resultsDir}\n`);
-      process.exitCode = {
-        found: ExitCode.ok,
-        'no-answer': ExitCode.expectationFailed,
-        interrupted: ExitCode.interrupted,
-        error: ExitCode.infrastructure,
-      }[result.status];
-      if (signal.aborted) process.exitCode = ExitCode.interrupted;
+      if (isRelease(o.good) && isRelease(o.bad)) return releasesThenCommits({ ...o, kernelSrc: o.kernelSrc }, reporter, signal);
+      for (const [flag, set] of [['--fixed', o.fixed], ['--watch', o.watch?.length], ['--releases', o.releases?.length]] as const) {
+        if (set) throw new InputError('BAD_OPTION', `${flag} works across releases; without --kernel-src, or with releases as --good and --bad`, { value: flag });
+      }
+      await commitBisect(o, o.kernelSrc, o.good, o.bad, reporter, signal);
     });
 }
 
+/** git bisect of the tree between two revisions: the first bad commit. */
+async function commitBisect(o: BisectFlags, tree: string, good: string, bad: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
+  const { result, resultsDir } = await runBisect({
+    config: configFrom(o),
+    tree,
+    good,
+    bad,
+    scenario: o.scenario,
+    expect: o.expect,
+    flavor: o.flavor,
+    configFragments: o.configFragment,
+    kconfig: o.kconfig,
+    append: o.append,
+    resume: o.resume,
+    reporter,
+    signal,
+  });
+  process.stdout.write(`\n${stepTable(result)}\n\n${result.message}\n`);
+  if (result.firstBad) process.stdout.write(`first bad commit: ${result.firstBad.commit}\nsubject: ${result.firstBad.subject}\nfiles: ${result.firstBad.files.join(' ')}\n`);
+  process.stdout.write(`results in ${resultsDir}\n`);
+  process.exitCode = { found: ExitCode.ok, 'no-answer': ExitCode.expectationFailed, interrupted: ExitCode.interrupted, error: ExitCode.infrastructure }[result.status];
+  if (signal.aborted) process.exitCode = ExitCode.interrupted;
+}
+
+/**
+ * --kernel-src with releases as --good and --bad: the releases first (the lab's sources), then
+ * git bisect of the tree from the last good release's tag to the first bad one's (v6.12.113 ..
+ * v6.12.115), when the tree has both tags.
+ */
+async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, reporter: Reporter, signal: AbortSignal): Promise<void> {
+  const rel = await releaseBisect(o, reporter, signal);
+  if (!rel.answer || signal.aborted) return;
+  if (rel.mode === 'fix') {
+    process.stdout.write(`the commits between v${rel.answer.before} and v${rel.answer.after} are not bisected for a fix: run git bisect with --term-old broken --term-new fixed in ${o.kernelSrc}\n`);
+    return;
+  }
+  const [good, bad] = [`v${rel.answer.before}`, `v${rel.answer.after}`];
+  const missing = [];
+  for (const tag of [good, bad]) if (!(await revisionExists(o.kernelSrc, tag))) missing.push(tag);
+  if (missing.length) {
+    process.stdout.write(`${o.kernelSrc} has no tag ${missing.join(' or ')}: to go on to the commit, give the two revisions: lab bisect --kernel-src ${o.kernelSrc} --good REV --bad REV --scenario ${o.scenario}\n`);
+    return;
+  }
+  process.stdout.write(`\nbisecting the commits of ${o.kernelSrc} from ${good} to ${bad}\n`);
+  await commitBisect(o, o.kernelSrc, good, bad, reporter, signal);
+}
+
 /** Across releases: the answer, the steps and what changed, then the exit code. */
-async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSignal): Promise<void> {
+async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSignal): Promise<ReleaseBisectResult> {
   const { result, resultsDir } = await runReleaseBisect({
     config: configFrom(o),
     good: o.good,
@@ -112,4 +141,5 @@ async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSi
   process.stdout.write(`results in ${resultsDir} (bisect.md)\n`);
   process.exitCode = { found: ExitCode.ok, 'no-answer': ExitCode.expectationFailed, interrupted: ExitCode.interrupted, error: ExitCode.infrastructure }[result.status];
   if (signal.aborted) process.exitCode = ExitCode.interrupted;
+  return result;
 }
