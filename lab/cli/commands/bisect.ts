@@ -99,7 +99,7 @@ async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, repor
   const rel = await releaseBisect(o, reporter, signal);
   if (!rel.answer || signal.aborted) return;
   if (rel.mode === 'fix') {
-    process.stdout.write(`the commits between v${rel.answer.before} and v${rel.answer.after} are not bisected for a fix: run git bisect with --term-old broken --term-new fixed in ${o.kernelSrc}\n`);
+    process.stdout.write(`the commits between v${rel.answer.before} and v${rel.answer.after} are not bisected for a fix: git bisect can, with its own terms for old and new (broken, fixed), in ${o.kernelSrc}\n`);
     return;
   }
   const [good, bad] = [`v${rel.answer.before}`, `v${rel.answer.after}`];
