@@ -35,6 +35,7 @@ import { resolveSource } from './kernel/source.ts';
 import { parseKernelSpec } from './kernel/spec.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks, probedFunctions } from './observe/hooks.ts';
+import type { BisectInputs } from './bisect.ts';
 import { runLab } from './pipeline.ts';
 import {
   outcomeOf,
@@ -50,24 +51,13 @@ import {
 import type { RunResult } from './report/result.ts';
 import { loadScenario, withExpectations, type Scenario } from './scenario/load.ts';
 
-export interface ReleaseBisectOptions {
-  config: LabConfig;
-  good: string;
-  bad: string;
+export interface ReleaseBisectOptions extends BisectInputs {
   /** --fixed: --bad is the older release, --good the newer; the answer is the first release that passes. */
   fixed?: boolean;
-  scenario: string;
-  expect?: string[];
-  flavor?: string;
-  configFragments?: string[];
-  kconfig?: string[];
-  append?: string[];
   /** --watch: more files (relative to the tree) to diff between the answer's releases. */
   watch?: string[];
   /** --releases: bisect among these only (each must be reachable); the endpoints are always in. */
   releases?: string[];
-  reporter: Reporter;
-  signal?: AbortSignal;
   /** Runs the scenario on one release; the default is `lab run --kernel <release>`, tests pass a stand-in. */
   runRelease?: ReleaseRunner;
   /** The releases in the range; the default asks the lab's sources. */

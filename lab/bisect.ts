@@ -42,10 +42,9 @@ import { markOf, writeBisectReports, BISECT_SCHEMA_VERSION, type BisectCommit, t
 import type { RunResult } from './report/result.ts';
 import { loadScenario, withExpectations, type Scenario } from './scenario/load.ts';
 
-export interface BisectOptions {
+/** What every bisection takes, of commits or of releases: the scenario and how each step builds and boots. */
+export interface BisectInputs {
   config: LabConfig;
-  /** --kernel-src: the git tree. */
-  tree: string;
   good: string;
   bad: string;
   scenario: string;
@@ -55,10 +54,15 @@ export interface BisectOptions {
   configFragments?: string[];
   kconfig?: string[];
   append?: string[];
-  /** Continue the interrupted bisection of the same tree, range and scenario. */
-  resume?: boolean;
   reporter: Reporter;
   signal?: AbortSignal;
+}
+
+export interface BisectOptions extends BisectInputs {
+  /** --kernel-src: the git tree. */
+  tree: string;
+  /** Continue the interrupted bisection of the same tree, range and scenario. */
+  resume?: boolean;
   /** Runs one step (build, boot, scenario); the default is the real one, tests pass a stand-in. */
   runStep?: StepRunner;
 }

@@ -1,6 +1,6 @@
 /** `lab bisect`: the release, or the commit of a kernel tree, that changed what a scenario sees. */
 import type { Command } from 'commander';
-import { runBisect } from '../../bisect.ts';
+import { runBisect, type BisectInputs } from '../../bisect.ts';
 import { runReleaseBisect } from '../../bisect-releases.ts';
 import { ExitCode, InputError } from '../../core/errors.ts';
 import { consoleReporter, type Reporter } from '../../core/reporter.ts';
@@ -66,23 +66,24 @@ export function bisectCommand(program: Command): void {
     });
 }
 
+/** What both kinds of bisection take from the flags. */
+const inputs = (o: BisectFlags, reporter: Reporter, signal: AbortSignal): BisectInputs => ({
+  config: configFrom(o),
+  good: o.good,
+  bad: o.bad,
+  scenario: o.scenario,
+  expect: o.expect,
+  flavor: o.flavor,
+  configFragments: o.configFragment,
+  kconfig: o.kconfig,
+  append: o.append,
+  reporter,
+  signal,
+});
+
 /** git bisect of the tree between two revisions: the first bad commit. */
 async function commitBisect(o: BisectFlags, tree: string, good: string, bad: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
-  const { result, resultsDir } = await runBisect({
-    config: configFrom(o),
-    tree,
-    good,
-    bad,
-    scenario: o.scenario,
-    expect: o.expect,
-    flavor: o.flavor,
-    configFragments: o.configFragment,
-    kconfig: o.kconfig,
-    append: o.append,
-    resume: o.resume,
-    reporter,
-    signal,
-  });
+  const { result, resultsDir } = await runBisect({ ...inputs(o, reporter, signal), tree, good, bad, resume: o.resume });
   process.stdout.write(`\n${stepTable(result)}\n\n${result.message}\n`);
   if (result.firstBad) process.stdout.write(`first bad commit: ${result.firstBad.commit}\nsubject: ${result.firstBad.subject}\nfiles: ${result.firstBad.files.join(' ')}\n`);
   process.stdout.write(`results in ${resultsDir}\n`);
@@ -115,22 +116,7 @@ async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, repor
 
 /** Across releases: the answer, the steps and what changed, then the exit code. */
 async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSignal): Promise<ReleaseBisectResult> {
-  const { result, resultsDir } = await runReleaseBisect({
-    config: configFrom(o),
-    good: o.good,
-    bad: o.bad,
-    fixed: o.fixed,
-    scenario: o.scenario,
-    expect: o.expect,
-    flavor: o.flavor,
-    configFragments: o.configFragment,
-    kconfig: o.kconfig,
-    append: o.append,
-    watch: o.watch,
-    releases: o.releases,
-    reporter,
-    signal,
-  });
+  const { result, resultsDir } = await runReleaseBisect({ ...inputs(o, reporter, signal), fixed: o.fixed, watch: o.watch, releases: o.releases });
   process.stdout.write(`\n${releaseStepTable(result)}\n\n${result.message}\n`);
   const c = result.changes;
   if (c) {
