@@ -31,7 +31,7 @@ export function bisectCommand(program: Command): void {
   const cmd = program
     .command('bisect')
     .description(
-      'bisect with a scenario: PASS is good, FAIL (or a kernel error) bad, anything else skipped. Across releases (--good 6.12.95 --bad 6.12.117): the last good and first bad release the lab can reach, and what changed between them; with --kernel-src: the first bad commit of a git tree',
+      'bisect with a scenario: PASS is good, FAIL (or a kernel error) bad, anything else skipped. Across releases (--good 6.12.95 --bad 6.12.117): the last good and first bad release the lab can reach, and what changed between them; with --kernel-src: the first bad commit of a git tree (given releases, the releases first, then the commits between their tags)',
     )
     .option('--kernel-src <path>', 'bisect the commits of this kernel git tree (never checked out: the lab bisects in a worktree of its own)')
     .requiredOption('--good <rev>', 'a release (or with --kernel-src a revision) where the scenario passes')
