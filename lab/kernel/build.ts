@@ -22,6 +22,7 @@ import { formatCommand, run, SYSTEM_PATH, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, verifyConfig, type FragmentEntry } from './config.ts';
 import { sha256File, type KernelSource } from './source.ts';
+import { SAFE_COMPONENT } from './spec.ts';
 import { chooseTreeBuild, discardTree, keptTree, writeTreeRecord, type KeptTree, type TreeChoice } from './tree.ts';
 
 /** Bump when the way the lab builds kernels changes, to invalidate old entries. */
@@ -122,7 +123,10 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
     join(cacheDir, 'locks', `kernel-${inputs}.lock`),
     async () => {
       const indexed = await readFile(indexFile, 'utf8').catch(() => undefined);
-      if (indexed) {
+      // an index record names an entry folder; anything else (a path, "..") is a broken record, never a path to delete
+      if (indexed && (!SAFE_COMPONENT.test(indexed.trim()) || indexed.includes('..'))) {
+        reporter.warn('kernel', `cache index ${indexFile} is broken (${JSON.stringify(indexed.trim().slice(0, 80))} is no entry name): rebuilding`);
+      } else if (indexed) {
         const dir = join(cacheDir, 'kernels', indexed.trim());
         const hit = await loadEntry(dir);
         if (hit) return { build: hit, cacheHit: true };

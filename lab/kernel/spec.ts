@@ -42,7 +42,15 @@ export function versionFromMakefile(text: string): string {
   const p = field('PATCHLEVEL');
   if (!v || !p) throw new InputError('NOT_A_KERNEL_TREE', 'Makefile has no VERSION/PATCHLEVEL: not a kernel tree');
   const s = field('SUBLEVEL') || '0';
-  return `${v}.${p}.${s}${field('EXTRAVERSION')}`;
+  const version = `${v}.${p}.${s}${field('EXTRAVERSION')}`;
+  // the version names folders in the cache: "/.." in EXTRAVERSION once moved a tree out of it
+  if (!SAFE_COMPONENT.test(version) || version.includes('..')) {
+    throw new InputError('NOT_A_KERNEL_TREE', `Makefile: version ${JSON.stringify(version)} (VERSION.PATCHLEVEL.SUBLEVEL and EXTRAVERSION): only letters, digits and . _ + - are accepted, and no ".."`, { value: version });
+  }
+  return version;
 }
+
+/** What a name that comes from data (a version, an index record) may hold before it becomes a path component. */
+export const SAFE_COMPONENT = /^[A-Za-z0-9._+-]+$/;
 
 export { compareVersions } from '../core/version.ts';

@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { buildInTree, buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
+import { buildInputs, buildInTree, buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
@@ -280,5 +280,22 @@ describe('the build progress estimate', () => {
     expect((await estimateCompiledFiles(cacheDir, '6.12.120', 'lab', config)).total).toBe(1447);
     expect(await estimateCompiledFiles(cacheDir, '6.12.120', 'debug', config)).toEqual({ total: 2000, basis: 'from the previous build of 6.12.117-debug' });
     expect((await estimateCompiledFiles(cacheDir, '6.6.87', 'lab', config)).basis).toMatch(/^guessed/);
+  });
+});
+
+describe('cache index records are data, never paths', () => {
+  it('an index record that climbs out of the cache is a broken record: nothing outside the cache is deleted', async () => {
+    const { cacheDir, source } = setup();
+    const victim = mkdtempSync(join(tmpdir(), 'lab-victim-'));
+    writeFileSync(join(victim, 'keep'), 'x');
+    const { key } = await buildInputs(source, fragment, 'lab');
+    mkdirSync(join(cacheDir, 'kernels', 'index'), { recursive: true });
+    writeFileSync(join(cacheDir, 'kernels', 'index', `${key}.key`), `../../../../../..${victim}\n`);
+    const e = await buildKernel(source, { cacheDir, fragments: fragment, flavor: 'lab', reporter, log: join(cacheDir, 'build.log'), allowBuild: false }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'KERNEL_NOT_CACHED' });
+    expect(existsSync(join(victim, 'keep'))).toBe(true);
+    expect(warnings.join('\n')).toMatch(/cache index .* is broken .* is no entry name/);
+    rmSync(victim, { recursive: true, force: true });
+    rmSync(cacheDir, { recursive: true, force: true });
   });
 });

@@ -22,6 +22,9 @@ describe('kernel specs and versions', () => {
 
   it('reads the version from a Makefile and compares versions numerically', () => {
     expect(versionFromMakefile('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION = -rc1\n')).toBe('6.12.117-rc1');
+    // the version names cache folders: an EXTRAVERSION that climbs out of them is refused, naming it
+    expect(() => versionFromMakefile('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION = /../../x\n')).toThrow(/Makefile: version "6\.12\.117\/\.\.\/\.\.\/x" .*only letters, digits and \. _ \+ - are accepted, and no "\.\."/);
+    expect(() => versionFromMakefile('VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 117\nEXTRAVERSION = ..\n')).toThrow(/no "\.\."/);
     expect(compareVersions('6.12.117', '6.9')).toBe(1);
     expect(compareVersions('6.1.192', '6.9')).toBe(-1);
     expect(compareVersions('6.9', '6.9.0')).toBe(0);
