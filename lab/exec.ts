@@ -83,7 +83,8 @@ export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resul
     // the command's own output goes to the terminal from here
     o.reporter.close();
     const s = session;
-    const r = await s.shell.exec(command, { allowFailure: true, keepStdout: false, passThrough: { stdout, stderr } }).catch(async (e: unknown) => {
+    // the user's own command: no timeout of the lab's (Ctrl-C ends it)
+    const r = await s.shell.exec(command, { allowFailure: true, keepStdout: false, passThrough: { stdout, stderr }, timeoutMs: Infinity }).catch(async (e: unknown) => {
       if (!isLabError(e) || e.code !== 'GUEST_LOST') throw e;
       // give the console a moment to carry the rest of the report
       await new Promise((resolve) => setTimeout(resolve, 1000));

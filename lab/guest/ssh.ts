@@ -22,7 +22,11 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** A guest command that names no timeout gets this one: a hung command must end, with its timeout in the error. */
+export const DEFAULT_GUEST_COMMAND_TIMEOUT_MS = 10 * 60_000;
+
 export interface ExecOptions {
+  /** Default DEFAULT_GUEST_COMMAND_TIMEOUT_MS; Infinity: none (a user's own command in lab exec, ended by Ctrl-C). */
   timeoutMs?: number;
   input?: string | Buffer;
   /** Do not throw on a non-zero exit status. */
@@ -123,7 +127,8 @@ export class GuestShell {
    * unless allowed, GUEST_COMMAND_TIMEOUT, or GUEST_LOST when the channel or
    * the connection dies without a status.
    */
-  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const opts = { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_GUEST_COMMAND_TIMEOUT_MS };
     const started = Date.now();
     const keep = opts.keepStdout ?? true;
     const out: Buffer[] = [];
@@ -145,7 +150,7 @@ export class GuestShell {
         }
       };
       const timedOut = () =>
-        new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs! / 1000} s: ${command}`, {
+        new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs / 1000} s: ${command}`, {
           command,
           outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
         });
@@ -183,7 +188,7 @@ export class GuestShell {
         else channel.end();
         status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
           let timer: NodeJS.Timeout | undefined;
-          if (opts.timeoutMs) {
+          if (Number.isFinite(opts.timeoutMs)) {
             timer = setTimeout(() => {
               channel.close();
               reject(timedOut());
@@ -362,7 +367,7 @@ class FramedShell {
     this.claimed = false;
     const nonce = randomBytes(8).toString('hex');
     return new Promise<number>((resolve, reject) => {
-      const timer = timeoutMs
+      const timer = timeoutMs !== undefined && Number.isFinite(timeoutMs)
         ? setTimeout(() => {
             this.current?.done(timedOut());
             // the command may still run: this shell is not used again

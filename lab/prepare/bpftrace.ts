@@ -54,8 +54,9 @@ export async function attachBpftrace(shell: GuestShell, guestPath: string, attac
   // the subshell that runs bpftrace prints its pid, then becomes bpftrace (exec): SIGINT goes to that pid
   const done = shell.exec(`sh -c 'echo "pid $$"; exec bpftrace ${guestPath} 2>&1'`, {
     allowFailure: true,
-    // it runs beside every other command, for the guest's life
+    // it runs beside every other command, for the guest's life: no timeout (stopBpftrace ends it)
     ownChannel: true,
+    timeoutMs: Infinity,
     onLine: (line) => {
       lines.push(line);
       const m = /^pid (\d+)$/.exec(line);
