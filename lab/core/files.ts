@@ -23,3 +23,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw e;
   }
 }
+
+/** A record that is not JSON is a broken record (undefined), never an exception out of the code that lists or repairs. */
+export function jsonOrUndefined(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}

@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { basename, join } from 'node:path';
 import { InfraError } from '../core/errors.ts';
+import { jsonOrUndefined } from '../core/files.ts';
 import { withLock } from '../core/lock.ts';
 import { formatCommand, run, SYSTEM_PATH, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
@@ -256,7 +257,8 @@ export async function estimateCompiledFiles(cacheDir: string, version: string, f
   const previous = (
     await Promise.all(
       entries.map(async (name) => {
-        const meta = KernelBuildSchema.safeParse(JSON.parse((await readFile(join(kernels, name, META), 'utf8').catch(() => 'null')) as string)).data;
+        // a broken record (not JSON, another schema) is no basis, never an error of a cold build
+        const meta = KernelBuildSchema.safeParse(jsonOrUndefined(await readFile(join(kernels, name, META), 'utf8').catch(() => undefined))).data;
         // an incremental build's log counts only what it recompiled
         return meta && !meta.tree?.incremental && meta.flavor === flavor && meta.sourceVersion.split('.').slice(0, 2).join('.') === series ? { name, meta } : undefined;
       }),

@@ -2,6 +2,7 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
+import { jsonOrUndefined } from '../core/files.ts';
 import { tryWithLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import { KernelBuildSchema } from './build.ts';
@@ -34,13 +35,17 @@ const KINDS: Record<string, CacheEntry['kind']> = {
 
 /** The kernel and image files a saved guest was booted from (its meta.json's command line). */
 async function snapshotInputs(path: string): Promise<string[] | undefined> {
-  const meta = await readFile(join(path, 'meta.json'), 'utf8').then((t) => JSON.parse(t) as { identity?: string[] }, () => undefined);
+  // a record that is not JSON is a broken entry, never an error of the tools meant to clean up
+  const meta = jsonOrUndefined(await readFile(join(path, 'meta.json'), 'utf8').catch(() => undefined)) as { identity?: unknown } | undefined;
   const args = meta?.identity;
-  if (!args) return undefined;
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) return undefined;
   const kernel = args[args.indexOf('-kernel') + 1];
   const drive = /(?:^|,)file=([^,]+)/.exec(args[args.indexOf('-drive') + 1] ?? '')?.[1];
   return [kernel, drive].filter((f): f is string => !!f);
 }
+
+/** How `cache ls` marks an entry whose record fails its schema: skipped by lookups (loadEntry), removed by `cache prune`. */
+const BROKEN = 'broken record';
 
 async function du(path: string): Promise<number> {
   const r = await run('du', ['-sb', path], { okExitCodes: [1] });
@@ -61,11 +66,14 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
         detail = inputs ? `of ${inputs.map((f) => f.split('/').slice(-4, -3).join('') || f).join(', ')}` : 'incomplete (no meta.json)';
       }
       if (kind === 'kernel') {
-        const meta = await readFile(join(path, 'lab-build.json'), 'utf8').then((t) => KernelBuildSchema.parse(JSON.parse(t)), () => undefined);
+        const text = await readFile(join(path, 'lab-build.json'), 'utf8').catch(() => undefined);
+        const meta = text === undefined ? undefined : KernelBuildSchema.safeParse(jsonOrUndefined(text));
         if (!meta) detail = 'incomplete (no lab-build.json)';
+        else if (!meta.success) detail = `${BROKEN} (lab-build.json fails its schema: ${meta.error.issues[0]?.path.join('.') || 'not JSON'}): removed by the next prune`;
         else {
-          createdAt = meta.builtAt;
-          detail = `${meta.release} config ${meta.configSha256.slice(0, 12)} built in ${Math.round(meta.buildSeconds)} s${meta.tree?.incremental ? ` incrementally (${meta.tree.compiled} files)` : ''}`;
+          const m = meta.data;
+          createdAt = m.builtAt;
+          detail = `${m.release} config ${m.configSha256.slice(0, 12)} built in ${Math.round(m.buildSeconds)} s${m.tree?.incremental ? ` incrementally (${m.tree.compiled} files)` : ''}`;
         }
       }
       if (kind === 'tree') {
@@ -129,7 +137,8 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
     entries
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .filter((e, i) => (opts.keep !== undefined && i >= opts.keep) || (opts.olderThanMs !== undefined && now - Date.parse(e.createdAt) > opts.olderThanMs));
-  const doomed = doomedOf(listed.filter((e) => e.kind === 'kernel'));
+  const kernels = listed.filter((e) => e.kind === 'kernel');
+  const doomed = [...new Set([...kernels.filter((e) => e.detail.startsWith(BROKEN)), ...doomedOf(kernels)])];
   const indexDir = join(cacheDir, 'kernels', 'index');
   const index = await readdir(indexDir).catch(() => [] as string[]);
   for (const e of doomed) {

@@ -299,3 +299,27 @@ describe('cache index records are data, never paths', () => {
     rmSync(cacheDir, { recursive: true, force: true });
   });
 });
+
+describe('a broken record never breaks the tools that repair the cache', () => {
+  it('cache ls lists a lab-build.json that is not JSON or of another schema as broken, a bad meta.json as incomplete; prune removes the broken; a cold build\'s estimate ignores them', async () => {
+    const { cacheDir } = setup();
+    const entry = (name: string, text: string) => {
+      mkdirSync(join(cacheDir, 'kernels', name), { recursive: true });
+      writeFileSync(join(cacheDir, 'kernels', name, 'lab-build.json'), text);
+    };
+    entry('6.12.117-lab-aaaaaaaaaaaaaaaa', 'not json {');
+    entry('6.12.117-lab-bbbbbbbbbbbbbbbb', JSON.stringify({ schemaVersion: 99, foreign: true }));
+    mkdirSync(join(cacheDir, 'snapshots', 'guest1'), { recursive: true });
+    writeFileSync(join(cacheDir, 'snapshots', 'guest1', 'meta.json'), '{"identity": ');
+    const listed = await listCache(cacheDir);
+    const detail = (name: string) => listed.find((e) => e.name === name)?.detail;
+    expect(detail('6.12.117-lab-aaaaaaaaaaaaaaaa')).toMatch(/^broken record \(lab-build\.json fails its schema: not JSON\)/);
+    expect(detail('6.12.117-lab-bbbbbbbbbbbbbbbb')).toMatch(/^broken record \(lab-build\.json fails its schema: \w+/);
+    expect(detail('guest1')).toBe('incomplete (no meta.json)');
+    expect(await estimateCompiledFiles(cacheDir, '6.12.117', 'lab', 'CONFIG_A=y\n')).toMatchObject({ basis: expect.stringMatching(/^guessed from the \.config/) as string });
+    const removed = await pruneKernels(cacheDir, { keep: 10 });
+    expect(removed.map((e) => e.name).sort()).toEqual(['6.12.117-lab-aaaaaaaaaaaaaaaa', '6.12.117-lab-bbbbbbbbbbbbbbbb', 'guest1']);
+    expect(existsSync(join(cacheDir, 'kernels', '6.12.117-lab-aaaaaaaaaaaaaaaa'))).toBe(false);
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+});
