@@ -53,6 +53,9 @@ export function accelOption(c: Pick<QemuConfig, 'accel' | 'tcgThreads'>): string
   return c.accel === 'tcg' && c.tcgThreads ? `tcg,thread=${c.tcgThreads}` : c.accel;
 }
 
+/** A path inside a QEMU option list: a comma ends the value unless doubled ("a,b" -> "a,,b"). */
+export const qemuOptionValue = (path: string): string => path.replace(/,/g, ',,');
+
 export function qemuArgs(c: QemuConfig): string[] {
   const disk = c.disk ?? { file: c.image, format: 'raw', snapshot: true };
   return [
@@ -67,12 +70,12 @@ export function qemuArgs(c: QemuConfig): string[] {
     '-kernel', c.kernel,
     '-append', [...BASE_CMDLINE, ...c.append].join(' '),
     // snapshot=on: writes go to a throw-away overlay, the cached image stays pristine
-    '-drive', `file=${disk.file},if=virtio,format=${disk.format},snapshot=${disk.snapshot ? 'on' : 'off'}`,
+    '-drive', `file=${qemuOptionValue(disk.file)},if=virtio,format=${disk.format},snapshot=${disk.snapshot ? 'on' : 'off'}`,
     '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${c.sshPort}-:22`,
     '-device', 'virtio-net-pci,netdev=n0,romfile=',
     '-serial', 'stdio',
     '-monitor', 'none',
-    ...(c.qmp ? ['-qmp', `unix:${c.qmp},server=on,wait=off`] : []),
+    ...(c.qmp ? ['-qmp', `unix:${qemuOptionValue(c.qmp)},server=on,wait=off`] : []),
     ...(c.incoming ? ['-incoming', `exec:cat '${c.incoming.replace(/'/g, `'\\''`)}'`] : []),
     '-no-reboot',
   ];

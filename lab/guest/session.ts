@@ -4,7 +4,7 @@
  * booted. Shared by the scenario runs and by `lab exec`.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TcgThreads } from '../core/config.ts';
@@ -101,12 +101,15 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     }
   }
   o.reporter.stage('boot', what);
-  const overlay = snap ? join(tmpdir(), `lab-disk-${token}.qcow2`) : undefined;
-  const qmpPath = snap ? join(tmpdir(), `lab-qmp-${token}.sock`) : undefined;
+  // the disk overlay and QMP's socket in a folder only this user can enter (mkdtemp: 0700): under umask 000 a
+  // socket in /tmp let any local user reach QMP, whose `migrate exec:` runs commands as the lab's user
+  const privateDir = snap ? await mkdtemp(join(tmpdir(), `lab-guest-${token}-`)) : undefined;
+  const overlay = privateDir ? join(privateDir, 'disk.qcow2') : undefined;
+  const qmpPath = privateDir ? join(privateDir, 'qmp.sock') : undefined;
   if (overlay) await createOverlay(o.image, overlay);
   const config: QemuConfig = { ...base, ...(overlay ? { disk: { file: overlay, format: 'qcow2', snapshot: false }, qmp: qmpPath } : {}) };
   const cleanup = async () => {
-    for (const f of [overlay, qmpPath]) if (f) await rm(f, { force: true });
+    if (privateDir) await rm(privateDir, { recursive: true, force: true });
   };
   const started = Date.now();
   // a guest that fails to boot is still on record: its errors carry what identifies it
@@ -212,13 +215,15 @@ async function restore(
   timeoutMs: number,
   stage: <T>(name: string, fn: () => Promise<T>) => Promise<T>,
 ): Promise<GuestSession> {
-  // the saved guest's own command line (its boot token included): the new token goes over the serial line
+  // the saved guest's own command line (its boot token included): the new token goes over the serial line;
+  // QMP's socket in a folder only this user can enter
+  const privateDir = await mkdtemp(join(tmpdir(), `lab-guest-${token}-`));
   const config: QemuConfig = {
     ...base,
     append: base.append.map((w) => (w.startsWith('lab.token=') ? `lab.token=${saved.meta.bootToken}` : w)),
     disk: { file: saved.disk, format: 'qcow2', snapshot: true },
     incoming: saved.state,
-    qmp: join(tmpdir(), `lab-qmp-${token}.sock`),
+    qmp: join(privateDir, 'qmp.sock'),
   };
   // The handshake goes out once the state is loaded and the guest runs: a byte the serial port
   // took before would be overwritten by the saved port's state.
@@ -249,7 +254,7 @@ async function restore(
       onConsole: (line) => o.reporter.detail('console', line),
     }),
   ).catch(async (e: unknown) => {
-    await rm(config.qmp!, { force: true });
+    await rm(privateDir, { recursive: true, force: true });
     throw e;
   });
   return connectGuest(o, guest, {
@@ -257,7 +262,7 @@ async function restore(
     sshPort: base.sshPort,
     started,
     stage,
-    cleanup: () => rm(config.qmp!, { force: true }),
+    cleanup: () => rm(privateDir, { recursive: true, force: true }),
     describe: (sshReadyMs, release) => `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}`,
     restoredFrom: saved.meta.key,
   });

@@ -30,6 +30,10 @@ describe('lab --kernel 6.12 --scenario hugetlb', () => {
     expect(result.guest!.kernelErrors).toEqual([]);
     expect(result.kernel!.configSha256).toMatch(/^[0-9a-f]{64}$/);
     for (const s of ['source', 'kernel', 'image', 'boot', 'ssh', 'scenarios']) expect(result.stages[s]).toBeGreaterThanOrEqual(0);
+    // QMP's socket (and a booted guest's disk overlay) sat in a folder of the run's own, 0700 (mkdtemp), gone at the end
+    const qmp = /-qmp unix:(\S+?\/lab-guest-[0-9a-f]+-\w+)\/qmp\.sock,server=on/.exec(result.boots![0]!.qemu[0]!)?.[1];
+    expect(qmp, result.boots![0]!.qemu[0]).toBeDefined();
+    expect(existsSync(qmp!)).toBe(false);
 
     const s = result.scenarios[0]!;
     expect(s.status).toBe('PASS');

@@ -37,6 +37,12 @@ describe('the QEMU command line', () => {
     expect(arg(kvm, '-cpu')).toBe('host');
   });
 
+  it('doubles commas in the paths it puts into option lists (-drive file=, -qmp unix:), so a path cannot add options', () => {
+    const c = qemuArgs({ ...config, disk: { file: '/tmp/a,format=raw,b/disk.qcow2', format: 'qcow2', snapshot: false }, qmp: '/tmp/x,server=off/qmp.sock' });
+    expect(arg(c, '-drive')).toBe('file=/tmp/a,,format=raw,,b/disk.qcow2,if=virtio,format=qcow2,snapshot=off');
+    expect(arg(c, '-qmp')).toBe('unix:/tmp/x,,server=off/qmp.sock,server=on,wait=off');
+  });
+
   it('runs TCG single- or multi-threaded as configured', () => {
     expect(arg(qemuArgs({ ...config, tcgThreads: 'single' }), '-accel')).toBe('tcg,thread=single');
     expect(arg(qemuArgs({ ...config, tcgThreads: 'multi' }), '-accel')).toBe('tcg,thread=multi');
