@@ -177,8 +177,14 @@ export interface LongProcess {
  * Start a long-running process (QEMU): output lines go to `onLine` and to the
  * log file; the caller owns its lifetime and must kill it.
  */
-export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void; input?: boolean }): LongProcess {
-  const child = execa(file, args, {
+/**
+ * A long-running program. With `dieWithParent`, it is started under `setpriv --pdeathsig KILL` (util-linux):
+ * the kernel kills it when the lab's process ends in any way, kill -9 and the OOM killer included, which no
+ * handler of the lab's own can catch (a QEMU left behind kept its guest, overlay and port).
+ */
+export function start(file: string, args: readonly string[], opts: { log: string; onLine: (line: string) => void; input?: boolean; dieWithParent?: boolean }): LongProcess {
+  const [program, argv] = opts.dieWithParent ? ['setpriv', ['--pdeathsig', 'KILL', '--', file, ...args]] : [file, args];
+  const child = execa(program, argv, {
     env: { PATH: hostPath() },
     stdin: opts.input ? 'pipe' : 'ignore',
     stdout: outputTarget(opts.log, opts.onLine),

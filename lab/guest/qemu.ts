@@ -147,6 +147,8 @@ export async function boot(opts: BootOptions): Promise<Guest> {
   });
   const marker = `LAB-READY token=${opts.token}`;
   const qemu = start('qemu-system-x86_64', qemuArgs(opts.config), {
+    // QEMU dies with the lab, even a lab killed with -9
+    dieWithParent: true,
     log: opts.consoleLog,
     input: opts.onStarted !== undefined,
     onLine: (line) => {

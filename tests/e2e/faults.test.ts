@@ -116,4 +116,45 @@ describe('failure modes', () => {
     expect(r.error?.code ?? r.scenarios[0]?.error?.code).toMatch(/INTERRUPTED|GUEST_LOST/);
     expect(await qemuLeft(r)).toBe(0);
   });
+
+  it('kill -9 of the lab (no handler can run): QEMU dies with it, at once', async () => {
+    const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const child = execa(LAB_CLI[0], [LAB_CLI[1], 'exec', '--kernel', '6.12', '--', 'sleep 300'], { env: { LAB_RESULTS_DIR: resultsDir }, reject: false, stdin: 'ignore' });
+    // the QEMU this lab process started: a descendant of it
+    const qemuOf = async (root: number): Promise<number | undefined> => {
+      const rows = String((await execa('ps', ['-e', '-o', 'pid=,ppid=,comm='])).stdout)
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+      const below = new Set([root]);
+      for (let changed = true; changed; ) {
+        changed = false;
+        for (const r of rows) if (below.has(r.ppid) && !below.has(r.pid)) (below.add(r.pid), (changed = true));
+      }
+      return rows.find((r) => below.has(r.pid) && r.comm?.startsWith('qemu-system'))?.pid;
+    };
+    let qemu: number | undefined;
+    for (let i = 0; i < 600 && !qemu; i++) {
+      qemu = await qemuOf(child.pid!);
+      if (!qemu) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(qemu, 'no QEMU under the lab process within 120 s').toBeDefined();
+    await new Promise((r) => setTimeout(r, 3000));
+    const killed = Date.now();
+    process.kill(child.pid!, 'SIGKILL');
+    await child;
+    const alive = () => {
+      try {
+        process.kill(qemu!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    while (alive() && Date.now() - killed < 10_000) await new Promise((r) => setTimeout(r, 20));
+    const ms = Date.now() - killed;
+    writeFileSync(join(resultsDir, 'kill-9.txt'), `QEMU ${qemu} gone ${ms} ms after kill -9 of the lab\n`);
+    expect(alive(), `QEMU ${qemu} still runs ${ms} ms after kill -9 of the lab`).toBe(false);
+    expect(ms).toBeLessThan(5000);
+  });
 });
