@@ -129,7 +129,11 @@ describe('failure modes', () => {
       const below = new Set([root]);
       for (let changed = true; changed; ) {
         changed = false;
-        for (const r of rows) if (below.has(r.ppid) && !below.has(r.pid)) (below.add(r.pid), (changed = true));
+        for (const r of rows) {
+          if (!below.has(r.ppid) || below.has(r.pid)) continue;
+          below.add(r.pid);
+          changed = true;
+        }
       }
       return rows.find((r) => below.has(r.pid) && r.comm?.startsWith('qemu-system'))?.pid;
     };
