@@ -56,7 +56,7 @@ export const hostRequirements: readonly HostRequirement[] = [
   { program: 'grep', pkg: 'grep', why: 'lab bisect across releases: finds the files that define the probed functions' },
   { program: 'diff', pkg: 'diffutils', why: 'lab bisect across releases: what changed between the last good and first bad release' },
   { program: 'rm', pkg: 'coreutils', why: 'deletes large folders in the background' },
-  { program: 'setpriv', pkg: 'util-linux', why: 'QEMU runs under setpriv --pdeathsig KILL: it dies with the lab, kill -9 included' },
+  { program: 'setpriv', pkg: 'util-linux', why: 'QEMU runs under setpriv with KILL as its parent-death signal: it dies with the lab, kill -9 included' },
   { program: 'du', pkg: 'coreutils', why: 'lab cache ls sizes' },
   { program: 'find', pkg: 'findutils', why: "prunes a kept tree's copy" },
 ];

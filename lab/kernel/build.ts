@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { InfraError } from '../core/errors.ts';
 import { jsonOrUndefined } from '../core/files.ts';
 import { withLock } from '../core/lock.ts';
@@ -98,12 +98,18 @@ export function inputsKey(parts: { sourceId: string; fragment: string; compiler:
   return sha256(JSON.stringify([parts.sourceId, BASE_CONFIG, parts.fragment, parts.compiler, parts.revision, ARCH, parts.flavor]));
 }
 
-/** A cache entry is valid when its metadata exists, passes its schema, and the bzImage still has the hash it was stored with. */
+/**
+ * A cache entry is valid when its metadata exists, passes its schema, and the bzImage still has the hash it was
+ * stored with. Its paths are taken as where the entry is now, not where it was built: a cache seen at another path
+ * (another LAB_CACHE_DIR or HOME, a CI artifact, a fresh root's overlay) stays a cache hit.
+ */
 export async function loadEntry(dir: string): Promise<KernelBuild | undefined> {
   try {
     const meta = KernelBuildSchema.parse(JSON.parse(await readFile(join(dir, META), 'utf8')));
-    if (!existsSync(meta.bzImage) || (await sha256File(meta.bzImage)) !== meta.bzImageSha256) return undefined;
-    return meta;
+    const rel = relative(meta.buildDir, meta.bzImage);
+    const bzImage = rel.startsWith('..') || isAbsolute(rel) ? meta.bzImage : join(dir, rel);
+    if (!existsSync(bzImage) || (await sha256File(bzImage)) !== meta.bzImageSha256) return undefined;
+    return { ...meta, buildDir: dir, bzImage };
   } catch {
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
@@ -83,6 +84,19 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(again.cacheHit).toBe(false);
     expect(warnings.join('\n')).toMatch(/is corrupt \(bzImage missing or hash mismatch\): rebuilding/);
     expect(await loadEntry(again.build.buildDir)).toMatchObject({ key: first.build.key });
+  });
+
+  it('a cache seen at another path (another LAB_CACHE_DIR or HOME, a CI artifact) is still a hit, its paths taken from where it is', async () => {
+    const { cacheDir, source } = setup();
+    const first = await buildKernel(source, { cacheDir, fragments: fragment, flavor: 'lab', reporter, log: join(cacheDir, 'build.log') });
+    const moved = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    execFileSync('cp', ['-a', `${cacheDir}/.`, moved]);
+    rmSync(cacheDir, { recursive: true, force: true });
+    const again = await buildKernel(source, { cacheDir: moved, fragments: fragment, flavor: 'lab', reporter, log: join(moved, 'build.log') });
+    expect(again.cacheHit).toBe(true);
+    expect(again.build.buildDir).toBe(join(moved, 'kernels', basename(first.build.buildDir)));
+    expect(again.build.bzImage).toBe(join(again.build.buildDir, 'arch/x86/boot/bzImage'));
+    rmSync(moved, { recursive: true, force: true });
   });
 
   it('concurrent runs of the same build wait on the lock instead of building twice', async () => {
