@@ -11,6 +11,7 @@ import { InputError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { parseFragment, parseKconfigArg, type FragmentEntry } from './config.ts';
 import { expandKernels, fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
+import { repoRoot } from '../core/paths.ts';
 import { LTS_SERIES, parseKernelSpec } from './spec.ts';
 
 export interface KernelInput {
@@ -35,6 +36,8 @@ export const BASE_FRAGMENT = 'kernels/lab.config';
 /** Validate everything that can be validated without touching a kernel source. */
 export async function userFragments(input: KernelInput): Promise<FragmentEntry[]> {
   if (!input.kernelSrc && !input.kernelTarball) singleKernelSpec(input.kernel);
+  // before any source is looked for or extracted (a typo was found only after a 1.5 GB extraction)
+  if (input.flavor !== undefined) await checkFlavor(repoRoot, input.flavor);
   if (input.kernelSrc && input.kernelTarball) {
     throw new InputError('BAD_OPTION', '--kernel-src and --kernel-tarball: give one source, not both');
   }
@@ -74,6 +77,16 @@ export async function flavorBoot(repo: string, flavor = DEFAULT_FLAVOR, userAppe
 }
 
 /** The flavors there are: one file each in kernels/flavors/. */
+/** A flavor the lab has (kernels/flavors/<name>.config), else exit 2 naming what it has. */
+export async function checkFlavor(repo: string, flavor: string): Promise<void> {
+  const flavors = await listFlavors(repo);
+  if (!flavors.includes(flavor)) {
+    throw new InputError('UNKNOWN_FLAVOR', `--flavor ${JSON.stringify(flavor)}: no kernels/flavors/${flavor}.config; accepted: ${flavors.join(', ')}`, {
+      value: flavor,
+    });
+  }
+}
+
 export async function listFlavors(repo: string): Promise<string[]> {
   const names = await readdir(join(repo, 'kernels', 'flavors')).catch(() => [] as string[]);
   return names.filter((n) => n.endsWith('.config')).map((n) => n.slice(0, -'.config'.length)).sort();
@@ -91,12 +104,7 @@ export async function labFragments(
   skipped?: (FragmentEntry & { when: string })[],
 ): Promise<FragmentEntry[]> {
   const series = seriesOf(release);
-  const flavors = await listFlavors(repo);
-  if (!flavors.includes(flavor)) {
-    throw new InputError('UNKNOWN_FLAVOR', `--flavor ${JSON.stringify(flavor)}: no kernels/flavors/${flavor}.config; accepted: ${flavors.join(', ')}`, {
-      value: flavor,
-    });
-  }
+  await checkFlavor(repo, flavor);
   const out: FragmentEntry[] = [];
   for (const f of [join(repo, BASE_FRAGMENT), join(repo, 'kernels', 'flavors', `${flavor}.config`), join(repo, 'kernels', `${series}.config`)]) {
     const text = await readFile(f, 'utf8').catch(() => undefined);

@@ -73,6 +73,9 @@ describe('the fragments a build merges, in order', () => {
     await expect(userFragments({ kernel: '6.12', kernelSrc: '/a', kernelTarball: '/b' })).rejects.toThrow(/give one source, not both/);
     writeFileSync(join(dir, 'bad.config'), 'KASAN=y\n');
     await expect(userFragments({ kernel: '6.12', configFragments: [join(dir, 'bad.config')] })).rejects.toThrow(/bad\.config:1: "KASAN=y" is not a kconfig line/);
+    // a --flavor typo too, before any source is looked for (it was found after a 1.5 GB extraction)
+    await expect(userFragments({ kernel: '6.12', flavor: 'debgu' })).rejects.toMatchObject({ code: 'UNKNOWN_FLAVOR', exitCode: 2, message: '--flavor "debgu": no kernels/flavors/debgu.config; accepted: debug, lab' });
+    expect(await userFragments({ kernel: '6.12', flavor: 'debug' })).toEqual([]);
   });
 
   it('seriesOf', () => {
