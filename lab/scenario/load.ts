@@ -6,7 +6,7 @@
  * variables and conditions alike) and the observers those need. All before
  * any VM boots.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { InputError, didYouMean } from '../core/errors.ts';
@@ -57,6 +57,12 @@ export async function loadScenario(dir: string, name: string, registry: MetricRe
       `--scenario ${JSON.stringify(name)}: no such scenario${hint ? `; did you mean "${hint}"?` : ''} (available: ${suite.join(', ')}; opt-in: ${extra.join(', ')})`,
       { value: name },
     );
+  }
+  if (statSync(file).isDirectory()) throw new InputError('BAD_SCENARIO', `--scenario ${name}: a folder; expected a scenario file (.yaml) or a scenario's name`, { value: name });
+  // the name becomes the scenario's results folder: "...yaml" once wrote into the run's own folder
+  const base = basename(file, '.yaml');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(base) || base.includes('..')) {
+    throw new InputError('BAD_SCENARIO', `--scenario ${name}: the file's name ${JSON.stringify(base)} names the scenario and its results folder: letters, digits and . _ + - (not first), no ".."`, { value: name });
   }
   return parseScenario(await readFile(file, 'utf8'), file, registry);
 }

@@ -1,5 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { listScenarios, loadScenario, optInScenarios, parseScenario, withExpectations } from '../../lab/scenario/load.ts';
@@ -44,6 +46,14 @@ describe('scenario files', () => {
     expect(g.observers).toEqual(expect.arrayContaining(['module', 'bpf']));
     expect(g.observers).not.toContain('debugfs');
     await expect(loadScenario(dir, 'gigantc', registry)).rejects.toThrow(/did you mean "gigantic"\?.*memcg-dump/);
+  });
+
+  it('a folder, or a file whose name would climb out of the results folder, is exit 2 before anything runs', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'lab-scn-'));
+    onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
+    await expect(loadScenario(dir, tmp, registry)).rejects.toMatchObject({ code: 'BAD_SCENARIO', exitCode: 2, message: `--scenario ${tmp}: a folder; expected a scenario file (.yaml) or a scenario's name` });
+    writeFileSync(join(tmp, '...yaml'), readFileSync(join(dir, 'idle-baseline.yaml'), 'utf8'));
+    await expect(loadScenario(dir, join(tmp, '...yaml'), registry)).rejects.toThrow(/the file's name "\.\." names the scenario and its results folder/);
   });
 
   it('fills defaults', () => {
