@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { InputError } from '../core/errors.ts';
+import { InputError, isLabError } from '../core/errors.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { parseFragment, parseKconfigArg, type FragmentEntry } from './config.ts';
 import { expandKernels, fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
@@ -118,7 +118,16 @@ export async function resolveKernelInput(
   opts: Parameters<typeof resolveSource>[1],
 ): Promise<{ source: KernelSource; label: string }> {
   if (input.kernelSrc) return { source: await fromTree(input.kernelSrc, opts.reporter), label: input.kernelSrc };
-  if (input.kernelTarball) return { source: await fromTarball(input.kernelTarball, opts), label: input.kernelTarball };
+  if (input.kernelTarball) {
+    // the user's own file: one that does not extract is bad input (exit 2), named; a download that breaks stays infrastructure
+    const source = await fromTarball(input.kernelTarball, opts).catch((e: unknown) => {
+      if (isLabError(e) && e.code === 'EXTRACT_FAILED') {
+        throw new InputError('BAD_TARBALL', `--kernel-tarball ${input.kernelTarball}: not a kernel source tarball that extracts (${e.message.replace(/^extracting \S+ failed: /, '')})`, { value: input.kernelTarball });
+      }
+      throw e;
+    });
+    return { source, label: input.kernelTarball };
+  }
   const kernel = input.kernel === 'newest' ? (await expandKernels(['newest'], opts))[0]! : input.kernel;
   return { source: await resolveSource(parseKernelSpec(kernel), opts), label: input.kernel };
 }

@@ -331,11 +331,17 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
   const tmp = join(sourcesDir, `.tmp-${id.slice(0, 12)}-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await extractTarXz(tarball, tmp, opts.signal);
-  const makefile = await readFile(join(tmp, 'Makefile'), 'utf8').catch(() => {
-    throw new InputError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive; expected a Linux source tarball`, { value: tarball });
+  // a tarball that does not extract, or holds no kernel, leaves nothing behind
+  const version = await (async () => {
+    await extractTarXz(tarball, tmp, opts.signal);
+    const makefile = await readFile(join(tmp, 'Makefile'), 'utf8').catch(() => {
+      throw new InputError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive; expected a Linux source tarball`, { value: tarball });
+    });
+    return versionFromMakefile(makefile);
+  })().catch(async (e: unknown) => {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
   });
-  const version = versionFromMakefile(makefile);
   await writeFile(join(tmp, STAMP), JSON.stringify({ id, version, origin: tarball }, null, 2));
   const tree = join(sourcesDir, `${version}-${id.slice(0, 12)}`);
   await rm(tree, { recursive: true, force: true });

@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { mergeRequests } from '../../lab/kernel/config.ts';
-import { labFragments, seriesOf, userFragments } from '../../lab/kernel/inputs.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { labFragments, resolveKernelInput, seriesOf, userFragments } from '../../lab/kernel/inputs.ts';
 
 describe('the fragments a build merges, in order', () => {
   it('the lab base, then kernels/<series>.config when there is one', async () => {
@@ -99,5 +101,17 @@ describe('flavorBoot', () => {
     expect(readyTimeoutMs('tcg', undefined, debug)).toBe(900_000);
     // LAB_READY_TIMEOUT_S is taken as it is
     expect(readyTimeoutMs('tcg', 30, debug)).toBe(30_000);
+  });
+
+  it('a --kernel-tarball that does not extract is bad input (exit 2) naming the file, and leaves nothing in the cache', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-tarball-'));
+    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    onTestFinished(() => [dir, cacheDir].forEach((d) => rmSync(d, { recursive: true, force: true })));
+    const tarball = join(dir, 'linux-6.12.999.tar.xz');
+    execFileSync('sh', ['-c', `head -c 65536 /dev/urandom | xz -z > '${tarball}'`]);
+    const e = await resolveKernelInput({ kernel: 'local', kernelTarball: tarball }, { cacheDir, reporter: consoleReporter({ quiet: true }) }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'BAD_TARBALL', exitCode: 2 });
+    expect((e as Error).message).toMatch(new RegExp(`^--kernel-tarball ${tarball}: not a kernel source tarball that extracts \\(`));
+    expect(readdirSync(join(cacheDir, 'sources')).filter((f) => !f.startsWith('.hashes'))).toEqual([]);
   });
 });
