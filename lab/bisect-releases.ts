@@ -37,6 +37,7 @@ import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks, probedFunctions } from './observe/hooks.ts';
 import type { BisectInputs } from './bisect.ts';
 import { runLab } from './pipeline.ts';
+import { faultingFunction } from './report/bug.ts';
 import {
   outcomeOf,
   writeReleaseBisectReports,
@@ -244,7 +245,7 @@ async function search(
       stepSeconds: (Date.now() - started) / 1000,
       resultsDir: dir,
     };
-    const rip = ripFunction(run.scenarios[0]?.kernelReport);
+    const rip = faultingFunction(run.scenarios[0]?.kernelReport ?? []);
     if (rip) step.rip = rip;
     result.steps.push(step);
     marks[state.index] = markOf(outcome, mode);
@@ -257,10 +258,6 @@ async function search(
 
 /** The functions whose files are diffed: the probed hooks of the steps' guests, and the functions their kernel reports' RIP lines name. */
 const stepFunctions = (result: ReleaseBisectResult): string[] => [...new Set([...(result.probed ?? []), ...result.steps.flatMap((s) => (s.rip ? [s.rip] : []))])];
-
-/** The function a kernel report's RIP line names ("RIP: 0010:print_page_owner+0x2f3/0x5e0" -> print_page_owner). */
-export const ripFunction = (report: readonly string[] | undefined): string | undefined =>
-  report?.map((l) => /RIP: \S+:([A-Za-z_]\w*)\+/.exec(l)?.[1]).find(Boolean);
 
 /**
  * The real step: `lab run --kernel <release> --scenario <s>` into the step's folder: the release's

@@ -2,11 +2,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkEndpoints, markOf, nextStep, ripFunction, runReleaseBisect, type Mark, type ReleaseBisectOptions } from '../lab/bisect-releases.ts';
+import { checkEndpoints, markOf, nextStep, runReleaseBisect, type Mark, type ReleaseBisectOptions } from '../lab/bisect-releases.ts';
 import { resolveConfig } from '../lab/core/config.ts';
 import { InputError } from '../lab/core/errors.ts';
 import { repoRoot } from '../lab/core/paths.ts';
 import { consoleReporter } from '../lab/core/reporter.ts';
+import { faultingFunction } from '../lab/report/bug.ts';
 import { outcomeOf, type ReleaseBisectResult } from '../lab/report/release-bisect.ts';
 import type { RunResult } from '../lab/report/result.ts';
 
@@ -75,7 +76,7 @@ describe('what a real run says', () => {
     const oops = outcomeOf(memcgOops);
     expect(oops.outcome).toBe('fail');
     expect(oops.reason).toMatch(/^kernel error: \[\s*[\d.]+\] BUG: unable to handle page fault/);
-    expect(ripFunction(memcgOops.scenarios[0]!.kernelReport)).toBe('print_page_owner');
+    expect(faultingFunction(memcgOops.scenarios[0]!.kernelReport!)).toBe('print_page_owner');
     const lost = { ...memcgOops, scenarios: memcgOops.scenarios.map((s) => ({ ...s, kernelReport: undefined })) };
     expect(outcomeOf(lost)).toMatchObject({ outcome: 'skip', reason: expect.stringMatching(/^GUEST_LOST: /) });
   });

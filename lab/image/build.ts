@@ -61,10 +61,13 @@ export async function imageKey(recipe: ImageRecipe, mirror: string): Promise<str
   return h.digest('hex');
 }
 
+/** An image's cache entry: <cache>/images/<name>-<key prefix>, its rootfs.ext4 inside. */
+export const imageEntry = (cacheDir: string, name: string, key: string): string => join(cacheDir, 'images', `${name}-${key.slice(0, 16)}`);
+
 export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promise<{ image: GuestImage; cacheHit: boolean }> {
   const mirror = opts.mirror ?? (await defaultMirror(recipe.suite));
   const key = await imageKey(recipe, mirror);
-  const entry = join(opts.cacheDir, 'images', `${recipe.name}-${key.slice(0, 16)}`);
+  const entry = imageEntry(opts.cacheDir, recipe.name, key);
   return withLock(join(opts.cacheDir, 'locks', `image-${key}.lock`), async () => {
     const meta = await readFile(join(entry, 'image.json'), 'utf8')
       .then((t) => GuestImageSchema.safeParse(JSON.parse(t)).data)

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { ExpectationResult } from '../judge/judge.ts';
+import { xmlEscape } from './junit.ts';
 import type { RunResult, RunStatus } from './result.ts';
 
 export const BISECT_SCHEMA_VERSION = 1;
@@ -170,22 +171,20 @@ export function bisectReport(b: BisectResult): string {
   ].join('\n');
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 /** junit.xml: a testcase per step (bad: failure, skip: skipped), the answer as a property. */
 export function bisectJUnit(b: BisectResult): string {
   const cases = b.steps.map((s) => {
     const body =
-      s.mark === 'bad' ? `\n      <failure message="${esc(s.reason ?? 'bad')}"/>\n    ` : s.mark === 'skip' ? `\n      <skipped message="${esc(s.reason ?? '')}"/>\n    ` : '';
-    return `    <testcase classname="page-owner-lab.bisect.${esc(b.scenario)}" name="step ${s.n} ${short(s.commit)} ${esc(s.subject)}" time="${s.stepSeconds.toFixed(3)}">${body}</testcase>`;
+      s.mark === 'bad' ? `\n      <failure message="${xmlEscape(s.reason ?? 'bad')}"/>\n    ` : s.mark === 'skip' ? `\n      <skipped message="${xmlEscape(s.reason ?? '')}"/>\n    ` : '';
+    return `    <testcase classname="page-owner-lab.bisect.${xmlEscape(b.scenario)}" name="step ${s.n} ${short(s.commit)} ${xmlEscape(s.subject)}" time="${s.stepSeconds.toFixed(3)}">${body}</testcase>`;
   });
   const count = (m: BisectMark) => b.steps.filter((s) => s.mark === m).length;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="page-owner-lab" tests="${b.steps.length}" failures="${count('bad')}" errors="0" skipped="${count('skip')}">`,
-    `  <testsuite name="bisect ${esc(b.scenario)}" tests="${b.steps.length}" failures="${count('bad')}" errors="0" skipped="${count('skip')}">`,
-    `    <properties><property name="status" value="${b.status}"/><property name="first-bad" value="${b.firstBad?.commit ?? ''}"/><property name="message" value="${esc(b.message)}"/></properties>`,
+    `  <testsuite name="bisect ${xmlEscape(b.scenario)}" tests="${b.steps.length}" failures="${count('bad')}" errors="0" skipped="${count('skip')}">`,
+    `    <properties><property name="status" value="${b.status}"/><property name="first-bad" value="${b.firstBad?.commit ?? ''}"/><property name="message" value="${xmlEscape(b.message)}"/></properties>`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

@@ -2,7 +2,8 @@
 import { describeFix } from '../scenario/known-issues.ts';
 import type { RunResult } from './result.ts';
 
-const esc = (s: string) =>
+/** Text and attribute values of JUnit XML (the lab's and both bisections' junit.xml). */
+export const xmlEscape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!)
     // characters XML 1.0 cannot carry (console output may have them)
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
@@ -14,7 +15,7 @@ function errorBody(s: RunResult['scenarios'][number]): string {
     ...(s.regression ? [`REGRESSION: ${s.regression}`] : []),
     ...(s.knownIssue ? [`known issue: ${s.knownIssue.title}`, `upstream fix: ${describeFix(s.knownIssue)}`] : []),
   ];
-  return `>${esc([...known, ...s.kernelReport].join('\n'))}</error>`;
+  return `>${xmlEscape([...known, ...s.kernelReport].join('\n'))}</error>`;
 }
 
 export function toJUnit(run: RunResult): string {
@@ -24,18 +25,18 @@ export function toJUnit(run: RunResult): string {
   let errors = 0;
   let skipped = 0;
   for (const s of run.scenarios) {
-    const classname = esc(`page-owner-lab.${kernel}.${s.name}`);
+    const classname = xmlEscape(`page-owner-lab.${kernel}.${s.name}`);
     const time = (s.durationMs / 1000).toFixed(3);
     if (s.status === 'SKIP') {
       skipped++;
-      cases.push(`    <testcase classname="${classname}" name="scenario" time="${time}">\n      <skipped message="${esc(s.skipReason ?? '')}"/>\n    </testcase>`);
+      cases.push(`    <testcase classname="${classname}" name="scenario" time="${time}">\n      <skipped message="${xmlEscape(s.skipReason ?? '')}"/>\n    </testcase>`);
       continue;
     }
     if (s.error || !s.judgement) {
       errors++;
       cases.push(
         `    <testcase classname="${classname}" name="scenario" time="${time}">\n` +
-          `      <error type="${esc(s.error?.code ?? 'ERROR')}" message="${esc(s.error?.message ?? 'no verdict')}"${errorBody(s)}\n` +
+          `      <error type="${xmlEscape(s.error?.code ?? 'ERROR')}" message="${xmlEscape(s.error?.message ?? 'no verdict')}"${errorBody(s)}\n` +
           `    </testcase>`,
       );
       continue;
@@ -46,24 +47,24 @@ export function toJUnit(run: RunResult): string {
         e.verdict === 'pass'
           ? ''
           : e.verdict === 'skip'
-            ? (skipped++, `\n      <skipped message="${esc(e.message)}"/>\n    `)
+            ? (skipped++, `\n      <skipped message="${xmlEscape(e.message)}"/>\n    `)
           : e.verdict === 'fail'
-            ? (failures++, `\n      <failure type="${s.regression ? 'regression' : 'expectation'}" message="${esc(e.message)}"${s.regression ? `>${esc(`REGRESSION: ${s.regression}`)}</failure>` : '/>'}\n    `)
-            : (errors++, `\n      <error type="unobserved" message="${esc(e.message)}"/>\n    `);
-      cases.push(`    <testcase classname="${classname}" name="${esc(e.expect)}" time="${time}">${body}</testcase>`);
+            ? (failures++, `\n      <failure type="${s.regression ? 'regression' : 'expectation'}" message="${xmlEscape(e.message)}"${s.regression ? `>${xmlEscape(`REGRESSION: ${s.regression}`)}</failure>` : '/>'}\n    `)
+            : (errors++, `\n      <error type="unobserved" message="${xmlEscape(e.message)}"/>\n    `);
+      cases.push(`    <testcase classname="${classname}" name="${xmlEscape(e.expect)}" time="${time}">${body}</testcase>`);
     }
   }
   if (run.error) {
     errors++;
     cases.push(
-      `    <testcase classname="page-owner-lab.${esc(kernel)}" name="infrastructure">\n` +
-        `      <error type="${esc(run.error.code)}" message="${esc(run.error.message)}"/>\n    </testcase>`,
+      `    <testcase classname="page-owner-lab.${xmlEscape(kernel)}" name="infrastructure">\n` +
+        `      <error type="${xmlEscape(run.error.code)}" message="${xmlEscape(run.error.message)}"/>\n    </testcase>`,
     );
   }
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="page-owner-lab" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}">`,
-    `  <testsuite name="${esc(`kernel ${kernel}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" timestamp="${run.startedAt}">`,
+    `  <testsuite name="${xmlEscape(`kernel ${kernel}`)}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" timestamp="${run.startedAt}">`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',

@@ -9,6 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
+import { xmlEscape } from './junit.ts';
 import type { RunResult, RunStatus } from './result.ts';
 import { infrastructureError } from './report.ts';
 
@@ -185,21 +186,19 @@ export function releaseBisectReport(b: ReleaseBisectResult, diffs: Map<string, s
   ].join('\n');
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
 
 export function releaseBisectJUnit(b: ReleaseBisectResult): string {
   const count = (o: Outcome) => b.steps.filter((s) => s.outcome === o).length;
   // a failure is what the newer endpoint does in regression mode, what the older does in fix mode: still a failing release
   const cases = b.steps.map((s) => {
-    const body = s.outcome === 'fail' ? `\n      <failure message="${esc(s.reason ?? 'fail')}"/>\n    ` : s.outcome === 'skip' ? `\n      <skipped message="${esc(s.reason ?? '')}"/>\n    ` : '';
-    return `    <testcase classname="page-owner-lab.bisect.${esc(b.scenario)}" name="step ${s.n} ${s.version}" time="${s.stepSeconds.toFixed(3)}">${body}</testcase>`;
+    const body = s.outcome === 'fail' ? `\n      <failure message="${xmlEscape(s.reason ?? 'fail')}"/>\n    ` : s.outcome === 'skip' ? `\n      <skipped message="${xmlEscape(s.reason ?? '')}"/>\n    ` : '';
+    return `    <testcase classname="page-owner-lab.bisect.${xmlEscape(b.scenario)}" name="step ${s.n} ${s.version}" time="${s.stepSeconds.toFixed(3)}">${body}</testcase>`;
   });
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="page-owner-lab" tests="${b.steps.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}">`,
-    `  <testsuite name="bisect releases ${esc(b.scenario)}" tests="${b.steps.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}">`,
-    `    <properties><property name="status" value="${b.status}"/><property name="before" value="${b.answer?.before ?? ''}"/><property name="after" value="${b.answer?.after ?? ''}"/><property name="message" value="${esc(b.message)}"/></properties>`,
+    `  <testsuite name="bisect releases ${xmlEscape(b.scenario)}" tests="${b.steps.length}" failures="${count('fail')}" errors="0" skipped="${count('skip')}">`,
+    `    <properties><property name="status" value="${b.status}"/><property name="before" value="${b.answer?.before ?? ''}"/><property name="after" value="${b.answer?.after ?? ''}"/><property name="message" value="${xmlEscape(b.message)}"/></properties>`,
     ...cases,
     '  </testsuite>',
     '</testsuites>',
