@@ -16,7 +16,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfraError } from '../core/errors.ts';
@@ -168,18 +168,4 @@ export async function dropSaved(saved: SavedGuest): Promise<void> {
 /** The line a restored guest reads on its serial console: its token, the time, fresh entropy. */
 export function handshakeLine(token: string, now = Date.now()): string {
   return `lab.token=${token} lab.time=${Math.floor(now / 1000)} lab.seed=${randomBytes(32).toString('hex')}`;
-}
-
-/** Every saved guest with its size, for `lab cache`. */
-export async function listSaved(dir: string): Promise<{ key: string; path: string; bytes: number; savedAt?: string }[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const out = [];
-  for (const name of names.filter((n) => !n.startsWith('.'))) {
-    const d = join(dir, name);
-    let bytes = 0;
-    for (const f of await readdir(d).catch(() => [] as string[])) bytes += (await stat(join(d, f)).catch(() => ({ size: 0 }))).size;
-    const meta = await readFile(join(d, 'meta.json'), 'utf8').then((t) => JSON.parse(t) as SnapshotMeta).catch(() => undefined);
-    out.push({ key: name, path: d, bytes, savedAt: meta?.savedAt });
-  }
-  return out;
 }

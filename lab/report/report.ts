@@ -10,6 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { compareVersions } from '../core/version.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
@@ -197,17 +198,6 @@ const releaseOf = (r: RunResult) => r.kernel?.release ?? r.kernelSpec;
 const kernelLabel = (r: RunResult) => (r.flavor === 'lab' ? releaseOf(r) : `${releaseOf(r)}+${r.flavor}`);
 const series = (release: string) => /^(\d+\.\d+)/.exec(release)?.[1] ?? release;
 
-/** Release order: 6.1.192 < 6.6.87 < 6.12.117 (numeric parts), then by label. */
-function compareReleases(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map(Number);
-  const pb = b.split(/[.-]/).map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (Number.isFinite(d) && d !== 0) return d;
-  }
-  return a.localeCompare(b);
-}
-
 type Scenario = RunResult['scenarios'][number];
 
 /**
@@ -259,7 +249,7 @@ export function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[
   if (by === 'input') return list;
   // kernels in version order; runs in time order
   return by === 'kernel'
-    ? list.sort((a, b) => compareReleases(a.column.release, b.column.release) || a.column.label.localeCompare(b.column.label))
+    ? list.sort((a, b) => compareVersions(a.column.release, b.column.release) || a.column.label.localeCompare(b.column.label))
     : list.sort((a, b) => a.column.runs[0]!.startedAt.localeCompare(b.column.runs[0]!.startedAt));
 }
 

@@ -33,6 +33,13 @@ describe('the metric registry on a recorded 6.12.117 hugetlb run', () => {
     expect(registry.read('vmstat.pgalloc_sum.delta', obs)).toBe(delta);
     expect(registry.read('vmstat.pgfree.delta', obs)).toBe(obs.vmstatAfter!.pgfree! - obs.vmstatBefore!.pgfree!);
     expect(registry.read('vmstat.no_such_counter.delta', obs)).toBeUndefined();
+    expect(registry.read('vmstat.htlb_buddy_alloc_success.delta', obs)).toBe(32);
+  });
+
+  it('has no delta for a counter missing on one side', () => {
+    const one = { vmstatBefore: { a: 1 }, vmstatAfter: { a: 4, b: 2 } };
+    expect(registry.read('vmstat.a.delta', one)).toBe(3);
+    expect(registry.read('vmstat.b.delta', one)).toBeUndefined();
   });
 
   it('an event that was not probed has no value; a name no family knows has none either', () => {

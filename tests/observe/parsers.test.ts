@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBpftrace } from '../../lab/observe/bpftrace.ts';
 import { parsePageOrder } from '../../lab/observe/page-order.ts';
-import { parseVmstat, vmstatDelta } from '../../lab/observe/vmstat.ts';
+import { parseVmstat } from '../../lab/observe/vmstat.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 describe('parsePageOrder on /proc/page_order from a 6.12.117 guest', () => {
@@ -47,16 +47,9 @@ describe('parseBpftrace on summary output from a 6.12.117 guest', () => {
 });
 
 describe('vmstat', () => {
-  it('takes deltas of the counters a scenario uses (6.12.117 hugetlb run)', () => {
+  it('reads every counter of a snapshot (6.12.117 hugetlb run)', () => {
     const before = parseVmstat(fixture('6.12.117', 'hugetlb', 'vmstat-before.txt'));
-    const after = parseVmstat(fixture('6.12.117', 'hugetlb', 'vmstat-after.txt'));
     expect(Object.keys(before).length).toBeGreaterThan(50);
-    const d = vmstatDelta(before, after);
-    expect(d.htlb_buddy_alloc_success).toBe(32);
-    expect(after.nr_free_pages).toBeDefined();
-  });
-
-  it('leaves out counters missing on one side', () => {
-    expect(vmstatDelta({ a: 1 }, { a: 4, b: 2 })).toEqual({ a: 3 });
+    expect(before.nr_free_pages).toBeGreaterThan(0);
   });
 });
