@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, tcgThreadsFor } from '../lab/core/config.ts';
-import { resolvePaths } from '../lab/core/paths.ts';
+import { repoRoot } from '../lab/core/paths.ts';
 import { probeAccel } from '../lab/guest/accel.ts';
 import { qemuVersion } from '../lab/guest/snapshot.ts';
 import { BenchResultSchema, meets, summarize, type BenchResult, type Measure } from './schema.ts';
@@ -42,9 +42,8 @@ const kernel = value('--kernel', '6.12');
 const only = value('--only', '').split(',').filter(Boolean);
 /** The scale table's scenarios: the default suite, or a quicker set (--scale-scenarios hugetlb). */
 const scaleScenarios = value('--scale-scenarios', '').split(',').filter(Boolean);
-const paths = resolvePaths();
-const outDir = value('--out', join(paths.repo, 'bench', 'results'));
-const repo = paths.repo;
+const repo = repoRoot;
+const outDir = value('--out', join(repo, 'bench', 'results'));
 const wanted = (id: string) => only.length === 0 || only.includes(id);
 const resultsRoot = mkdtempSync(join(tmpdir(), 'bench-results-'));
 const measures: Measure[] = [];
@@ -183,9 +182,9 @@ if (wanted('rebuild') && !smoke) {
   const removeEntry = async (opts: string[]) => {
     const keys = await lab(['keys', '--kernel', kernel, ...opts, '--json']);
     const inputsKey = (JSON.parse(keys.stdout) as { kernel: { inputsKey: string } }).kernel.inputsKey;
-    const index = join(paths.cache, 'kernels', 'index', `${inputsKey}.key`);
+    const index = join(config.paths.cache, 'kernels', 'index', `${inputsKey}.key`);
     if (!existsSync(index)) return;
-    rmSync(join(paths.cache, 'kernels', readFileSync(index, 'utf8').trim()), { recursive: true, force: true });
+    rmSync(join(config.paths.cache, 'kernels', readFileSync(index, 'utf8').trim()), { recursive: true, force: true });
     rmSync(index, { force: true });
   };
   await removeEntry(base);

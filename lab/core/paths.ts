@@ -1,7 +1,9 @@
-/** Where the lab keeps things: the repository, the cache outside it, results. */
+/**
+ * The repository's root, the shape of the lab's folders (resolved with the
+ * rest of the configuration by core/config.ts), and the names of run folders.
+ */
 import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -10,15 +12,6 @@ export interface LabPaths {
   repo: string;
   cache: string;
   results: string;
-}
-
-export function resolvePaths(env: NodeJS.ProcessEnv = process.env): LabPaths {
-  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return {
-    repo: repoRoot,
-    cache: resolve(env.LAB_CACHE_DIR || join(xdg, 'page-owner-lab')),
-    results: resolve(env.LAB_RESULTS_DIR || join(repoRoot, 'results')),
-  };
 }
 
 /** A results folder name: UTC time, what ran, and a few random characters so parallel runs never collide. */

@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { resolvePaths, repoRoot } from '../../lab/core/paths.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
+import { repoRoot } from '../../lab/core/paths.ts';
 import type { BisectResult } from '../../lab/report/bisect.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
 import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
@@ -48,7 +49,7 @@ const COMMITS: { subject: string; file: string; edit: (text: string) => string }
 
 /** The cached 6.12 tree, built once by `lab build` when the cache has none. */
 async function cachedTree(): Promise<string> {
-  const sources = join(resolvePaths().cache, 'sources');
+  const sources = join(resolveConfig().paths.cache, 'sources');
   const find = () => (existsSync(sources) ? readdirSync(sources).find((n) => n.startsWith('6.12.')) : undefined);
   if (!find()) expect((await lab(['build', '--kernel', '6.12'])).exitCode).toBe(0);
   return join(sources, find()!);

@@ -2,7 +2,8 @@ import { execa } from 'execa';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, resolvePaths } from '../../lab/core/paths.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
+import { repoRoot } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { testRequirements } from '../../lab/host/requirements.ts';
 import { ensureHost } from '../../lab/host/setup.ts';
@@ -22,7 +23,7 @@ import { lab } from '../helpers/cli.ts';
  * older main, to see it fail). Logs: results/fresh-host-<time>/.
  */
 const HELPER = join(repoRoot, 'tests', 'helpers', 'fresh-root.sh');
-const logs = join(resolvePaths().results, `fresh-host-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
+const logs = join(resolveConfig().paths.results, `fresh-host-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
 
 /** The README's first command of "The two commands", without its comment: what a newcomer types. */
 export function readmeMainCommand(readme: string): string {
@@ -34,7 +35,7 @@ export function readmeMainCommand(readme: string): string {
 
 describe('a fresh Debian 12 machine', () => {
   const root = join(mkdtempSync('/var/tmp/lab-fresh-'), 'root');
-  const cache = resolvePaths().cache;
+  const cache = resolveConfig().paths.cache;
   const mainCommand = readmeMainCommand(readFileSync(join(repoRoot, 'README.md'), 'utf8'));
 
   /** A command in the fresh root, as root or as the user `newcomer`; its output is kept in the logs folder. */

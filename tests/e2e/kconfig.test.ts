@@ -4,8 +4,8 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../../lab/core/config.ts';
 import { InputError } from '../../lab/core/errors.ts';
-import { resolvePaths } from '../../lab/core/paths.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { ensureHost } from '../../lab/host/setup.ts';
 import { compilerIdentity, configureKernel, entryKey, KBUILD_REVISION } from '../../lab/kernel/build.ts';
@@ -15,7 +15,7 @@ import { parseKernelSpec } from '../../lab/kernel/spec.ts';
 
 /** Config merging and verification on the real Kconfig trees Debian ships (no compile). */
 describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) => {
-  const paths = resolvePaths();
+  const paths = resolveConfig().paths;
   const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
   // a fresh machine has no kernel build tools yet: the lab installs them as it would for a run
   beforeAll(() => ensureHost(consoleReporter({ quiet: true })));
@@ -74,7 +74,7 @@ describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) =
  * fragment does not enable Rust.
  */
 describe('the kernel build environment', () => {
-  const paths = resolvePaths();
+  const paths = resolveConfig().paths;
   const reporter = consoleReporter({ quiet: true });
   beforeAll(() => ensureHost(reporter));
   const fragment = () => renderFragment(parseFragment(readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8'), 'kernels/lab.config'));

@@ -2,13 +2,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolvePaths } from '../../lab/core/paths.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
 import { listCache } from '../../lab/kernel/cache.ts';
 import { lab } from '../helpers/cli.ts';
 
 const BEFORE = ['--kconfig', 'CONFIG_CMA_SYSFS=y'];
 const OPTION = 'CONFIG_CMA_DEBUGFS=y';
-const cacheDir = resolvePaths().cache;
+const cacheDir = resolveConfig().paths.cache;
 // Seeding a kept tree is one whole build (10-20 minutes cold): this test only runs where a
 // 6.12 lab-flavor tree is already there (any 6.12 miss makes one), else it is skipped.
 const seeded = (await listCache(cacheDir)).some((e) => e.kind === 'tree' && /^6\.12\.\d+-lab-/.test(e.name) && e.detail.startsWith('config '));

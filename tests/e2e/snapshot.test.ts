@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolvePaths } from '../../lab/core/paths.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
 import type { SnapshotMeta } from '../../lab/guest/snapshot.ts';
 import { lab } from '../helpers/cli.ts';
 
@@ -10,7 +10,7 @@ import { lab } from '../helpers/cli.ts';
  * gives this file its own saved guest, removed first so the first run boots.
  */
 const MEMORY = '1008';
-const snapshots = join(resolvePaths().cache, 'snapshots');
+const snapshots = join(resolveConfig().paths.cache, 'snapshots');
 const exec = (command: string, ...flags: string[]) => lab(['exec', '--kernel', '6.12', '--memory', MEMORY, ...flags, '--', command]);
 const execJson = (resultsDir: string) => {
   const dir = readdirSync(resultsDir).filter((d) => d.includes('exec-')).sort().at(-1)!;
