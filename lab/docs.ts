@@ -1,8 +1,8 @@
 /**
- * Generated documentation: sections of README.md and docs/*.md between
- * markers come from the code (the metric list from the metric registry, the
- * expression syntax from the expression language). `npm run docs` rewrites
- * them; a test fails when a document and the code disagree.
+ * Generated documentation: sections of docs/*.md between markers come from
+ * the code (the metric list from the metric registry, the expression syntax
+ * from the expression language). `npm run docs` rewrites them; a test fails
+ * when a document and the code disagree.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,9 +24,8 @@ export const SECTIONS = {
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 
-/** Which document holds which generated sections. */
+/** Which document holds which generated sections (the README links to them and holds none). */
 export const DOCUMENTS: Record<string, SectionName[]> = {
-  'README.md': ['metrics'],
   'docs/scenarios.md': ['syntax', 'metrics'],
 };
 
