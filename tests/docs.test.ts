@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { program, allCommands } from '../lab/cli/program.ts';
@@ -11,8 +11,63 @@ import { parseScenario } from '../lab/scenario/load.ts';
 import { LAB_CLI } from './helpers/cli.ts';
 import { registry } from './helpers/registry.ts';
 
-const DOCS = ['README.md', 'docs/scenarios.md', 'docs/reliability.md', 'docs/architecture.md'];
+/** Every document: the README and docs/*.md. */
+const ALL_DOCS = ['README.md', ...readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
+/** docs/ci.md's sh block is a synopsis with [optional] arguments, not a command line: its examples are not run. */
+const NOT_RUN = ['docs/ci.md'];
+/** The documents whose examples run. */
+const DOCS = ALL_DOCS.filter((f) => !NOT_RUN.includes(f));
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
+const README_MAX_LINES = 300;
+
+/** The text outside fenced blocks (each fenced line made empty): where headings are. */
+function unfenced(text: string): string {
+  let fenced = false;
+  const lines = text.split('\n').map((l) => {
+    if (/^\s*```/.test(l)) {
+      fenced = !fenced;
+      return '';
+    }
+    return fenced ? '' : l;
+  });
+  return lines.join('\n');
+}
+/** The text outside fenced blocks and inline code: where links are. */
+const prose = (text: string) => unfenced(text).replace(/`[^`]*`/g, '');
+
+/** The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchors(text: string): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const line of unfenced(text).split('\n')) {
+    const heading = /^#{1,6}\s+(.+?)\s*#*\s*$/.exec(line)?.[1]?.replace(/`/g, '');
+    if (heading === undefined) continue;
+    const base = heading.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    out.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return out;
+}
+
+/** Each relative link of a document (file is its path in the repository) that names no file, or no heading of it. */
+function brokenLinks(file: string, text: string): string[] {
+  const targets = [...prose(text).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)|^\[[^\]]+\]:\s*(\S+)/gm)].map((m) => (m[1] ?? m[2])!);
+  const broken: string[] = [];
+  for (const target of targets) {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: ...
+    const [path = '', anchor] = target.split('#');
+    const linked = path === '' ? file : normalize(join(dirname(file), decodeURIComponent(path)));
+    if (path !== '' && (linked.startsWith('..') || !existsSync(join(repoRoot, linked)))) {
+      broken.push(`${file}: ${target}: no file ${linked}`);
+      continue;
+    }
+    if (anchor === undefined || !linked.endsWith('.md')) continue;
+    const headings = anchors(linked === file ? text : read(linked));
+    if (!headings.has(anchor)) broken.push(`${file}: ${target}: ${linked} has no heading #${anchor}`);
+  }
+  return broken;
+}
 
 /** Fenced blocks with their info string and the line their text starts on. */
 function blocks(file: string): { info: string; text: string; line: number }[] {
@@ -153,6 +208,52 @@ describe('docs/reliability.md', () => {
 
 describe('the README', () => {
   it('links every document', () => {
-    for (const doc of DOCS.slice(1)) expect(read('README.md')).toContain(`](${doc})`);
+    for (const doc of ALL_DOCS.slice(1)) expect(read('README.md')).toContain(`](${doc})`);
+  });
+
+  it(`is at most ${README_MAX_LINES} lines: the rest is in docs/`, () => {
+    const lines = read('README.md').split('\n').length - 1;
+    expect(lines).toBeLessThanOrEqual(README_MAX_LINES);
+  });
+
+  it('keeps "The two commands" with the main command first and the test command second', () => {
+    const section = read('README.md').split(/^## The two commands$/m)[1] ?? '';
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const commands = block.split('\n').filter((l) => l.trim()).map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(commands).toEqual(['npm ci && npm run lab -- --kernel 6.12', 'npm ci && npm test']);
+    expect(read('.ci/run')).toMatch(/^npm ci && npm test$/m);
+  });
+});
+
+describe('links', () => {
+  it('every relative link of README.md and docs/*.md names a file that exists and, with #, a heading of it', () => {
+    expect(ALL_DOCS.flatMap((file) => brokenLinks(file, read(file)))).toEqual([]);
+  });
+
+  it('the check finds a missing file, a missing heading and a link out of the repository, and reads no code', () => {
+    const text = [
+      '# A page',
+      '[ok](scenarios.md#keys), [ok](../README.md#the-two-commands), [ok](#a-page), [ok](https://example.org/x.md)',
+      '[gone](no-such-file.md), [gone](scenarios.md#no-such-heading), [gone](#nowhere), [gone](../../outside.md)',
+      '`[in code](not-checked.md)`',
+      '```',
+      '[in a block](not-checked.md)',
+      '```',
+    ].join('\n');
+    expect(brokenLinks('docs/page.md', text)).toEqual([
+      'docs/page.md: no-such-file.md: no file docs/no-such-file.md',
+      'docs/page.md: scenarios.md#no-such-heading: docs/scenarios.md has no heading #no-such-heading',
+      'docs/page.md: #nowhere: docs/page.md has no heading #nowhere',
+      'docs/page.md: ../../outside.md: no file ../outside.md',
+    ]);
+  });
+
+  it('anchors are GitHub\'s: punctuation dropped, code kept as text, repeats numbered', () => {
+    expect([...anchors('# Regression reports (lab report)\n## `lab exec`, and more\n## Keys\n## Keys\n```\n# not a heading\n```')]).toEqual([
+      'regression-reports-lab-report',
+      'lab-exec-and-more',
+      'keys',
+      'keys-1',
+    ]);
   });
 });
