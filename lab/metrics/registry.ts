@@ -3,7 +3,7 @@
  * report can use. Each family holds its pattern, the observer it needs, how
  * its value is read from the observations, an example and a meaning.
  * Validation (scenario/compile.ts), the judge, the reports and the metric
- * list in the README (npm run docs) all read this table and nothing else.
+ * list in docs/scenarios.md (npm run docs) all read this table and nothing else.
  *
  * bpftrace families come from bpf/hooks.yaml: adding an event there gives a
  * metric named after its map, with no TypeScript to edit.
@@ -329,7 +329,7 @@ export class MetricRegistry {
     });
   }
 
-  /** The metric list as Markdown (the README's section and docs are generated from it). */
+  /** The metric list as Markdown (docs/scenarios.md's list is generated from it). */
   markdown(): string {
     const rows = this.families.map((f) => `| \`${f.example}\` | ${f.observer} | ${f.meaning} |`);
     return ['| example | observer | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 
 /**
- * The rule of the house (README, "How it works"): each folder of lab/ may
+ * The rule of the house (docs/architecture.md, "The folders, and the stages in them"): each folder of lab/ may
  * import only from folders below it in this list; the top-level files (the
  * pipeline, exec, artifacts, doctor) sit above every folder but cli.
  */
