@@ -162,6 +162,9 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
           reporter.stage(label, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}${r.skipReason ? `: ${r.skipReason}` : ''}`);
           if (r.regression) reporter.stage(label, `REGRESSION: ${r.regression}`);
+          for (const st of r.steps?.filter((x) => x.truncated) ?? []) {
+            reporter.stage(label, `step "${st.name}" printed ${st.stdoutBytes} bytes: memory kept its first and last part, the whole is in ${join(r.resultsDir, st.log)}`);
+          }
           const { discarded, tainted } = await pool!.release({ error: r.status === 'ERROR', dmesgErrors: r.observations.dmesg?.kernelErrors.length ?? 0 });
           if (discarded && tainted) reporter.stage(label, 'discarded the guest after this scenario');
           await report(reporters, 'onScenarioEnd', result, dir, reporter);
@@ -190,7 +193,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
 }
 
 /** The workloads the shared bpftrace counts apart: those of every scenario of the run. */
-export function sharedCommPrefixes(scenarios: readonly Scenario[]): string[] {
+function sharedCommPrefixes(scenarios: readonly Scenario[]): string[] {
   return [...new Set(scenarios.flatMap((s) => (s.bpftrace.comm ? [s.bpftrace.comm] : [])))].sort();
 }
 

@@ -1,14 +1,20 @@
 /**
- * The guest protocol: commands go in over SSH (ssh2), stdout, stderr and the
- * exit status come back on their own channels. Connecting retries transient
- * failures (p-retry) for a bounded time; the guest that answers must carry
- * this boot's token, so a stale QEMU on the same port is never driven.
+ * Guest commands over SSH (ssh2), on two transports behind GuestShell.exec:
+ * the shared long-lived shell, where each command is framed by end markers
+ * that carry its status (lab/guest/framing.ts), and an SSH channel of the
+ * command's own, where the status comes in band as the last line of stderr.
+ * Output is kept in bounded memory (the head and tail of each stream) and can
+ * be logged whole to a file. Connecting retries transient failures (p-retry)
+ * for a bounded time; the guest that answers must carry this boot's token,
+ * so a stale QEMU on the same port is never driven.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
+import { BoundedBuffer, LineSplitter } from '../core/bounded.ts';
 import { InfraError, isLabError } from '../core/errors.ts';
 import { tailLines } from '../core/proc.ts';
 import { EndMarker, framedCommand } from './framing.ts';
@@ -17,16 +23,35 @@ export interface ExecResult {
   command: string;
   exitCode: number;
   signal?: string;
+  /** Kept in memory: all of it, or its first and last KEPT_STDOUT bytes around a line saying what was left out. */
   stdout: string;
   stderr: string;
+  /** Bytes the command wrote to stdout, kept or not. */
+  stdoutBytes: number;
+  /** stdout was longer than what is kept: the middle is left out (the log file, when given, has it whole). */
+  truncated?: true;
   durationMs: number;
+}
+
+/**
+ * How much of a command's stdout stays in memory: its first and last 8 MiB.
+ * A capture pattern sees those; the middle of a longer output is only in the
+ * log file. stderr keeps its first and last 512 KiB.
+ */
+export const KEPT_STDOUT = { head: 8 << 20, tail: 8 << 20 };
+const KEPT_STDERR = { head: 512 << 10, tail: 512 << 10 };
+
+/** Where a transport delivers a command's output as it arrives (stderr without any framing or status of the transport's). */
+interface CommandIo {
+  stdout: (d: Buffer) => void;
+  stderr: (d: Buffer) => void;
 }
 
 /** A guest command that names no timeout gets this one: a hung command must end, with its timeout in the error. */
 export const DEFAULT_GUEST_COMMAND_TIMEOUT_MS = 10 * 60_000;
 
 export interface ExecOptions {
-  /** Default DEFAULT_GUEST_COMMAND_TIMEOUT_MS; Infinity: none (a user's own command in lab exec, ended by Ctrl-C). */
+  /** Default: the shell's commandTimeoutMs (DEFAULT_GUEST_COMMAND_TIMEOUT_MS); Infinity: none (a user's own command in lab exec, ended by Ctrl-C). */
   timeoutMs?: number;
   input?: string | Buffer;
   /** Do not throw on a non-zero exit status. */
@@ -37,6 +62,8 @@ export interface ExecOptions {
   passThrough?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
   /** Keep stdout in the result (default true; false for a dump that is only streamed). */
   keepStdout?: boolean;
+  /** stdout and stderr, whole, written to this file as they arrive (a step's log). */
+  logFile?: string;
   /**
    * stdout crosses gzip'ed (gzip -1 in the guest, inflated here; everything
    * else is unchanged): for a large, repetitive output such as the page_owner
@@ -65,7 +92,7 @@ export interface InteractiveOptions {
 
 /** How much of a command's output the transcript keeps. */
 const TRANSCRIPT_OUTPUT_BYTES = 64 * 1024;
-/** The in-band status line is at most this long: stderr passed through holds back this much until the end. */
+/** The in-band status line is at most this long: a channel's stderr is held back this much until it closes. */
 const STATUS_HOLDBACK = 40;
 
 export class GuestShell {
@@ -73,6 +100,8 @@ export class GuestShell {
   transcript?: string;
   /** uname -r of the guest, read when connecting. */
   release = '';
+  /** The timeout of a command that names none. */
+  commandTimeoutMs = DEFAULT_GUEST_COMMAND_TIMEOUT_MS;
 
   private framed?: FramedShell;
   private opening = false;
@@ -121,123 +150,65 @@ export class GuestShell {
 
   /**
    * The one way to run a guest command: through the guest's shell, with its
-   * exit status reported in band (and the channel's as a fallback), an
-   * optional timeout, output kept, streamed by line or passed through, and a
-   * line in the transcript. Throws GUEST_COMMAND_FAILED on a non-zero exit
-   * unless allowed, GUEST_COMMAND_TIMEOUT, or GUEST_LOST when the channel or
-   * the connection dies without a status.
+   * exit status reported in band (and the channel's as a fallback), a
+   * timeout, output kept (bounded: KEPT_STDOUT), logged whole to a file,
+   * streamed by line or passed through, and a line in the transcript. Throws
+   * GUEST_COMMAND_FAILED on a non-zero exit unless allowed,
+   * GUEST_COMMAND_TIMEOUT, or GUEST_LOST when the channel or the connection
+   * dies without a status. Runs on the shared framed shell when it is idle
+   * and the command needs nothing a channel of its own gives (input, gzip,
+   * pass-through), else on a channel of its own.
    */
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const opts = { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_GUEST_COMMAND_TIMEOUT_MS };
+    const opts = { ...options, timeoutMs: options.timeoutMs ?? this.commandTimeoutMs };
     const started = Date.now();
     const keep = opts.keepStdout ?? true;
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    const err: Buffer[] = [];
-    let partial = '';
-    let heldErr = Buffer.alloc(0);
+    const out = new BoundedBuffer(keep ? KEPT_STDOUT : { head: TRANSCRIPT_OUTPUT_BYTES, tail: 0 });
+    const err = new BoundedBuffer(KEPT_STDERR);
+    const lines = opts.onLine ? new LineSplitter(opts.onLine) : undefined;
+    const log = opts.logFile ? createWriteStream(opts.logFile) : undefined;
+    const io: CommandIo = {
+      stdout: (d) => {
+        out.push(d);
+        log?.write(d);
+        opts.passThrough?.stdout.write(d);
+        lines?.push(d);
+      },
+      stderr: (d) => {
+        err.push(d);
+        log?.write(d);
+        opts.passThrough?.stderr.write(d);
+      },
+    };
+    const timedOut = () =>
+      new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs / 1000} s (its timeout): ${command}`, {
+        command,
+        timeoutMs: opts.timeoutMs,
+        outputTail: tailLines(`${out.text()}${err.text()}`, 20),
+      });
     let result: ExecResult | undefined;
     let failure: Error | undefined;
     try {
-      const onStdout = (d: Buffer) => {
-        if (keep || outBytes < TRANSCRIPT_OUTPUT_BYTES) out.push(d);
-        outBytes += d.length;
-        opts.passThrough?.stdout.write(d);
-        if (opts.onLine) {
-          const lines = (partial + d.toString()).split('\n');
-          partial = lines.pop()!;
-          for (const l of lines) opts.onLine(l);
-        }
-      };
-      const timedOut = () =>
-        new InfraError('GUEST_COMMAND_TIMEOUT', `guest command timed out after ${opts.timeoutMs / 1000} s: ${command}`, {
-          command,
-          outputTail: tailLines(Buffer.concat(out).toString() + Buffer.concat(err).toString(), 20),
-        });
       const framed = opts.input === undefined && !opts.passThrough && !opts.compress && !opts.ownChannel ? await this.idleFramedShell() : undefined;
-      let status: { code: number; signal?: string };
-      let inflated: Promise<void> | undefined;
-      if (framed) {
-        status = { code: await framed.run(command, onStdout, (d) => err.push(d), opts.timeoutMs, timedOut) };
-      } else {
-        const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
-        let wire = wrap(command);
-        if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
-          // too long for one exec request: the command goes to a file first, and the shell sources it
-          const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
-          await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
-          wire = wrap(sourcedCommand(file));
-        }
-        const channel = await this.channel(wire);
-        inflated = opts.compress ? inflate(channel, onStdout) : undefined;
-        // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
-        inflated?.catch(() => undefined);
-        if (!inflated) channel.on('data', onStdout);
-        channel.stderr.on('data', (d: Buffer) => {
-          err.push(d);
-          if (opts.passThrough) {
-            // the status line comes last on stderr: hold back its length until the channel closes
-            heldErr = Buffer.concat([heldErr, d]);
-            if (heldErr.length > STATUS_HOLDBACK) {
-              opts.passThrough.stderr.write(heldErr.subarray(0, heldErr.length - STATUS_HOLDBACK));
-              heldErr = heldErr.subarray(heldErr.length - STATUS_HOLDBACK);
-            }
-          }
-        });
-        if (opts.input !== undefined) channel.end(opts.input);
-        else channel.end();
-        status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
-          let timer: NodeJS.Timeout | undefined;
-          if (Number.isFinite(opts.timeoutMs)) {
-            timer = setTimeout(() => {
-              channel.close();
-              reject(timedOut());
-            }, opts.timeoutMs);
-          }
-          let exit: { code: number; signal?: string } | undefined;
-          channel.on('exit', (code: number | null, signal?: string) => {
-            exit = { code: code ?? 128, signal: signal ?? undefined };
-          });
-          channel.once('close', () => {
-            clearTimeout(timer);
-            // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
-            // in band. It also survives dropbear closing a channel without the exit-status message, seen
-            // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
-            const inBand = splitInBandStatus(Buffer.concat(err).toString()).code;
-            if (inBand !== undefined) resolve({ code: inBand, signal: exit?.signal });
-            else if (exit) resolve(exit);
-            else reject(lost(command, new Error('the channel closed without an exit status')));
-          });
-          channel.on('error', (e: Error) => {
-            clearTimeout(timer);
-            reject(lost(command, e));
-          });
-        });
-      }
-      if (inflated) {
-        await inflated.catch((e: Error) => {
-          throw new InfraError(
-            'GUEST_OUTPUT_UNREADABLE',
-            `the gzip'ed output of ${JSON.stringify(command)} could not be inflated (${e.message}); the guest needs gzip on its PATH`,
-            { command, outputTail: tailLines(splitInBandStatus(Buffer.concat(err).toString()).stderr, 20) },
-          );
-        });
-      }
-      if (opts.onLine && partial) opts.onLine(partial);
-      const stderr = splitInBandStatus(Buffer.concat(err).toString()).stderr;
-      if (opts.passThrough) opts.passThrough.stderr.write(splitInBandStatus(heldErr.toString()).stderr);
+      const status = framed
+        ? { code: await framed.run(command, io, opts.timeoutMs, timedOut) }
+        : await this.runOnChannel(command, io, { ...opts, timedOut });
+      lines?.end();
       result = {
         command,
         exitCode: status.code,
         signal: status.signal,
-        stdout: keep ? Buffer.concat(out).toString() : '',
-        stderr,
+        stdout: keep ? out.text(opts.logFile) : '',
+        stderr: err.text(opts.logFile),
+        stdoutBytes: out.total,
+        ...(keep && out.omitted ? { truncated: true } : {}),
         durationMs: Date.now() - started,
       };
     } catch (e) {
       failure = e as Error;
     }
-    await this.record(command, result, failure, Buffer.concat(out).toString().slice(0, TRANSCRIPT_OUTPUT_BYTES), outBytes);
+    if (log) await new Promise<void>((resolve) => log.end(resolve));
+    await this.record(command, result, failure, out.start(TRANSCRIPT_OUTPUT_BYTES), out.total);
     if (failure) throw failure;
     if (result!.exitCode !== 0 && !opts.allowFailure) {
       throw new InfraError('GUEST_COMMAND_FAILED', `guest command exited with ${result!.exitCode}: ${command}`, {
@@ -247,6 +218,77 @@ export class GuestShell {
       });
     }
     return result!;
+  }
+
+  /**
+   * The second transport: the command on an SSH channel of its own, its
+   * status printed in band as the last line of stderr (held back from `io`
+   * until the channel closes), stdout inflated when it crosses gzip'ed, and
+   * a command too long for one exec request sent as a file first.
+   */
+  private async runOnChannel(
+    command: string,
+    io: CommandIo,
+    opts: { timeoutMs: number; timedOut: () => Error; input?: string | Buffer; compress?: boolean },
+  ): Promise<{ code: number; signal?: string }> {
+    const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
+    let wire = wrap(command);
+    if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
+      // too long for one exec request: the command goes to a file first, and the shell sources it
+      const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
+      await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
+      wire = wrap(sourcedCommand(file));
+    }
+    const channel = await this.channel(wire);
+    const inflated = opts.compress ? inflate(channel, io.stdout) : undefined;
+    // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
+    inflated?.catch(() => undefined);
+    if (!inflated) channel.on('data', io.stdout);
+    // the status line comes last on stderr: its length is held back until the channel closes
+    let held = Buffer.alloc(0);
+    channel.stderr.on('data', (d: Buffer) => {
+      held = Buffer.concat([held, d]);
+      if (held.length > STATUS_HOLDBACK) {
+        io.stderr(held.subarray(0, held.length - STATUS_HOLDBACK));
+        held = Buffer.from(held.subarray(held.length - STATUS_HOLDBACK));
+      }
+    });
+    if (opts.input !== undefined) channel.end(opts.input);
+    else channel.end();
+    const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (Number.isFinite(opts.timeoutMs)) {
+        timer = setTimeout(() => {
+          channel.close();
+          reject(opts.timedOut());
+        }, opts.timeoutMs);
+      }
+      let exit: { code: number; signal?: string } | undefined;
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: code ?? 128, signal: signal ?? undefined };
+      });
+      channel.once('close', () => {
+        clearTimeout(timer);
+        // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
+        // in band. It also survives dropbear closing a channel without the exit-status message, seen
+        // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
+        const inBand = splitInBandStatus(held.toString());
+        if (inBand.stderr) io.stderr(Buffer.from(inBand.stderr));
+        if (inBand.code !== undefined) resolve({ code: inBand.code, signal: exit?.signal });
+        else if (exit) resolve(exit);
+        else reject(lost(command, new Error('the channel closed without an exit status')));
+      });
+      channel.on('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(lost(command, e));
+      });
+    });
+    await inflated?.catch((e: Error) => {
+      throw new InfraError('GUEST_OUTPUT_UNREADABLE', `the gzip'ed output of ${JSON.stringify(command)} could not be inflated (${e.message}); the guest needs gzip on its PATH`, {
+        command,
+      });
+    });
+    return status;
   }
 
   /**
@@ -310,7 +352,7 @@ export class GuestShell {
 
   private async record(command: string, r: ExecResult | undefined, failure: Error | undefined, stdout: string, stdoutBytes: number): Promise<void> {
     if (!this.transcript) return;
-    const cut = stdoutBytes > stdout.length ? `[... ${stdoutBytes - stdout.length} more bytes of stdout not kept here]\n` : '';
+    const cut = stdoutBytes > Buffer.byteLength(stdout) ? `[... ${stdoutBytes - Buffer.byteLength(stdout)} more bytes of stdout not kept here]\n` : '';
     const body = r
       ? `${stdout}${stdout && !stdout.endsWith('\n') ? '\n' : ''}${cut}${r.stderr ? `[stderr]\n${r.stderr}${r.stderr.endsWith('\n') ? '' : '\n'}` : ''}[exit ${r.exitCode}, ${r.durationMs} ms]\n`
       : `!! ${failure!.message}\n`;
@@ -332,8 +374,7 @@ class FramedShell {
   private current?: {
     out: EndMarker;
     err: EndMarker;
-    onStdout: (d: Buffer) => void;
-    onStderr: (d: Buffer) => void;
+    io: CommandIo;
     done: (e: Error | undefined, code?: number) => void;
   };
 
@@ -347,8 +388,8 @@ class FramedShell {
       // what each marker held back, in case it was the command's last output
       const out = c.out.rest();
       const err = c.err.rest();
-      if (out.length) c.onStdout(out);
-      if (err.length) c.onStderr(err);
+      if (out.length) c.io.stdout(out);
+      if (err.length) c.io.stderr(err);
       c.done(e);
     };
     ch.once('close', () => end(new Error('the shell the command ran in ended before it did')));
@@ -363,13 +404,21 @@ class FramedShell {
   }
 
   /** After claim: resolves with the command's status; rejects with GUEST_LOST when the channel goes, or `timedOut()` (after closing it). */
-  run(command: string, onStdout: (d: Buffer) => void, onStderr: (d: Buffer) => void, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
+  run(command: string, io: CommandIo, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
     this.claimed = false;
     const nonce = randomBytes(8).toString('hex');
     return new Promise<number>((resolve, reject) => {
       const timer = timeoutMs !== undefined && Number.isFinite(timeoutMs)
         ? setTimeout(() => {
-            this.current?.done(timedOut());
+            // what the markers held back is the command's latest output: the error's tail shows it
+            const c = this.current;
+            if (c) {
+              const out = c.out.rest();
+              const err = c.err.rest();
+              if (out.length) c.io.stdout(out);
+              if (err.length) c.io.stderr(err);
+            }
+            c?.done(timedOut());
             // the command may still run: this shell is not used again
             this.close();
           }, timeoutMs)
@@ -377,8 +426,7 @@ class FramedShell {
       this.current = {
         out: new EndMarker(nonce, true),
         err: new EndMarker(nonce, false),
-        onStdout,
-        onStderr,
+        io,
         done: (e, code) => {
           clearTimeout(timer);
           this.current = undefined;
@@ -401,7 +449,7 @@ class FramedShell {
     const c = this.current;
     if (!c) return;
     const data = (stream === 'out' ? c.out : c.err).push(d);
-    if (data.length) (stream === 'out' ? c.onStdout : c.onStderr)(data);
+    if (data.length) c.io[stream === 'out' ? 'stdout' : 'stderr'](data);
     if (c.out.status !== undefined && c.err.status !== undefined) c.done(undefined, c.out.status);
   }
 }

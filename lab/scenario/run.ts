@@ -12,7 +12,7 @@ import { InfraError, isLabError } from '../core/errors.ts';
 import { tailLines } from '../core/proc.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { kernelMatches } from '../expr/expr.ts';
-import type { GuestShell } from '../guest/ssh.ts';
+import { KEPT_STDOUT, type GuestShell } from '../guest/ssh.ts';
 import { labChecks } from '../judge/checks.ts';
 import { judge, type Judgement } from '../judge/judge.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
@@ -41,6 +41,8 @@ export interface ScenarioResult {
   status: ScenarioStatus;
   durationMs: number;
   captured: Record<string, number>;
+  /** Each step's output: its log under the scenario's folder, its size, and whether memory kept only its head and tail. */
+  steps?: StepOutput[];
   judgement?: Judgement;
   /** The lab's cross-checks (observers agree, nothing missed, no kernel errors). */
   checks?: Judgement;
@@ -58,6 +60,20 @@ export interface ScenarioResult {
   regression?: string;
   error?: { code: string; message: string; context?: Record<string, unknown> };
   resultsDir: string;
+}
+
+export interface StepOutput {
+  name: string;
+  /** Relative to the scenario's folder: steps/NN-name.log, stdout and stderr as they came. */
+  log: string;
+  stdoutBytes: number;
+  /** Longer than KEPT_STDOUT keeps: captures saw its first and last part only. */
+  truncated?: true;
+}
+
+/** A step's log file: its position and its name, reduced to characters safe in a file name. */
+export function stepLogName(index: number, name: string): string {
+  return `${String(index + 1).padStart(2, '0')}-${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 60) || 'step'}.log`;
 }
 
 export interface GuestContext {
@@ -147,6 +163,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
   const exec = (command: string, timeoutMs = 60_000, allowFailure = false) => shell.exec(command, { timeoutMs, allowFailure });
   const observations: Observations = { probes: ctx.probes, comm: scenario.bpftrace.comm };
   const captured: Record<string, number> = {};
+  const steps: StepOutput[] = [];
   const result = (status: ScenarioStatus, extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
     name: scenario.name,
     file: scenario.file,
@@ -154,6 +171,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     status,
     durationMs: Date.now() - started,
     captured,
+    ...(steps.length ? { steps } : {}),
     observations,
     resultsDir: dir,
     ...extra,
@@ -230,14 +248,19 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     const vmstatBefore = (await exec(`${traceOn}echo reset > /proc/page_order && cat /proc/vmstat`)).stdout;
     observations.vmstatBefore = parseVmstat(vmstatBefore);
     await writeFile(join(dir, 'vmstat-before.txt'), vmstatBefore);
-    for (const step of scenario.steps) {
+    await mkdir(join(dir, 'steps'), { recursive: true });
+    for (const [i, step] of scenario.steps.entries()) {
       reporter.stage(scenario.name, `step: ${step.name}`);
-      const r = await exec(step.run, step.timeout_s * 1000);
+      // the step's whole output goes to its log; memory keeps its head and tail (KEPT_STDOUT)
+      const log = join('steps', stepLogName(i, step.name));
+      const r = await shell.exec(step.run, { timeoutMs: step.timeout_s * 1000, logFile: join(dir, log) });
+      steps.push({ name: step.name, log, stdoutBytes: r.stdoutBytes, ...(r.truncated ? { truncated: true as const } : {}) });
       for (const [name, pattern] of Object.entries(step.capture)) {
         const m = new RegExp(pattern, 'm').exec(r.stdout);
         const value = m ? Number(m[1]) : NaN;
         if (!Number.isFinite(value)) {
-          throw new InfraError('CAPTURE_FAILED', `step "${step.name}": /${pattern}/ found no number for ${name} in its output`, {
+          const where = r.truncated ? ` (its output was ${r.stdoutBytes} bytes: a pattern sees the first and last ${KEPT_STDOUT.tail >> 20} MiB; the whole is in ${log})` : '';
+          throw new InfraError('CAPTURE_FAILED', `step "${step.name}": /${pattern}/ found no number for ${name} in its output${where}`, {
             output: r.stdout.slice(-500),
           });
         }

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,6 +57,40 @@ describe('failure modes', () => {
     const { r } = result(run.stdout);
     expect(r.error).toMatchObject({ stage: 'boot', code: 'BOOT_TIMEOUT', message: 'no readiness marker on the console after 20 s' });
     expect(await qemuLeft(r)).toBe(0);
+  });
+
+  it('a step that prints 200 MB: the harness stays under 300 MiB, the log has it whole, the capture sees its end', async () => {
+    // before the output was bounded, 200 MB took the harness to 840 MiB and 600 MB ended the run (ERR_STRING_TOO_LONG)
+    const dir = mkdtempSync(join(tmpdir(), 'lab-loud-'));
+    try {
+      const file = join(dir, 'loud.yaml');
+      writeFileSync(
+        file,
+        [
+          'description: A step that prints 200 MB.',
+          'steps:',
+          '  - name: print 200 MB',
+          `    run: "yes 0123456789012345678901234567890123456789012345678 | head -c 200000000; echo 'done 42'"`,
+          '    timeout_s: 900',
+          '    capture:',
+          "      done: '^done (\\d+)$'",
+          'expect:',
+          '  - done == 42',
+          '',
+        ].join('\n'),
+      );
+      const run = await lab(['--kernel', '6.12', '-s', file]);
+      expect(run.exitCode, run.stdout).toBe(0);
+      const { r, dir: results } = result(run.stdout);
+      const s = r.scenarios[0]!;
+      expect(s.captured).toEqual({ done: 42 });
+      expect(s.steps).toEqual([{ name: 'print 200 MB', log: 'steps/01-print-200-MB.log', stdoutBytes: 200_000_008, truncated: true }]);
+      expect(statSync(join(results, 'scenarios', 'loud', s.steps![0]!.log)).size).toBe(200_000_008);
+      expect(r.harness!.peakRssMb).toBeLessThan(300);
+      expect(`${run.stdout}${run.stderr}`).toMatch(/step "print 200 MB" printed 200000008 bytes: memory kept its first and last part/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a guest lost in the middle of a scenario is discarded; the next scenario boots a new one', async () => {
