@@ -21,15 +21,18 @@ export function displayPath(file: string): string {
   return rel.startsWith('..') ? file : rel;
 }
 
-export function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {
+function parseYaml<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {
   return parseYamlWithLines(text, file, schema).data;
 }
 
-export interface Located<T> {
+interface Located<T> {
   data: T;
   /** 1-based line of the value at a key path (0 when unknown), for errors found after the schema. */
   lineOf(path: (string | number)[]): number;
 }
+
+/** How far YAML aliases may multiply a document (the yaml library's default). */
+const MAX_ALIAS_COUNT = 100;
 
 export function parseYamlWithLines<S extends z.ZodType>(text: string, file: string, schema: S): Located<z.infer<S>> {
   const lineCounter = new LineCounter();
@@ -40,7 +43,14 @@ export function parseYamlWithLines<S extends z.ZodType>(text: string, file: stri
     const line = lineCounter.linePos(e.pos[0]).line;
     throw new InputError('BAD_YAML', `${shown}:${line}: ${e.message.split('\n')[0]}`, { file, line });
   }
-  const result = schema.safeParse(doc.toJS());
+  let value: unknown;
+  try {
+    // aliases are expanded with a bound (the yaml library's maxAliasCount): an alias bomb is bad input, not a crash
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    throw new InputError('BAD_YAML', `${shown}: ${(e as Error).message} (aliases that expand to more than ${MAX_ALIAS_COUNT} times their own size are refused)`, { file });
+  }
+  const result = schema.safeParse(value);
   if (result.success) {
     return {
       data: result.data,

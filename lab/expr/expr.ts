@@ -107,8 +107,14 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
+/** The longest expression the lab parses: a bound on the parser's and the evaluator's recursion. */
+const MAX_EXPRESSION_TOKENS = 1000;
+
 export function parseComparison(src: string): Comparison {
   const tokens = tokenize(src);
+  if (tokens.length > MAX_EXPRESSION_TOKENS) {
+    throw new ExprError(`an expression of ${tokens.length} tokens; at most ${MAX_EXPRESSION_TOKENS} are accepted`, tokens[MAX_EXPRESSION_TOKENS]!.at + 1);
+  }
   let pos = 0;
   const peek = () => tokens[pos];
   const fail = (msg: string): never => {

@@ -114,7 +114,7 @@ export function parseScenario(text: string, file: string, registry: MetricRegist
     try {
       return build();
     } catch (e) {
-      if (e instanceof ExprError) return fail(path, key, `${e.message} at column ${e.column} of ${JSON.stringify(src)}`);
+      if (e instanceof ExprError) return fail(path, key, `${e.message} at column ${e.column} of ${JSON.stringify(src.length > 120 ? `${src.slice(0, 117)}...` : src)}`);
       throw e;
     }
   };

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +50,33 @@ describe('lab CLI on bad input', () => {
     const r = await lab(['--scenario', file]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`${file}:2: step: unknown key "step"; did you mean "steps"?`);
+  });
+
+  it('an expression nested 3000 deep, one of 30,000 terms, a YAML alias bomb: exit 2 naming file and key, at once', async () => {
+    // before: exit 3 with a stack (call stack exceeded in the parser, the evaluator; the yaml library's alias count)
+    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    try {
+      const scenario = (expectation: string) => `description: x\nsteps:\n  - name: a\n    run: "true"\nexpect:\n  - ${expectation}\n`;
+      writeFileSync(join(dir, 'deep.yaml'), scenario(`${'('.repeat(3000)}1${')'.repeat(3000)} == 1`));
+      writeFileSync(join(dir, 'long.yaml'), scenario(`${Array(30000).fill('1').join('+')} == 30000`));
+      const bomb = ['description: x', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+      for (let i = 1; i < 9; i++) bomb.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+      writeFileSync(join(dir, 'bomb.yaml'), `${bomb.join('\n')}\nsteps:\n  - name: a\n    run: "true"\n`);
+      for (const [name, message] of [
+        ['deep', /deep\.yaml:6: expect\[0\]: an expression of 6003 tokens; at most 1000 are accepted at column 1001 of "\(+\.\.\."/],
+        ['long', /long\.yaml:6: expect\[0\]: an expression of 60001 tokens; at most 1000 are accepted/],
+        ['bomb', /bomb\.yaml: Excessive alias count .* \(aliases that expand to more than 100 times their own size are refused\)/],
+      ] as const) {
+        const started = Date.now();
+        const r = await lab(['--kernel', '6.12', '--scenario', join(dir, `${name}.yaml`)]);
+        expect(r.exitCode, `${name}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+        expect(Date.now() - started).toBeLessThan(30_000);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a bad option value', async () => {

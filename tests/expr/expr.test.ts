@@ -77,3 +77,14 @@ describe('tolerances and functions', () => {
     expect(() => parseComparison('eval(1) == 1')).toThrow(/unknown function "eval"/);
   });
 });
+
+describe('bounds', () => {
+  it('an expression of more than 1000 tokens is refused before it is parsed or evaluated (the recursion of both is bounded)', () => {
+    const terms = (n: number) => `${Array(n).fill('1').join('+')} == ${n}`;
+    // 499 terms, 498 plus signs, ==, the total: 999 tokens
+    const ok = parseComparison(terms(499));
+    expect(compare(evaluate(ok.left, () => undefined), ok.op, evaluate(ok.right, () => undefined))).toBe(true);
+    expect(() => parseComparison(terms(501))).toThrow(ExprError);
+    expect(() => parseComparison(`${'('.repeat(3000)}1${')'.repeat(3000)} == 1`)).toThrow(/an expression of 6003 tokens; at most 1000 are accepted/);
+  });
+});
