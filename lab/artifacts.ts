@@ -111,7 +111,7 @@ export async function prepareArtifacts(
 }
 
 /** The keys the lab's cache finds a kernel build and an image by, without building either (CI caches key on them). */
-export interface CacheKeys {
+interface CacheKeys {
   /** origin: where the source came from (a tarball: Debian's archive names the package and its Debian version in the file name). */
   kernel: { version: string; flavor: string; sourceId: string; inputsKey: string; compiler: string; origin: string };
   image: { name: string; key: string };

@@ -67,12 +67,12 @@ export interface ReleaseBisectOptions extends BisectInputs {
   describeChanges?: (from: string, to: string, ctx: ChangesContext) => Promise<{ changes: ReleaseChanges; diffs: Map<string, string> }>;
 }
 
-export type ReleaseRunner = (version: string, scenario: Scenario, resultsDir: string) => Promise<RunResult>;
+type ReleaseRunner = (version: string, scenario: Scenario, resultsDir: string) => Promise<RunResult>;
 
 /** A release as the bisection sees it: like the older endpoint, like the newer, or unknown. */
 export type Mark = 'old' | 'new' | 'skip';
 
-export type SearchState =
+type SearchState =
   | { kind: 'test'; index: number; role: 'bisect' | 'endpoint' }
   | { kind: 'done'; before: number; after: number; notes: string[] }
   | { kind: 'no-answer'; why: string; candidates?: number[] };
@@ -120,7 +120,7 @@ export function checkEndpoints(good: string, bad: string, fixed: boolean): { low
   return fixed ? { low: bad, high: good, mode: 'fix' } : { low: good, high: bad, mode: 'regression' };
 }
 
-export interface ChangesContext {
+interface ChangesContext {
   config: LabConfig;
   reporter: Reporter;
   watch: string[];
@@ -286,7 +286,7 @@ const realRelease = (opts: ReleaseBisectOptions): ReleaseRunner => {
 };
 
 /** The diff of the watched files between the two releases' trees, and the changelog entries that name them. */
-export async function describeChanges(from: string, to: string, ctx: ChangesContext): Promise<{ changes: ReleaseChanges; diffs: Map<string, string> }> {
+async function describeChanges(from: string, to: string, ctx: ChangesContext): Promise<{ changes: ReleaseChanges; diffs: Map<string, string> }> {
   const src = sourceOptions(ctx.config, ctx.reporter, undefined, ctx.signal);
   const [a, b] = [await resolveSource(parseKernelSpec(from), src), await resolveSource(parseKernelSpec(to), src)];
   const wanted = await filesToDiff(b.tree, ctx.functions, ctx.watch);

@@ -58,7 +58,7 @@ export interface BisectInputs {
   signal?: AbortSignal;
 }
 
-export interface BisectOptions extends BisectInputs {
+interface BisectOptions extends BisectInputs {
   /** --kernel-src: the git tree. */
   tree: string;
   /** Continue the interrupted bisection of the same tree, range and scenario. */
@@ -83,7 +83,7 @@ export interface StepInput {
   signal?: AbortSignal;
 }
 
-export type StepRunner = (step: StepInput) => Promise<RunResult>;
+type StepRunner = (step: StepInput) => Promise<RunResult>;
 
 /** What --resume needs: the options that decide verdicts, the marks (git bisect log) and the steps so far. */
 interface SavedState {
@@ -96,7 +96,7 @@ interface SavedState {
   result: BisectResult;
 }
 
-export interface BisectRun {
+interface BisectRun {
   result: BisectResult;
   resultsDir: string;
 }

@@ -21,7 +21,7 @@ import { infrastructureError } from './report/report.ts';
 import { readRunResult, type RunResult } from './report/result.ts';
 import { loadScenario, parseScenario, type Scenario } from './scenario/load.ts';
 
-export interface BugReportFiles {
+interface BugReportFiles {
   title: string;
   report: string;
   reproducer: string;

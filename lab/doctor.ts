@@ -11,9 +11,9 @@ import { debianSourceSeries, describeRequirement, hostRequirements, packagesOf, 
 import { installCommand, missingRequirements } from './host/setup.ts';
 import { listCache, formatBytes } from './kernel/cache.ts';
 
-export type Level = 'ok' | 'warn' | 'fail';
+type Level = 'ok' | 'warn' | 'fail';
 
-export interface Check {
+interface Check {
   name: string;
   level: Level;
   detail: string;

@@ -21,7 +21,7 @@ import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts'
 
 export const GUEST_DIED = 255;
 
-export interface ExecOptions extends KernelInput {
+interface ExecOptions extends KernelInput {
   config: LabConfig;
   /** One argument: a shell command line. Several: an argv, quoted for the guest's shell. */
   command: string[];

@@ -20,7 +20,7 @@ import { runLab, type LabOptions, type LabRun } from './pipeline.ts';
 import { KERNELS_SCHEMA_VERSION, renderKernelsSummary, scenarioVerdicts, worstStatus, type KernelRun, type KernelsRecord } from './report/kernels.ts';
 import { exitCodeOf, type RunResult } from './report/result.ts';
 
-export interface KernelsOptions extends Omit<LabOptions, keyof KernelInput | 'resultsDir' | 'kernelStage' | 'compiled'> {
+interface KernelsOptions extends Omit<LabOptions, keyof KernelInput | 'resultsDir' | 'kernelStage' | 'compiled'> {
   kernels: KernelInput[];
   /** Pipelines at once (at least 1). */
   jobs: number;
@@ -30,7 +30,7 @@ export interface KernelsOptions extends Omit<LabOptions, keyof KernelInput | 're
   pipeline?: (opts: LabOptions) => Promise<LabRun>;
 }
 
-export interface KernelsRun {
+interface KernelsRun {
   record: KernelsRecord;
   /** Each kernel's result, in the order given (undefined: it failed before it had one, or never started). */
   results: (RunResult | undefined)[];

@@ -11,7 +11,7 @@ import { formatSpec, parseKernelSpec } from './kernel/spec.ts';
 import { listScenarios } from './scenario/load.ts';
 import { globPattern } from './scenario/suite.ts';
 
-export interface MatrixInput {
+interface MatrixInput {
   kernels: string[];
   /** Names or globs of scenarios/; empty: the default suite. */
   scenarios: string[];
@@ -97,7 +97,7 @@ export async function matrixCells(input: MatrixInput, dirs: { scenarios: string;
 }
 
 /** CI variables a GitLab job reads (.ci/cell.mjs reads the same names on GitHub, where the workflow sets them). */
-export const cellVariables = (c: MatrixCell): Record<string, string> => ({
+const cellVariables = (c: MatrixCell): Record<string, string> => ({
   CELL_NAME: c.name,
   CELL_KERNEL: c.kernel,
   CELL_FLAVOR: c.flavor,

@@ -33,7 +33,7 @@ import { buildTools } from './prepare/tools.ts';
 /** The orders a scenario's module shows by default. */
 const SHELL_MODULE = { orders: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
 
-export interface ShellOptions extends KernelInput {
+interface ShellOptions extends KernelInput {
   config: LabConfig;
   reporter: Reporter;
   signal?: AbortSignal;

@@ -94,11 +94,11 @@ export const INFRA_ERROR_CODES = [
   'WRONG_GUEST',
 ] as const;
 
-export type InputErrorCode = (typeof INPUT_ERROR_CODES)[number];
+type InputErrorCode = (typeof INPUT_ERROR_CODES)[number];
 export type InfraErrorCode = (typeof INFRA_ERROR_CODES)[number];
-export type ErrorCode = InputErrorCode | InfraErrorCode | 'SETUP_NEEDED' | 'INTERRUPTED';
+type ErrorCode = InputErrorCode | InfraErrorCode | 'SETUP_NEEDED' | 'INTERRUPTED';
 
-export type ErrorContext = Record<string, string | number | boolean | undefined>;
+type ErrorContext = Record<string, string | number | boolean | undefined>;
 
 export class LabError extends Error {
   constructor(

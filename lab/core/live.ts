@@ -55,7 +55,7 @@ export function progressLine(p: Progress & { firstAt: number; firstDone: number 
 const failed = (message: string) => /^(FAIL|ERROR)\b|^error /.test(message);
 const VERDICT = /^(PASS|FAIL|ERROR|SKIP)\b/;
 
-export interface LiveReporter extends Reporter {
+interface LiveReporter extends Reporter {
   /** The live lines as they would be drawn now (for tests). */
   frame(): string[];
 }

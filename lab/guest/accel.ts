@@ -17,12 +17,12 @@ import { run, start, which } from '../core/proc.ts';
 import type { Accel } from './qemu.ts';
 import { qemuVersion } from './snapshot.ts';
 
-export interface AccelChoice {
+interface AccelChoice {
   accel: Accel;
   reason: string;
 }
 
-export interface ProbeOptions {
+interface ProbeOptions {
   /** The kernel to try under KVM (the one about to boot); else any kernel of the cache, else the host's own. */
   kernel?: string;
   cacheDir?: string;

@@ -7,11 +7,11 @@
  */
 import type { GuestSession } from './session.ts';
 
-export interface PooledGuest {
+interface PooledGuest {
   session: GuestSession;
 }
 
-export interface Outcome {
+interface Outcome {
   /** The scenario ended in ERROR. */
   error: boolean;
   /** Kernel error lines dmesg showed during the scenario. */

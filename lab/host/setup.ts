@@ -27,7 +27,7 @@ export async function missingRequirements(reqs: readonly HostRequirement[]): Pro
   return reqs.filter((_, i) => !present[i]);
 }
 
-export interface SetupResult {
+interface SetupResult {
   installed: string[];
   alreadyPresent: string[];
 }

@@ -14,13 +14,13 @@ import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import { z } from 'zod';
 import type { ImageRecipe } from './recipe.ts';
 
-export const IMAGE_REVISION = 1;
+const IMAGE_REVISION = 1;
 /** A fixed epoch and filesystem UUID keep the image as reproducible as Debian's archive allows. */
 const SOURCE_DATE_EPOCH = '1700000000';
 const FS_UUID = '5f0c6b2a-1d3e-4c7a-9b8e-0a1b2c3d4e5f';
 
 /** image.json, read back with this schema: an entry that fails it is built again. */
-export const GuestImageSchema = z.object({
+const GuestImageSchema = z.object({
   schemaVersion: z.literal(1).default(1),
   key: z.string(),
   path: z.string(),
@@ -34,7 +34,7 @@ export const GuestImageSchema = z.object({
 });
 export type GuestImage = z.infer<typeof GuestImageSchema>;
 
-export interface ImageOptions {
+interface ImageOptions {
   cacheDir: string;
   reporter: Reporter;
   log: string;

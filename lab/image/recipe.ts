@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadYaml } from '../core/data.ts';
 
-export const ImageRecipeSchema = z.strictObject({
+const ImageRecipeSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'lower-case letters, digits, dots and dashes'),
   suite: z.string().regex(/^[a-z]+$/, 'a Debian suite name such as bookworm'),
   variant: z.enum(['essential', 'required', 'minbase', 'apt']),

@@ -7,7 +7,7 @@ import { compare, comparisonRefs, evaluate, ExprError, kernelMatches, parseArith
 import type { MetricRegistry } from '../metrics/registry.ts';
 import type { Observations } from '../observe/observations.ts';
 
-export type Verdict = 'pass' | 'fail' | 'error' | 'skip';
+type Verdict = 'pass' | 'fail' | 'error' | 'skip';
 
 /** An expectation parsed once, with every metric and variable it names. */
 export interface CompiledExpectation {
@@ -56,7 +56,7 @@ export function compileVar(name: string, source: string): CompiledVar {
 export { ExprError };
 
 /** Metric names -> values from the observers, through the registry. */
-export function metricLookup(registry: MetricRegistry, obs: Observations): Lookup {
+function metricLookup(registry: MetricRegistry, obs: Observations): Lookup {
   return (name) => registry.read(name, obs);
 }
 

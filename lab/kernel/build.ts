@@ -163,13 +163,13 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
  * two at once only thrash (and double the memory of the compilers). A lock in
  * the cache, not in the process, so separate lab processes wait too.
  */
-export function oneBuildAtATime<T>(cacheDir: string, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
+function oneBuildAtATime<T>(cacheDir: string, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
   return withLock(join(cacheDir, 'locks', 'kernel-build.lock'), fn, () =>
     reporter.stage('kernel', 'waiting for another kernel build to finish (one at a time on this machine)'),
   );
 }
 
-export interface ConfigureOptions {
+interface ConfigureOptions {
   log: string;
   signal?: AbortSignal;
   ccache: boolean;
@@ -183,14 +183,14 @@ export interface ConfigureOptions {
  * has no Rust. Unless the fragment enables the option that needs it, each is
  * named as a program that does not exist, and Kconfig records version 0.
  */
-export const UNUSED_TOOLCHAINS: readonly { variable: string; neededBy: string }[] = [
+const UNUSED_TOOLCHAINS: readonly { variable: string; neededBy: string }[] = [
   { variable: 'RUSTC', neededBy: 'CONFIG_RUST' },
   { variable: 'BINDGEN', neededBy: 'CONFIG_RUST' },
   { variable: 'PAHOLE', neededBy: 'CONFIG_DEBUG_INFO_BTF' },
 ];
 
 /** The make variables and the whole environment of every make the lab runs for a kernel: nothing of the caller's environment leaks in. */
-export function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: string; fragment: string }) {
+function makeEnvironment(outDir: string, opts: { ccache: boolean; cacheDir: string; fragment: string }) {
   const cc = opts.ccache ? 'ccache gcc' : 'gcc';
   const toolchains = UNUSED_TOOLCHAINS.filter((t) => !new RegExp(`^${t.neededBy}=[ym]$`, 'm').test(opts.fragment)).map(
     (t) => `${t.variable}=lab-unused-${t.variable.toLowerCase()}`,

@@ -9,7 +9,7 @@ import { InputError } from '../core/errors.ts';
 import { KERNEL_CONDITION, kernelMatches } from '../expr/expr.ts';
 
 /** CONFIG_NAME -> value as written in .config ("y", "m", "\"str\"", "42"); "n" for "is not set". */
-export type ConfigMap = Map<string, string>;
+type ConfigMap = Map<string, string>;
 
 export interface FragmentEntry {
   name: string;
@@ -90,7 +90,7 @@ export function parseKconfigArg(arg: string): FragmentEntry {
   return { name: m[1]!, value: m[2]!, file: '--kconfig', line: 0 };
 }
 
-export interface DroppedOption {
+interface DroppedOption {
   name: string;
   wanted: string;
   got: string;
@@ -120,7 +120,7 @@ export function renderFragment(entries: readonly FragmentEntry[]): string {
     .concat('\n');
 }
 
-export interface KconfigFacts {
+interface KconfigFacts {
   /** "depends on" expressions of each option, with the Kconfig file. */
   dependsOn: Map<string, string[]>;
   /** Options whose "select" forces each option on, with the Kconfig file. */
@@ -128,7 +128,7 @@ export interface KconfigFacts {
 }
 
 /** Read the tree's Kconfig files for what explains a drop: depends on, and who selects an option. */
-export async function kconfigFacts(tree: string, names: readonly string[]): Promise<KconfigFacts> {
+async function kconfigFacts(tree: string, names: readonly string[]): Promise<KconfigFacts> {
   const wanted = new Set(names.map((n) => n.replace(/^CONFIG_/, '')));
   const facts: KconfigFacts = { dependsOn: new Map(), selectedBy: new Map() };
   const add = (m: Map<string, string[]>, key: string, v: string) => m.set(key, [...(m.get(key) ?? []), v]);

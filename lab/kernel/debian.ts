@@ -23,7 +23,7 @@ export const DEBIAN_SUITES = {
 /** The package lists are fetched again after this long. */
 const LISTS_MAX_AGE_MS = 6 * 3600_000;
 
-export interface ArchiveCandidate {
+interface ArchiveCandidate {
   pkg: string;
   /** Debian's version, e.g. 7.3.4-1~bpo13+1. */
   debianVersion: string;

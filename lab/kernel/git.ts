@@ -59,7 +59,7 @@ export async function checkRange(tree: string, good: { rev: string; commit: stri
   );
 }
 
-export interface CommitInfo {
+interface CommitInfo {
   commit: string;
   subject: string;
   /** Files the commit changed against its first parent. */
@@ -81,7 +81,7 @@ export async function showFile(tree: string, commit: string, path: string): Prom
 /** Where git bisect stands after a command: a revision to test, the answer, or only skipped revisions left. */
 export type BisectState = { kind: 'test'; commit: string } | { kind: 'found'; commit: string } | { kind: 'only-skipped'; candidates: string[] };
 
-export function parseBisectOutput(stdout: string): Exclude<BisectState, { kind: 'test' }> | undefined {
+function parseBisectOutput(stdout: string): Exclude<BisectState, { kind: 'test' }> | undefined {
   const found = /^([0-9a-f]{40}) is the first bad commit$/m.exec(stdout);
   if (found) return { kind: 'found', commit: found[1]! };
   const skipped = /The first bad commit could be any of:\n((?:[0-9a-f]{40}\n?)+)/.exec(stdout);

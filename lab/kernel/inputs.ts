@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { InputError, isLabError } from '../core/errors.ts';
-import type { Reporter } from '../core/reporter.ts';
 import { parseFragment, parseKconfigArg, type FragmentEntry } from './config.ts';
 import { expandKernels, fromTarball, fromTree, resolveSource, type KernelSource } from './source.ts';
 import { repoRoot } from '../core/paths.ts';
@@ -31,7 +30,7 @@ export interface KernelInput {
 
 export const DEFAULT_FLAVOR = 'lab';
 
-export const BASE_FRAGMENT = 'kernels/lab.config';
+const BASE_FRAGMENT = 'kernels/lab.config';
 
 /** Validate everything that can be validated without touching a kernel source. */
 export async function userFragments(input: KernelInput): Promise<FragmentEntry[]> {
@@ -63,7 +62,7 @@ export async function userFragments(input: KernelInput): Promise<FragmentEntry[]
  * of memory, and ACPI's _PRT method runs into the AML loop timeout (virtio then gets
  * no interrupt: pci=noacpi routes them from the BIOS table).
  */
-export interface FlavorBoot {
+interface FlavorBoot {
   readyTimeoutFactor: number;
   /** The flavor's words, then the user's (a later word wins). */
   append: string[];
@@ -78,7 +77,7 @@ export async function flavorBoot(repo: string, flavor = DEFAULT_FLAVOR, userAppe
 
 /** The flavors there are: one file each in kernels/flavors/. */
 /** A flavor the lab has (kernels/flavors/<name>.config), else exit 2 naming what it has. */
-export async function checkFlavor(repo: string, flavor: string): Promise<void> {
+async function checkFlavor(repo: string, flavor: string): Promise<void> {
   const flavors = await listFlavors(repo);
   if (!flavors.includes(flavor)) {
     throw new InputError('UNKNOWN_FLAVOR', `--flavor ${JSON.stringify(flavor)}: no kernels/flavors/${flavor}.config; accepted: ${flavors.join(', ')}`, {
@@ -142,4 +141,3 @@ export function seriesOf(version: string): string {
   return version.split('.').slice(0, 2).join('.');
 }
 
-export type { Reporter };

@@ -17,7 +17,7 @@ import { run, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import type { KernelSpec } from './spec.ts';
 
-export function seriesDir(base: string, series: string): string {
+function seriesDir(base: string, series: string): string {
   return `${base}/v${series.split('.')[0]}.x`;
 }
 
@@ -41,7 +41,7 @@ export function parseSha256Sums(text: string): Map<string, string> {
   return sums;
 }
 
-export interface MirrorOptions {
+interface MirrorOptions {
   base: string;
   downloadsDir: string;
   reporter: Reporter;

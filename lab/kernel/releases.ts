@@ -12,7 +12,7 @@ import { seriesOf } from './inputs.ts';
 import { mirrorVersions } from './mirror.ts';
 import { cachedVersions, localReleaseTarballs, type SourceOptions } from './source.ts';
 
-export interface ReachableRelease {
+interface ReachableRelease {
   version: string;
   /** Where it was found: "cache", "tarball <path>", "Debian <suite>", "mirror". */
   from: string[];

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { run } from '../core/proc.ts';
 
 /** Always diffed: page_owner itself. */
-export const PAGE_OWNER_FILES = ['mm/page_owner.c', 'include/linux/page_owner.h'] as const;
+const PAGE_OWNER_FILES = ['mm/page_owner.c', 'include/linux/page_owner.h'] as const;
 
 /** Where a probed function is defined is searched for (a kernel tree's allocator and tracing code). */
 const SEARCHED = ['mm', 'include/linux', 'kernel', 'lib', 'fs'];
 
-export interface FileDiff {
+interface FileDiff {
   file: string;
   /** The unified diff (a/<file>, b/<file>), empty when the file is the same in both. */
   diff: string;

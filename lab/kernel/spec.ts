@@ -14,8 +14,8 @@ export interface KernelSpec {
 export const LTS_SERIES: readonly string[] = ['6.1', '6.6', '6.12'];
 
 /** Names for kernels the sources decide: every LTS series, and the newest stable series the sources offer. */
-export const KERNEL_ALIASES = ['lts', 'newest'] as const;
-export type KernelAlias = (typeof KERNEL_ALIASES)[number];
+const KERNEL_ALIASES = ['lts', 'newest'] as const;
+type KernelAlias = (typeof KERNEL_ALIASES)[number];
 export const isKernelAlias = (v: string): v is KernelAlias => (KERNEL_ALIASES as readonly string[]).includes(v.trim());
 
 export function parseKernelSpec(raw: string): KernelSpec {

@@ -14,7 +14,7 @@ import type { Observations } from '../observe/observations.ts';
 /** Who provides a metric: the runner reads only the observers a scenario's references need. */
 export type Observer = 'module' | 'bpf' | 'debugfs' | 'dmesg' | 'vmstat';
 
-export interface MetricFamily {
+interface MetricFamily {
   pattern: RegExp;
   observer: Observer;
   example: string;

@@ -66,7 +66,7 @@ const INTERNAL_FRAME =
   /^(prep_new_page|post_alloc_hook|get_page_from_freelist|rmqueue\w*|__rmqueue\w*|__?alloc_pages\w*|alloc_pages\w*|__?folio_alloc\w*|__alloc_frozen_pages\w*|alloc_frozen_pages\w*|__?set_page_owner|register_early_stack|__?stack_depot_save\w*|alloc_slab_page|allocate_slab|new_slab|_*slab_alloc\w*|slab_alloc_node|slob_new_pages)$/;
 
 /** " __alloc_pages+0xb8/0x16c [mod]" -> "__alloc_pages [mod]"; GCC clone suffixes (.constprop.0, .isra.0) dropped. */
-export function frameName(line: string): string {
+function frameName(line: string): string {
   return line
     .trim()
     .replace(/\+0x[0-9a-f]+\/0x[0-9a-f]+/, '')
@@ -81,7 +81,7 @@ export function stackKey(frames: readonly string[]): string {
 }
 
 /** The top `kept` rows by records (then pages), the rest summed into OTHER_STACK. */
-export function topStacks(all: Map<string, { records: number; pages: number }>, kept = STACKS_KEPT, by: 'records' | 'pages' = 'records'): StackCount[] {
+function topStacks(all: Map<string, { records: number; pages: number }>, kept = STACKS_KEPT, by: 'records' | 'pages' = 'records'): StackCount[] {
   const rows = [...all].map(([stack, c]) => ({ stack, ...c })).sort((a, b) => b[by] - a[by] || b.pages - a.pages || a.stack.localeCompare(b.stack));
   const top = rows.slice(0, kept);
   const rest = rows.slice(kept);

@@ -15,19 +15,18 @@ const HookSchema = z.strictObject({
   init_only: z.boolean().default(false),
   evidence: z.string().optional(),
 });
-export const HooksSchema = z.strictObject({
+const HooksSchema = z.strictObject({
   events: z.array(HookSchema).min(1),
   migrate_reasons: z.array(z.string()).min(1),
   split_orders_since: z.string().regex(/^\d+\.\d+$/),
 });
 export type Hooks = z.infer<typeof HooksSchema>;
-export type Hook = z.infer<typeof HookSchema>;
 
 export function loadHooks(repo: string): Promise<Hooks> {
   return loadYaml(join(repo, 'bpf', 'hooks.yaml'), HooksSchema);
 }
 
-export type ProbeStatus = 'probed' | 'renamed' | 'init-only' | 'missing' | 'blacklisted';
+type ProbeStatus = 'probed' | 'renamed' | 'init-only' | 'missing' | 'blacklisted';
 
 export interface ProbeMapEntry {
   event: string;

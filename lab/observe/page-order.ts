@@ -1,7 +1,7 @@
 /** Parser for /proc/page_order, the page_order module's table. */
 import { InfraError } from '../core/errors.ts';
 
-export interface PageOrderRow {
+interface PageOrderRow {
   order: number;
   participation: number;
   seen: number;

@@ -15,7 +15,7 @@ import type { ExecResult, GuestShell } from '../guest/ssh.ts';
 import { cutWindow, parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
 import { MARKER_PATH, windowLine } from './probes.ts';
 
-export const ATTACHED_MARKER = 'lab: probes attached';
+const ATTACHED_MARKER = 'lab: probes attached';
 const STOP_TIMEOUT_MS = 30_000;
 /** How long a marker's acknowledgement may take: bpftrace reads its buffers many times a second. */
 const MARKER_TIMEOUT_MS = 30_000;

@@ -25,13 +25,13 @@ import { toolUpload, type Tool } from './tools.ts';
 import { uploadFiles } from './upload.ts';
 
 /** What every guest of a run gets: built once on the host. */
-export interface GuestKit {
+interface GuestKit {
   module: ModuleArtifact;
   tools: Tool[];
   hooks: Hooks;
 }
 
-export interface PreparedGuest {
+interface PreparedGuest {
   probes: ProbeMapEntry[];
   baseline: KnobValues;
   resident: ResidentProbes;
@@ -41,9 +41,9 @@ export interface PreparedGuest {
  * Whether the other vCPUs go offline while kernel text is patched: under TCG with a host
  * thread per vCPU (QEMU's default when no thread= is given), not under KVM or single-threaded TCG.
  */
-export const quiescesForPatching = (c: { accel: Accel; tcgThreads?: TcgThreads }) => c.accel === 'tcg' && c.tcgThreads !== 'single';
+const quiescesForPatching = (c: { accel: Accel; tcgThreads?: TcgThreads }) => c.accel === 'tcg' && c.tcgThreads !== 'single';
 
-export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string, o: { quiesce: boolean }): Promise<PreparedGuest> {
+async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string, o: { quiesce: boolean }): Promise<PreparedGuest> {
   // Optimized (jump) kprobes run their handlers with interrupts on: an interrupt that allocates
   // a page while a handler runs is missed by every probe on __set_page_owner. int3 kprobes are exact.
   await shell.exec('echo 0 > /proc/sys/debug/kprobes-optimization');
@@ -56,7 +56,7 @@ export async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir:
   return { probes, resident, baseline: await readKnobs(shell, GUEST_KNOBS) };
 }
 
-export interface BootOptions {
+interface BootOptions {
   config: LabConfig;
   bzImage: string;
   image: string;

@@ -117,7 +117,7 @@ export interface ModuleParams {
 export const GUEST_MODULE_PATH = '/tmp/page_order.ko';
 
 /** No orders: the module's default table (orders 0-10). */
-export function insmodCommand(p: ModuleParams): string {
+function insmodCommand(p: ModuleParams): string {
   const args = p.orders.length ? [`orders=${p.orders.join(',')}`] : [];
   if (p.participation) args.push(`participation=${p.participation.join(',')}`);
   return ['insmod', GUEST_MODULE_PATH, ...args].join(' ');

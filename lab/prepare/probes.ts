@@ -12,7 +12,7 @@ export function discoveryCommand(hooks: Hooks): string {
   return `grep -E ' [tT] (${names})$' /proc/kallsyms; echo '--- blacklist'; grep -E ' (${names})$' /sys/kernel/debug/kprobes/blacklist 2>/dev/null; true`;
 }
 
-export interface ScriptOptions {
+interface ScriptOptions {
   mode: 'summary' | 'trace';
   /** Kernel release of the guest (decides the split arguments). */
   release: string;
@@ -49,7 +49,7 @@ export const windowLine = (kind: 'begin' | 'end', n: number) => `lab: window ${n
 const INT_ARG = (arg: string) => `(${arg} & 0xffffffff)`;
 
 /** The lab's own processes in the guest, counted apart from the workload. */
-export const LAB_COMMS = ['bpftrace', 'dropbear'];
+const LAB_COMMS = ['bpftrace', 'dropbear'];
 
 export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptOptions): string {
   const maps: string[] = [];

@@ -18,7 +18,7 @@
 import { InfraError } from '../core/errors.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 
-export const RESIDENT_GROUP = 'lab_resident';
+const RESIDENT_GROUP = 'lab_resident';
 const CPUS = '/sys/devices/system/cpu';
 const OTHER_CPUS = `${CPUS}/cpu[1-9]*/online`;
 const KPROBES_LIST = '/sys/kernel/debug/kprobes/list';

@@ -9,7 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { create } from 'tar';
 import type { GuestShell } from '../guest/ssh.ts';
 
-export interface Upload {
+interface Upload {
   /** Where it goes in the guest (absolute). */
   guestPath: string;
   /** The host file; its mode goes with it. */

@@ -14,7 +14,7 @@ import { seriesOf } from '../kernel/inputs.ts';
 import { expandRuns } from './make-report.ts';
 import { readRunResult, type RunResult } from './result.ts';
 
-export interface Acceptance {
+interface Acceptance {
   runId: string;
   by: string;
   why: string;

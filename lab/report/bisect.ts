@@ -15,7 +15,7 @@ import type { RunResult, RunStatus } from './result.ts';
 
 export const BISECT_SCHEMA_VERSION = 1;
 
-export type BisectMark = 'good' | 'bad' | 'skip';
+type BisectMark = 'good' | 'bad' | 'skip';
 
 export interface BisectCommit {
   commit: string;
@@ -45,7 +45,7 @@ export interface BisectStep {
   resultsDir: string;
 }
 
-export type BisectStatus = 'found' | 'no-answer' | 'interrupted' | 'error';
+type BisectStatus = 'found' | 'no-answer' | 'interrupted' | 'error';
 
 export interface BisectResult {
   schemaVersion: number;
@@ -137,7 +137,7 @@ function commitBlock(c: BisectCommit): string {
 }
 
 /** summary.md: the answer and the steps. */
-export function bisectSummary(b: BisectResult): string {
+function bisectSummary(b: BisectResult): string {
   const title = { found: 'first bad commit found', 'no-answer': 'no answer', interrupted: 'interrupted', error: 'error' }[b.status];
   return [
     `# lab bisect: ${title}`,
@@ -155,7 +155,7 @@ export function bisectSummary(b: BisectResult): string {
 }
 
 /** bisect.md: the summary, then why each step was marked as it was, where its results are, and the bisect log. */
-export function bisectReport(b: BisectResult): string {
+function bisectReport(b: BisectResult): string {
   const steps = b.steps.map((s) => `- step ${s.n}, \`${short(s.commit)}\` ${s.mark}${s.reason ? `: ${s.reason}` : ''} (results: ${s.resultsDir})`);
   return [
     bisectSummary(b),
@@ -173,7 +173,7 @@ export function bisectReport(b: BisectResult): string {
 
 
 /** junit.xml: a testcase per step (bad: failure, skip: skipped), the answer as a property. */
-export function bisectJUnit(b: BisectResult): string {
+function bisectJUnit(b: BisectResult): string {
   const cases = b.steps.map((s) => {
     const body =
       s.mark === 'bad' ? `\n      <failure message="${xmlEscape(s.reason ?? 'bad')}"/>\n    ` : s.mark === 'skip' ? `\n      <skipped message="${xmlEscape(s.reason ?? '')}"/>\n    ` : '';

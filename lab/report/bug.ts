@@ -120,7 +120,7 @@ export function renderBugReport(b: BugReportInput): string {
   return lines.join('\n');
 }
 
-export interface GuestScriptInput {
+interface GuestScriptInput {
   name: string;
   setup: readonly string[];
   steps: readonly { name: string; run: string }[];
@@ -151,7 +151,7 @@ export function guestScript(g: GuestScriptInput): string {
   ].join('\n');
 }
 
-export interface ReproducerInput {
+interface ReproducerInput {
   title: string;
   bzImage: string;
   rootfs: string;

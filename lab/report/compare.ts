@@ -11,7 +11,7 @@ import { buildReport } from './report.ts';
 import type { RunResult } from './result.ts';
 
 /** regression: PASS became anything else (FAIL, ERROR, SKIP); fixed: became PASS; changed: any other move. */
-export type Change = 'regression' | 'fixed' | 'changed' | 'same' | 'new' | 'gone';
+type Change = 'regression' | 'fixed' | 'changed' | 'same' | 'new' | 'gone';
 
 export interface MetricRow {
   scenario: string;
@@ -25,7 +25,7 @@ export interface MetricRow {
   movement?: Movement;
 }
 
-export interface ScenarioRow {
+interface ScenarioRow {
   scenario: string;
   a?: string;
   b?: string;

@@ -69,7 +69,7 @@ export function scenarioVerdicts(r: RunResult): Record<string, string> {
 const column = (k: KernelRun) => (k.release && k.release !== k.label ? `${k.label} (${k.release})` : k.label);
 
 /** Scenario by kernel, in the order the kernels were given; "-": that kernel did not run it. */
-export function verdictGrid(rec: KernelsRecord): { header: string[]; rows: string[][]; changes: string[] } {
+function verdictGrid(rec: KernelsRecord): { header: string[]; rows: string[][]; changes: string[] } {
   const names = [...new Set(rec.kernels.flatMap((k) => Object.keys(k.verdicts)))];
   const rows = names.map((name) => [name, ...rec.kernels.map((k) => k.verdicts[name] ?? '-')]);
   const changes: string[] = [];

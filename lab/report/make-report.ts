@@ -8,7 +8,7 @@ import { renderReportHtml, uplotAssets } from './report-html.ts';
 import { renderReportMarkdown } from './report-markdown.ts';
 import { buildReport, readReportInput, type GroupBy, type Report, type ReportInput } from './report.ts';
 
-export interface MakeReportOptions {
+interface MakeReportOptions {
   /** Results folders, result.json files, or folders holding results folders (a CI artifact download). */
   runs: string[];
   out: string;

@@ -82,7 +82,7 @@ export function bandFor(profile: NoiseProfile | undefined, metric: string, serie
 export const countSlack = (median: number): number => Math.max(1, 3 * Math.sqrt(Math.abs(median)));
 
 /** How far from the median the known noise reaches: twice the measured half-range, and the count's own bound. */
-export function profileSlack(median: number, band: NoiseBand): number {
+function profileSlack(median: number, band: NoiseBand): number {
   return Math.max(2 * band.rel * Math.abs(median), 2 * band.abs, countSlack(median));
 }
 
@@ -96,7 +96,7 @@ export function movement(a: Spread, b: Spread, thresholdPct: number, band?: Nois
 }
 
 /** The baseline's own spread judges from this many samples (nights x repetitions); fewer: the shipped profile. */
-export const OWN_SPREAD_MIN_SAMPLES = 3;
+const OWN_SPREAD_MIN_SAMPLES = 3;
 
 export interface GateJudgement {
   left: boolean;

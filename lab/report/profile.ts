@@ -22,7 +22,7 @@ const ProfileFile = z.strictObject({
   }),
   families: z.record(z.string(), z.strictObject({ all: Band, series: z.record(z.string(), Band).optional(), scenarios: z.record(z.string(), Band).optional() })),
 });
-export type ProfileFile = z.infer<typeof ProfileFile>;
+type ProfileFile = z.infer<typeof ProfileFile>;
 
 export async function loadNoiseProfile(file: string): Promise<NoiseProfile> {
   const text = await readFile(file, 'utf8').catch(() => {

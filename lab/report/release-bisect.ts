@@ -38,7 +38,7 @@ export interface ReleaseStep {
   rip?: string;
 }
 
-export interface ChangedFile {
+interface ChangedFile {
   file: string;
   why: string;
   functions: string[];
@@ -132,7 +132,7 @@ export function releaseStepTable(b: ReleaseBisectResult): string {
 
 const TITLES = { found: { regression: 'first bad release found', fix: 'first fixed release found' }, 'no-answer': 'no answer', interrupted: 'interrupted', error: 'error' } as const;
 
-export function releaseBisectSummary(b: ReleaseBisectResult): string {
+function releaseBisectSummary(b: ReleaseBisectResult): string {
   const title = b.status === 'found' ? TITLES.found[b.mode] : TITLES[b.status];
   return [
     `# lab bisect (releases): ${title}`,
@@ -168,7 +168,7 @@ function changesSection(c: ReleaseChanges, diffs: Map<string, string>): string[]
   return out;
 }
 
-export function releaseBisectReport(b: ReleaseBisectResult, diffs: Map<string, string> = new Map()): string {
+function releaseBisectReport(b: ReleaseBisectResult, diffs: Map<string, string> = new Map()): string {
   return [
     releaseBisectSummary(b),
     ...(b.changes ? changesSection(b.changes, diffs) : []),
@@ -187,7 +187,7 @@ export function releaseBisectReport(b: ReleaseBisectResult, diffs: Map<string, s
 }
 
 
-export function releaseBisectJUnit(b: ReleaseBisectResult): string {
+function releaseBisectJUnit(b: ReleaseBisectResult): string {
   const count = (o: Outcome) => b.steps.filter((s) => s.outcome === o).length;
   // a failure is what the newer endpoint does in regression mode, what the older does in fix mode: still a failing release
   const cases = b.steps.map((s) => {

@@ -11,7 +11,7 @@ import { fmtNum, fmtSpread } from './noise.ts';
 import { headline, recordText } from './report-markdown.ts';
 import type { Report } from './report.ts';
 
-export interface ChartAssets {
+interface ChartAssets {
   js: string;
   css: string;
 }
@@ -24,7 +24,7 @@ export async function uplotAssets(): Promise<ChartAssets> {
 }
 
 /** What the page's script hands to uPlot: x values, one array per series (null: no value), labels. */
-export interface ChartSpec {
+interface ChartSpec {
   id: string;
   title: string;
   /** x: seconds since the epoch (timeline), orders, or column indexes named by xLabels. */

@@ -27,7 +27,7 @@ export interface ReportInput {
   config?: Record<string, string>;
 }
 
-export interface RunRef {
+interface RunRef {
   source: string;
   runId: string;
   column: string;
@@ -35,7 +35,7 @@ export interface RunRef {
   status: string;
 }
 
-export interface Column {
+interface Column {
   label: string;
   release: string;
   flavor: string;
@@ -44,7 +44,7 @@ export interface Column {
   config?: Record<string, string>;
 }
 
-export interface VerdictRow {
+interface VerdictRow {
   scenario: string;
   /** Per column: every sample's status (runs x repetitions), and in words ("PASS", "PASS 2/3, ERROR 1/3"). */
   cells: ({ statuses: ScenarioStatus[]; summary: string } | undefined)[];
@@ -52,14 +52,14 @@ export interface VerdictRow {
   changes: string[];
 }
 
-export interface Sample {
+interface Sample {
   value: number;
   runId: string;
   startedAt: string;
   repetition?: number;
 }
 
-export interface MetricPair {
+interface MetricPair {
   from: number;
   to: number;
   movement: Movement;
@@ -68,7 +68,7 @@ export interface MetricPair {
   model: 'spreads' | 'profile';
 }
 
-export interface MetricRow {
+interface MetricRow {
   scenario: string;
   metric: string;
   spreads: (Spread | undefined)[];
@@ -77,7 +77,7 @@ export interface MetricRow {
   pairs: MetricPair[];
 }
 
-export interface CallSites {
+interface CallSites {
   scenario: string;
   order: string;
   /** Per column: dump records of this order (spread), bpftrace set events of it (spread), top stacks (mean records over the samples). */
@@ -89,7 +89,7 @@ export interface CallSites {
 }
 
 /** One known issue of one scenario across the columns, with the versions its record lists. */
-export interface KnownIssueRow {
+interface KnownIssueRow {
   scenario: string;
   title: string;
   /** The record as the newest result carrying it has it (absent in results from before records were kept). */
@@ -100,14 +100,14 @@ export interface KnownIssueRow {
   regressions: string[];
 }
 
-export interface Regression {
+interface Regression {
   column: string;
   scenario: string;
   what: string;
 }
 
 /** One gated metric: which model judged it, the band it allowed, and whether the new spread left it. */
-export interface GatedMetric extends GateJudgement {
+interface GatedMetric extends GateJudgement {
   column: string;
   scenario: string;
   metric: string;
@@ -157,7 +157,7 @@ export interface Report {
 /** One column per kernel, per run (in time order), or per input in the order given (`lab compare`). */
 export type GroupBy = 'kernel' | 'run' | 'input';
 
-export interface ReportOptions {
+interface ReportOptions {
   thresholdPct?: number;
   tolerancePct?: number;
   groupBy?: GroupBy;
@@ -174,7 +174,7 @@ const RELEVANT_CONFIG =
   /^CONFIG_(PAGE_OWNER|PAGE_EXTENSION|STACKDEPOT\w*|MEMCG\w*|CMA\w*|COMPACTION|MIGRATION|CONTIG_ALLOC|TRANSPARENT_HUGEPAGE\w*|HUGETLB\w*|SLUB\w*|SLAB\w*|SLOB\w*|KASAN\w*|DEBUG_VM\w*|DEBUG_PAGEALLOC\w*|PAGE_POISONING|KPROBES\w*|KPROBE_EVENTS|UPROBE_EVENTS|FUNCTION_TRACER|KALLSYMS\w*|BPF\w*|NUMA|ZONE_DMA\w*|SPARSEMEM\w*|MEM_ALLOC_PROFILING\w*|PCP_BATCH_SCALE_MAX|PER_VMA_LOCK|LRU_GEN\w*)$/;
 
 /** A config option a .config does not mention: no such option in that kernel, or one whose dependencies are unmet. */
-export const ABSENT = '(absent)';
+const ABSENT = '(absent)';
 
 /** A results folder or result.json, with the kernel.config beside it when there is one. */
 export async function readReportInput(path: string): Promise<ReportInput> {
@@ -204,7 +204,7 @@ type Scenario = RunResult['scenarios'][number];
  * Every named value a scenario's verdicts used, and its per-order counters
  * (module seen, bpftrace set and reset), read through the metric registry.
  */
-export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
+function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
   const out = new Map<string, number>();
   for (const e of [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])]) {
     for (const [k, v] of Object.entries(e.values)) out.set(k, v);
@@ -223,7 +223,7 @@ export function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<stri
   return out;
 }
 
-export interface Group {
+interface Group {
   column: Column;
   inputs: ReportInput[];
 }

@@ -23,14 +23,14 @@ export interface RunReporter {
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
-export const resultJsonReporter: RunReporter = {
+const resultJsonReporter: RunReporter = {
   name: 'result.json',
   // rewritten after every scenario: a crash must leave the last whole one, never a truncated file
   onScenarioEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
   onEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
 };
 
-export const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };
+const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };
 
 export const kcidbReporter: RunReporter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
 
@@ -48,7 +48,7 @@ function kernelReports(run: RunResult): string {
     .join('');
 }
 
-export const summaryReporter: RunReporter = {
+const summaryReporter: RunReporter = {
   name: 'summary.md',
   onEnd: (run, dir) =>
     writeFile(

@@ -9,7 +9,7 @@ import { kernelMatches } from '../expr/expr.ts';
 import { seriesOf } from '../kernel/inputs.ts';
 import type { Scenario } from './load.ts';
 
-export type KnownIssueRecord = Scenario['known_issues'][number];
+type KnownIssueRecord = Scenario['known_issues'][number];
 
 export interface KnownIssue {
   title: string;
@@ -35,7 +35,7 @@ export function describeFix(k: Pick<KnownIssue, 'fix' | 'fixes'>, quote = ''): s
 }
 
 /** "6.12.117" of "6.12.117-lab+", "7.3.4-amd64": the dotted version a record lists. */
-export const versionOf = (release: string): string => /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
+const versionOf = (release: string): string => /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
 
 export function matchKnownIssue(known: Scenario['known_issues'], report: readonly string[], release: string): KnownIssue | undefined {
   for (const k of known) {

@@ -11,7 +11,7 @@ const VERSION = /^\d+\.\d+(\.\d+)?$/;
 const command = z.string().min(1, 'a shell command run in the guest');
 const variableName = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'lower-case letters, digits and underscores');
 
-export const StepSchema = z.strictObject({
+const StepSchema = z.strictObject({
   name: z.string().min(1),
   run: command,
   timeout_s: z.number().positive().max(3600).default(60),

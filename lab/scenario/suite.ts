@@ -7,7 +7,7 @@ import { listScenarios, loadScenario, type Scenario } from './load.ts';
 export const globPattern = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 
 /** No selection: the whole default suite (every scenario in scenarios/). Globs (*, ?) match scenario names. */
-export async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
+async function selectScenarios(dir: string, selection: string[]): Promise<string[]> {
   const all = await listScenarios(dir);
   if (selection.length === 0) return all;
   const out: string[] = [];
