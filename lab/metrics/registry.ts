@@ -2,7 +2,7 @@
  * The one registry of metrics: every name a scenario, a cross-check or a
  * report can use. Each family holds its pattern, the observer it needs, how
  * its value is read from the observations, an example and a meaning.
- * Validation (scenario/compile.ts), the judge, the reports and the metric
+ * Validation (scenario/load.ts), the judge, the reports and the metric
  * list in docs/scenarios.md (npm run docs) all read this table and nothing else.
  *
  * bpftrace families come from bpf/hooks.yaml: adding an event there gives a
