@@ -21,7 +21,7 @@ import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts'
 
 export const GUEST_DIED = 255;
 
-interface ExecOptions extends KernelInput {
+interface LabExecOptions extends KernelInput {
   config: LabConfig;
   /** One argument: a shell command line. Several: an argv, quoted for the guest's shell. */
   command: string[];
@@ -36,7 +36,7 @@ export function guestCommandLine(argv: string[]): string {
   return argv.length === 1 ? argv[0]! : formatCommand(argv[0]!, argv.slice(1));
 }
 
-export async function runExec(o: ExecOptions): Promise<{ exitCode: number; resultsDir: string }> {
+export async function runExec(o: LabExecOptions): Promise<{ exitCode: number; resultsDir: string }> {
   const { config } = o;
   const stdout = o.stdout ?? process.stdout;
   const stderr = o.stderr ?? process.stderr;

@@ -56,7 +56,7 @@ async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string
   return { probes, resident, baseline: await readKnobs(shell, GUEST_KNOBS) };
 }
 
-interface BootOptions {
+interface ReadyGuestOptions {
   config: LabConfig;
   bzImage: string;
   image: string;
@@ -89,7 +89,7 @@ export interface ReadyGuest extends PreparedGuest {
 export const guestConsoleLog = (dir: string, n: number) => join(dir, n === 1 ? 'console.log' : `console-${n}.log`);
 
 /** Boot guest number n of a run (console.log, then console-2.log ...) and prepare it. */
-export async function bootGuest(n: number, o: BootOptions): Promise<ReadyGuest> {
+export async function bootGuest(n: number, o: ReadyGuestOptions): Promise<ReadyGuest> {
   const consoleLog = guestConsoleLog(o.dir, n);
   const session = await startSession({
     bzImage: o.bzImage,

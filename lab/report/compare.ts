@@ -32,7 +32,7 @@ interface ScenarioRow {
   change: Change;
 }
 
-export interface Comparison {
+export interface RunComparison {
   a: { runId: string; kernel: string };
   b: { runId: string; kernel: string };
   scenarios: ScenarioRow[];
@@ -52,7 +52,7 @@ export function verdictChange(x?: string, y?: string): Change {
 }
 
 /** The two-run shorthand of `lab report`: the same columns, metrics and noise model, one column per run. */
-export function compareRuns(a: RunResult, b: RunResult, registry: MetricRegistry, thresholdPct = 10): Comparison {
+export function compareRuns(a: RunResult, b: RunResult, registry: MetricRegistry, thresholdPct = 10): RunComparison {
   const r = buildReport(
     [
       { source: a.runId, result: a },
@@ -87,7 +87,7 @@ export function compareRuns(a: RunResult, b: RunResult, registry: MetricRegistry
 }
 
 /** A Markdown report: verdict changes first, then the metrics that moved (all of them with `all`). */
-export function renderComparison(c: Comparison, opts: { all?: boolean } = {}): string {
+export function renderComparison(c: RunComparison, opts: { all?: boolean } = {}): string {
   const fmt = (v?: number) => (v === undefined ? '-' : String(Math.round(v * 100) / 100));
   const lines = [
     `# ${c.a.kernel} -> ${c.b.kernel}`,

@@ -3,7 +3,7 @@
  * every scenario a bar chart (inline SVG, no scripts, no network) of the
  * metrics that moved, base kernel against new kernel.
  */
-import type { Comparison, MetricRow } from './compare.ts';
+import type { RunComparison, MetricRow } from './compare.ts';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -31,7 +31,7 @@ export function barChart(rows: MetricRow[], names: [string, string]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${label + width + 80}" height="${30 + rows.length * pair}" role="img">${legend}${parts.join('')}</svg>`;
 }
 
-export function renderHtml(c: Comparison): string {
+export function renderHtml(c: RunComparison): string {
   const names: [string, string] = [c.a.kernel, c.b.kernel];
   const scenarios = [...new Set(c.metrics.map((m) => m.scenario))];
   const charts = scenarios
