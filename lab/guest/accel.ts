@@ -64,12 +64,12 @@ async function choose(setting: 'auto' | 'tcg' | 'kvm', opts: ProbeOptions): Prom
   return { accel: 'tcg', reason: verdict.why };
 }
 
-interface Verdict {
+interface KvmVerdict {
   usable: boolean;
   why: string;
 }
 
-async function kvmVerdict(opts: ProbeOptions): Promise<Verdict> {
+async function kvmVerdict(opts: ProbeOptions): Promise<KvmVerdict> {
   const dev = opts.devKvm ?? '/dev/kvm';
   if (!existsSync(dev)) return { usable: false, why: `${dev} does not exist` };
   try {
@@ -103,7 +103,7 @@ async function kvmVerdict(opts: ProbeOptions): Promise<Verdict> {
 }
 
 /** Start `kernel` under KVM and wait for its first console line. */
-async function bootProbe(kernel: string, timeoutMs: number, cpu: string): Promise<Verdict> {
+async function bootProbe(kernel: string, timeoutMs: number, cpu: string): Promise<KvmVerdict> {
   const lines: string[] = [];
   let seen: (v: boolean) => void = () => {};
   const firstLine = new Promise<boolean>((resolve) => (seen = resolve));
@@ -160,7 +160,7 @@ async function hostStamp(dev: string): Promise<string> {
   return JSON.stringify([boot, qemu, dev]);
 }
 
-async function readKnown(cacheDir: string | undefined, stamp: string): Promise<Verdict | undefined> {
+async function readKnown(cacheDir: string | undefined, stamp: string): Promise<KvmVerdict | undefined> {
   if (!cacheDir) return undefined;
   const known = await readFile(join(cacheDir, 'host', 'accel.json'), 'utf8')
     .then((t) => JSON.parse(t) as { stamp: string; usable: boolean; why: string })
@@ -168,7 +168,7 @@ async function readKnown(cacheDir: string | undefined, stamp: string): Promise<V
   return known?.stamp === stamp ? { usable: known.usable, why: `${known.why} (probed earlier in this host boot)` } : undefined;
 }
 
-async function writeKnown(cacheDir: string | undefined, stamp: string, v: Verdict): Promise<void> {
+async function writeKnown(cacheDir: string | undefined, stamp: string, v: KvmVerdict): Promise<void> {
   if (!cacheDir) return;
   const dir = join(cacheDir, 'host');
   await mkdir(dir, { recursive: true });

@@ -11,7 +11,7 @@ interface PooledGuest {
   session: GuestSession;
 }
 
-interface Outcome {
+interface ScenarioOutcome {
   /** The scenario ended in ERROR. */
   error: boolean;
   /** Kernel error lines dmesg showed during the scenario. */
@@ -45,7 +45,7 @@ export class GuestPool<G extends PooledGuest> {
   }
 
   /** Hand the guest back after a scenario; returns whether it was discarded. */
-  async release(outcome: Outcome): Promise<{ discarded: boolean; tainted: boolean }> {
+  async release(outcome: ScenarioOutcome): Promise<{ discarded: boolean; tainted: boolean }> {
     const g = this.live;
     if (!g) return { discarded: false, tainted: false };
     const tainted = this.newKernelErrors().length > 0 || outcome.dmesgErrors > 0 || outcome.error;

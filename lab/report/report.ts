@@ -15,7 +15,7 @@ import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
 import type { KnownIssueVersions } from '../scenario/known-issues.ts';
-import type { ScenarioStatus } from '../scenario/run.ts';
+import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
 import { bandFor, changePct, gateMetric, movement, spreadOf, fmtNum, fmtSpread, type GateJudgement, type Movement, type NoiseProfile, type Spread } from './noise.ts';
 import { readRunResult, type RunResult } from './result.ts';
 
@@ -68,7 +68,7 @@ interface MetricPair {
   model: 'spreads' | 'profile';
 }
 
-interface MetricRow {
+interface ReportMetricRow {
   scenario: string;
   metric: string;
   spreads: (Spread | undefined)[];
@@ -134,7 +134,7 @@ export interface Report {
   groupBy: GroupBy;
   columns: Column[];
   verdicts: VerdictRow[];
-  metrics: MetricRow[];
+  metrics: ReportMetricRow[];
   flagged: number;
   /** Whether some column has a single sample of some metric (then: "no noise estimate"). */
   singleSamples: boolean;
@@ -198,13 +198,11 @@ const releaseOf = (r: RunResult) => r.kernel?.release ?? r.kernelSpec;
 const kernelLabel = (r: RunResult) => (r.flavor === 'lab' ? releaseOf(r) : `${releaseOf(r)}+${r.flavor}`);
 const series = (release: string) => /^(\d+\.\d+)/.exec(release)?.[1] ?? release;
 
-type Scenario = RunResult['scenarios'][number];
-
 /**
  * Every named value a scenario's verdicts used, and its per-order counters
  * (module seen, bpftrace set and reset), read through the metric registry.
  */
-function scenarioMetrics(s: Scenario, registry: MetricRegistry): Map<string, number> {
+function scenarioMetrics(s: ScenarioResult, registry: MetricRegistry): Map<string, number> {
   const out = new Map<string, number>();
   for (const e of [...(s.judgement?.expectations ?? []), ...(s.checks?.expectations ?? [])]) {
     for (const [k, v] of Object.entries(e.values)) out.set(k, v);
@@ -254,11 +252,11 @@ export function groupInputs(inputs: readonly ReportInput[], by: GroupBy): Group[
 }
 
 /** Every sample of a scenario in a group: one per run and repetition. */
-const samplesOf = (g: Group, name: string): { s: Scenario; run: RunResult }[] =>
+const samplesOf = (g: Group, name: string): { s: ScenarioResult; run: RunResult }[] =>
   g.inputs.flatMap((i) => i.result.scenarios.filter((s) => s.name === name).map((s) => ({ s, run: i.result })));
 
 /** Judged samples only: a skipped or errored scenario measured nothing comparable. */
-const judged = (s: Scenario) => s.status === 'PASS' || s.status === 'FAIL';
+const judged = (s: ScenarioResult) => s.status === 'PASS' || s.status === 'FAIL';
 
 const STATUS_ORDER: readonly ScenarioStatus[] = ['PASS', 'FAIL', 'ERROR', 'SKIP'];
 
@@ -350,7 +348,7 @@ export function infrastructureError(s: { status: string; error?: { code: string;
 }
 
 /** What one sample says of one known issue. */
-function knownIssueOutcome(s: Scenario, title: string): string {
+function knownIssueOutcome(s: ScenarioResult, title: string): string {
   const hit = s.knownIssue?.title === title;
   if (s.regression?.includes(`"${title}"`)) return hit ? 'REGRESSION (hit)' : `REGRESSION (${s.status})`;
   if (hit) return 'hit';
@@ -458,7 +456,7 @@ export function buildReport(inputs: readonly ReportInput[], registry: MetricRegi
     return { scenario, cells, changes };
   });
 
-  const metrics: MetricRow[] = [];
+  const metrics: ReportMetricRow[] = [];
   const callSites: CallSites[] = [];
   const kernelStacks: Report['kernelStacks'] = [];
   for (const scenario of names) {
