@@ -12,6 +12,7 @@ import { probeAccel } from './guest/accel.ts';
 import { ensureHost } from './host/setup.ts';
 import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
 import { loadRecipe } from './image/recipe.ts';
+import { formatBytes, sweepLeftovers } from './kernel/cache.ts';
 import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
 import { renderFragment, type FragmentEntry } from './kernel/config.ts';
 import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, type KernelInput } from './kernel/inputs.ts';
@@ -54,6 +55,15 @@ export const expandKernelList = (kernels: readonly string[], config: LabConfig, 
 
 const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }: ArtifactContext) => resolveKernelInput(input, sourceOptions(config, reporter, dir, signal));
 
+/** What lab processes that are gone left (a build's folder, an extraction, a guest's overlay): removed, and said. */
+export async function sweep(cacheDir: string, reporter: Reporter): Promise<void> {
+  const swept = await sweepLeftovers(cacheDir);
+  if (swept.length) {
+    const bytes = swept.reduce((n, e) => n + e.bytes, 0);
+    reporter.stage('setup', `removed ${swept.length} leftover(s) of lab processes that are gone (${formatBytes(bytes)}): ${swept.map((e) => e.name).join(', ')}`);
+  }
+}
+
 /** Source, host packages, kernel build: what `lab build` does, and the first half of a run. */
 export async function prepareKernel(input: KernelInput, extraFragments: FragmentEntry[], ctx: ArtifactContext): Promise<KernelArtifacts> {
   const { config, reporter, dir, signal } = ctx;
@@ -64,6 +74,7 @@ export async function prepareKernel(input: KernelInput, extraFragments: Fragment
   const fragments = [...(await labFragments(config.paths.repo, source.version, flavor, skipped)), ...extraFragments];
   await stage('setup', async () => {
     await ensureHost(reporter, { log: join(dir, 'setup.log') });
+    await sweep(config.paths.cache, reporter);
     // before any build: `accel kvm` where KVM cannot run a guest stops here (exit 4)
     const accel = await probeAccel(config.accel, { cacheDir: config.paths.cache });
     reporter.stage('setup', `accelerator: ${accel.accel.toUpperCase()} (${accel.reason})`);

@@ -21,7 +21,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { writeKernelRecord, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
+import { sweep, writeKernelRecord, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InfraError, InputError, InterruptedError, isLabError } from './core/errors.ts';
 import { withLock } from './core/lock.ts';
@@ -132,7 +132,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
   // tmp/<name>-<pid>-*: `lab cache prune` removes what a background deletion did not finish
   const trash = () => join(paths.cache, 'tmp', `bisect-${process.pid}-${randomBytes(4).toString('hex')}`);
   const cachedSource = (await cachedVersions(paths.cache)).find((c) => c.version === version);
-  const bisector = new Bisector(repo, join(home, 'sources', cachedSource ? basename(cachedSource.tree) : version), trash);
+  const bisector = new Bisector(repo, join(home, 'sources', cachedSource ? basename(cachedSource.tree) : version), { root: paths.cache, next: trash });
   const buildTree = join(home, 'tmp', 'build');
 
   return withLock(
@@ -156,7 +156,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         // a new bisection: earlier marks go, and the build tree (it may hold another configuration)
         await rm(stateFile, { force: true });
         await rm(logFile, { force: true });
-        await removeInBackground(buildTree, trash());
+        await removeInBackground(paths.cache, buildTree, trash());
       }
 
       await mkdir(home, { recursive: true });
@@ -267,7 +267,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
         result.finishedAt = new Date().toISOString();
         if (finished) {
           // nothing left to resume; ccache keeps what the build tree compiled
-          await removeInBackground(home, trash());
+          await removeInBackground(paths.cache, home, trash());
           await writeBisectReports(result, resultsDir);
         } else await save();
       }
@@ -321,7 +321,10 @@ const realStep: StepRunner = async (s) => {
     const stage = ctx.stage ?? untimed;
     const tree = await stage('source', () => fromTree(s.worktree, reporter));
     const source = { ...tree, origin: s.repo };
-    await stage('setup', () => ensureHost(reporter, { log: join(ctx.dir, 'setup.log') }));
+    await stage('setup', async () => {
+      await ensureHost(reporter, { log: join(ctx.dir, 'setup.log') });
+      await sweep(s.config.paths.cache, reporter);
+    });
     const build = await stage('kernel', () =>
       buildInTree(source, s.buildTree, { cacheDir: s.config.paths.cache, fragments: s.fragments, flavor: s.flavor, reporter, log: join(ctx.dir, 'build.log'), signal: ctx.signal }).catch(
         (e: unknown) => {

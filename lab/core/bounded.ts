@@ -72,7 +72,7 @@ export class BoundedBuffer {
 }
 
 /** Longest line a LineSplitter holds: a stream without newlines is passed on in pieces of this size. */
-export const MAX_LINE_BYTES = 1 << 20;
+const MAX_LINE_BYTES = 1 << 20;
 
 /** Splits a byte stream into lines for a callback; `end()` passes on a last line without a newline. */
 export class LineSplitter {

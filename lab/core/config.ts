@@ -15,13 +15,13 @@ import { repoRoot, type LabPaths } from './paths.ts';
 
 const ACCEL_SETTINGS = ['auto', 'tcg', 'kvm'] as const;
 const TCG_THREADS = ['auto', 'single', 'multi'] as const;
-export type AccelSetting = (typeof ACCEL_SETTINGS)[number];
-export type TcgThreadsSetting = (typeof TCG_THREADS)[number];
+type AccelSetting = (typeof ACCEL_SETTINGS)[number];
+type TcgThreadsSetting = (typeof TCG_THREADS)[number];
 /** How QEMU runs the vCPUs under TCG: one host thread for all, or one each. */
 export type TcgThreads = Exclude<TcgThreadsSetting, 'auto'>;
-export type Source = 'flag' | 'env' | 'file' | 'default';
+type Source = 'flag' | 'env' | 'file' | 'default';
 
-export const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
+const DEFAULT_KERNEL_MIRROR = 'https://cdn.kernel.org/pub/linux/kernel';
 
 export interface LabConfig {
   paths: LabPaths;
@@ -69,7 +69,7 @@ export const CONFIG_KEYS = {
   cpus: { env: 'LAB_CPUS', flag: '--cpus', help: 'guest CPUs', default: '2' },
   snapshots: { env: 'LAB_SNAPSHOTS', flag: '--no-snapshot', help: 'restore a saved ready guest instead of booting (on, off)', default: 'on' },
 } as const;
-export type ConfigKey = keyof typeof CONFIG_KEYS;
+type ConfigKey = keyof typeof CONFIG_KEYS;
 
 const FileSchema = z.strictObject({
   cacheDir: z.string().min(1).optional(),
@@ -87,12 +87,12 @@ const FileSchema = z.strictObject({
 });
 type FileConfig = z.infer<typeof FileSchema>;
 
-export const CONFIG_FILES = ['lab.config.json', 'lab.config.yaml'];
+const CONFIG_FILES = ['lab.config.json', 'lab.config.yaml'];
 
 /** setTimeout's limit is 2^31 - 1 ms; a longer timeout fires at once. */
-export const MAX_READY_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+const MAX_READY_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 /** vCPUs of QEMU's q35 machine without an IOMMU (x2APIC beyond 255 needs one). */
-export const MAX_CPUS = 255;
+const MAX_CPUS = 255;
 const hostMemoryMb = () => Math.floor(totalmem() / 2 ** 20);
 
 function readConfigFile(cwd: string): { data: FileConfig; file?: string } {
@@ -117,7 +117,7 @@ function readConfigFile(cwd: string): { data: FileConfig; file?: string } {
   return { data: r.data, file };
 }
 
-export interface ConfigInput {
+interface ConfigInput {
   flags?: { memoryMb?: number; cpus?: number; snapshots?: boolean };
   env?: NodeJS.ProcessEnv;
   cwd?: string;

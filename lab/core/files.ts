@@ -1,6 +1,8 @@
 /** Files the lab rewrites while others may read them, or a crash may interrupt. */
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { InfraError } from './errors.ts';
 
 /**
  * Write a file whole or not at all: a temporary file beside it (unique name), written and
@@ -32,4 +34,22 @@ export function jsonOrUndefined(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuse a path that does not lie strictly inside `root`: every folder the lab
+ * deletes is named from data (a version, an index file's content, a record),
+ * and an EXTRAVERSION of "/.." once made lab bisect delete a folder outside
+ * the cache. Checked on the resolved paths; the root itself is refused too.
+ */
+export function assertInside(root: string, path: string): void {
+  const r = resolve(root);
+  const p = resolve(path);
+  if (!p.startsWith(r + sep)) throw new InfraError('PATH_OUTSIDE_CACHE', `refusing to remove ${path}: it is not inside ${root}`, { path, root });
+}
+
+/** rm -rf of `path`, only inside `root` (assertInside). */
+export async function removeInside(root: string, path: string): Promise<void> {
+  assertInside(root, path);
+  await rm(path, { recursive: true, force: true });
 }

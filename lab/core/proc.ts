@@ -9,6 +9,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { InfraError, InterruptedError, type InfraErrorCode } from './errors.ts';
+import { assertInside } from './files.ts';
 
 export interface RunOptions {
   cwd?: string;
@@ -34,7 +35,7 @@ export interface RunOptions {
   okExitCodes?: number[];
 }
 
-export interface RunResult {
+interface ProcessResult {
   command: string;
   exitCode: number;
   stdout: string;
@@ -60,7 +61,7 @@ function outputTarget(log: string | undefined, onLine: ((line: string) => void) 
   return [...tap, log ? { file: log, append: true } : 'pipe'] as never;
 }
 
-export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<ProcessResult> {
   const command = formatCommand(file, args);
   const started = Date.now();
   const result = await execa(file, args, {
@@ -147,16 +148,19 @@ export async function which(file: string, path = hostPath()): Promise<string | u
 }
 
 /** Start a process that outlives the lab (a slow clean-up): no output, never waited for. */
-export function startDetached(file: string, args: readonly string[]): void {
+function startDetached(file: string, args: readonly string[]): void {
   execa(file, args, { env: { PATH: hostPath() }, detached: true, stdio: 'ignore', cleanup: false, reject: false }).unref();
 }
 
 /**
  * Move a folder out of the way at once and delete it in the background:
  * tens of thousands of files took minutes on this machine's disk, which no
- * one should wait for. `trash` must be on the same file system.
+ * one should wait for. `trash` must be on the same file system; both must
+ * lie inside `root` (the cache).
  */
-export async function removeInBackground(path: string, trash: string): Promise<void> {
+export async function removeInBackground(root: string, path: string, trash: string): Promise<void> {
+  assertInside(root, path);
+  assertInside(root, trash);
   if (!existsSync(path)) return;
   await mkdir(dirname(trash), { recursive: true });
   await rename(path, trash);

@@ -10,8 +10,8 @@
  */
 import { compareVersions } from '../core/version.ts';
 
-export const COMPARE_OPS = ['>=', '<=', '==', '!=', '>', '<'] as const;
-export type CompareOp = (typeof COMPARE_OPS)[number];
+const COMPARE_OPS = ['>=', '<=', '==', '!=', '>', '<'] as const;
+type CompareOp = (typeof COMPARE_OPS)[number];
 
 export type Expr =
   | { kind: 'num'; value: number }
@@ -20,7 +20,7 @@ export type Expr =
   | { kind: 'bin'; op: '+' | '-' | '*' | '/'; left: Expr; right: Expr }
   | { kind: 'call'; fn: FunctionName; args: Expr[] };
 
-export const FUNCTIONS = {
+const FUNCTIONS = {
   abs: { arity: [1, 1], fn: (a: number[]) => Math.abs(a[0]!), syntax: 'abs(x)', meaning: 'absolute value', example: 'abs(3 - 5) == 2' },
   min: { arity: [2, Infinity], fn: (a: number[]) => Math.min(...a), syntax: 'min(a, b, ...)', meaning: 'smallest of two or more', example: 'min(4, 2, 9) == 2' },
   max: { arity: [2, Infinity], fn: (a: number[]) => Math.max(...a), syntax: 'max(a, b, ...)', meaning: 'largest of two or more', example: 'max(1024, 5 * 300) == 1500' },
@@ -40,7 +40,7 @@ export const SYNTAX: readonly { syntax: string; meaning: string; example: string
   ...Object.values(FUNCTIONS).map((f) => ({ syntax: f.syntax, meaning: f.meaning, example: f.example })),
   { syntax: 'module.seen[9], grown', meaning: 'a metric (see the list below) or a variable (`capture`, `vars`)', example: 'module.seen[9] >= grown' },
 ];
-export type FunctionName = keyof typeof FUNCTIONS;
+type FunctionName = keyof typeof FUNCTIONS;
 
 export interface Comparison {
   left: Expr;

@@ -39,22 +39,22 @@ export interface QemuConfig {
  * q35 rather than pc: the same kernel reached userspace about a second sooner
  * under TCG (no PIIX interrupt link routing through ACPI at boot).
  */
-export const MACHINE = 'q35';
+const MACHINE = 'q35';
 
 /**
  * The kernel command line before the run's words. i8042.noaux/nokbd: the guest has no use for
  * the PS/2 ports q35 emulates, and probing them held userspace back by about 0.9 s under TCG
  * (the mouse probe is awaited before init runs).
  */
-export const BASE_CMDLINE = ['console=ttyS0', 'root=/dev/vda', 'rw', 'init=/sbin/lab-init', 'page_owner=on', 'panic=-1', 'oops=panic', 'i8042.noaux', 'i8042.nokbd'];
+const BASE_CMDLINE = ['console=ttyS0', 'root=/dev/vda', 'rw', 'init=/sbin/lab-init', 'page_owner=on', 'panic=-1', 'oops=panic', 'i8042.noaux', 'i8042.nokbd'];
 
 /** The -accel option: KVM, or TCG with its threading when one is asked for. */
-export function accelOption(c: Pick<QemuConfig, 'accel' | 'tcgThreads'>): string {
+function accelOption(c: Pick<QemuConfig, 'accel' | 'tcgThreads'>): string {
   return c.accel === 'tcg' && c.tcgThreads ? `tcg,thread=${c.tcgThreads}` : c.accel;
 }
 
 /** A path inside a QEMU option list: a comma ends the value unless doubled ("a,b" -> "a,,b"). */
-export const qemuOptionValue = (path: string): string => path.replace(/,/g, ',,');
+const qemuOptionValue = (path: string): string => path.replace(/,/g, ',,');
 
 export function qemuArgs(c: QemuConfig): string[] {
   const disk = c.disk ?? { file: c.image, format: 'raw', snapshot: true };
@@ -107,7 +107,7 @@ function unusedPort(): Promise<number> {
   });
 }
 
-export interface ConsoleEvent {
+interface ConsoleEvent {
   kind: 'kernel-error';
   line: string;
 }
@@ -122,7 +122,7 @@ export interface Guest {
   stop(): Promise<void>;
 }
 
-export interface BootOptions {
+interface BootOptions {
   config: QemuConfig;
   token: string;
   consoleLog: string;

@@ -4,8 +4,7 @@
  * booted. Shared by the scenario runs and by `lab exec`.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TcgThreads } from '../core/config.ts';
 import { InfraError, InterruptedError, isLabError } from '../core/errors.ts';
@@ -19,8 +18,9 @@ import { boot, freePort, qemuArgs, type Accel, type Guest, type QemuConfig } fro
 import { Qmp } from './qmp.ts';
 import { createOverlay, dropSaved, findSaved, handshakeLine, saveGuest, snapshotKey, type SavedGuest } from './snapshot.ts';
 import { GuestShell } from './ssh.ts';
+import { GUEST_SCRATCH, hostScratchDir, scratch } from '../core/scratch.ts';
 
-export interface SessionOptions {
+interface SessionOptions {
   bzImage: string;
   image: string;
   accel: { accel: Accel; reason: string };
@@ -101,15 +101,16 @@ export async function startSession(o: SessionOptions): Promise<GuestSession> {
     }
   }
   o.reporter.stage('boot', what);
-  // the disk overlay and QMP's socket in a folder only this user can enter (mkdtemp: 0700): under umask 000 a
-  // socket in /tmp let any local user reach QMP, whose `migrate exec:` runs commands as the lab's user
-  const privateDir = snap ? await mkdtemp(join(tmpdir(), `lab-guest-${token}-`)) : undefined;
-  const overlay = privateDir ? join(privateDir, 'disk.qcow2') : undefined;
-  const qmpPath = privateDir ? join(privateDir, 'qmp.sock') : undefined;
+  // the disk overlay and QMP's socket in a folder only this user can enter (0700): under umask 000 a socket
+  // in /tmp let any local user reach QMP, whose `migrate exec:` runs commands as the lab's user; a scratch
+  // folder (lab/core/scratch.ts), so what a killed run leaves the next run removes
+  const privateDir = snap ? await scratch(hostScratchDir(), GUEST_SCRATCH, { private: true }) : undefined;
+  const overlay = privateDir ? join(privateDir.path, 'disk.qcow2') : undefined;
+  const qmpPath = privateDir ? join(privateDir.path, 'qmp.sock') : undefined;
   if (overlay) await createOverlay(o.image, overlay);
   const config: QemuConfig = { ...base, ...(overlay ? { disk: { file: overlay, format: 'qcow2', snapshot: false }, qmp: qmpPath } : {}) };
   const cleanup = async () => {
-    if (privateDir) await rm(privateDir, { recursive: true, force: true });
+    await privateDir?.remove();
   };
   const started = Date.now();
   // a guest that fails to boot is still on record: its errors carry what identifies it
@@ -217,13 +218,13 @@ async function restore(
 ): Promise<GuestSession> {
   // the saved guest's own command line (its boot token included): the new token goes over the serial line;
   // QMP's socket in a folder only this user can enter
-  const privateDir = await mkdtemp(join(tmpdir(), `lab-guest-${token}-`));
+  const privateDir = await scratch(hostScratchDir(), GUEST_SCRATCH, { private: true });
   const config: QemuConfig = {
     ...base,
     append: base.append.map((w) => (w.startsWith('lab.token=') ? `lab.token=${saved.meta.bootToken}` : w)),
     disk: { file: saved.disk, format: 'qcow2', snapshot: true },
     incoming: saved.state,
-    qmp: join(privateDir, 'qmp.sock'),
+    qmp: join(privateDir.path, 'qmp.sock'),
   };
   // The handshake goes out once the state is loaded and the guest runs: a byte the serial port
   // took before would be overwritten by the saved port's state.
@@ -254,7 +255,7 @@ async function restore(
       onConsole: (line) => o.reporter.detail('console', line),
     }),
   ).catch(async (e: unknown) => {
-    await rm(privateDir, { recursive: true, force: true });
+    await privateDir.remove();
     throw e;
   });
   return connectGuest(o, guest, {
@@ -262,7 +263,7 @@ async function restore(
     sshPort: base.sshPort,
     started,
     stage,
-    cleanup: () => rm(privateDir, { recursive: true, force: true }),
+    cleanup: () => privateDir.remove(),
     describe: (sshReadyMs, release) => `guest restored in ${formatDuration(guest.readyMs)}, ssh in ${formatDuration(sshReadyMs)}: uname -r = ${release}`,
     restoredFrom: saved.meta.key,
   });

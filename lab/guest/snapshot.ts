@@ -16,13 +16,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfraError } from '../core/errors.ts';
 import { run } from '../core/proc.ts';
 import { qemuArgs, type QemuConfig } from './qemu.ts';
 import type { Qmp } from './qmp.ts';
+import { scratch } from '../core/scratch.ts';
 
 export interface SnapshotMeta {
   key: string;
@@ -116,8 +117,8 @@ export async function saveGuest(
   o: { dir: string; key: string; identity: string[]; qemu: string; overlay: string; token: string; bootConsole: string[]; bootReadyMs: number },
 ): Promise<SnapshotMeta> {
   const started = Date.now();
-  const tmp = join(o.dir, `.tmp-${o.key}-${process.pid}-${randomBytes(3).toString('hex')}`);
-  await mkdir(tmp, { recursive: true });
+  const scratchDir = await scratch(o.dir, `.tmp-${o.key}`);
+  const tmp = scratchDir.path;
   let migrating = false;
   try {
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 64 * 1024 ** 3 });
@@ -146,17 +147,16 @@ export async function saveGuest(
       bootReadyMs: o.bootReadyMs,
     };
     await writeFile(join(tmp, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
-    await rename(tmp, join(o.dir, o.key)).catch(async () => {
-      // another run saved the same guest first
-      await rm(tmp, { recursive: true, force: true });
-    });
+    // another run saved the same guest first: this one goes (remove, below)
+    await rename(tmp, join(o.dir, o.key)).catch(() => undefined);
     return meta;
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
   } finally {
-    // the guest stays stopped after a migration until told to go on
-    if (migrating) await qmp.execute('cont');
+    try {
+      // the guest stays stopped after a migration until told to go on
+      if (migrating) await qmp.execute('cont');
+    } finally {
+      await scratchDir.remove();
+    }
   }
 }
 

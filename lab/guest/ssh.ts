@@ -48,9 +48,9 @@ interface CommandIo {
 }
 
 /** A guest command that names no timeout gets this one: a hung command must end, with its timeout in the error. */
-export const DEFAULT_GUEST_COMMAND_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_GUEST_COMMAND_TIMEOUT_MS = 10 * 60_000;
 
-export interface ExecOptions {
+interface ExecOptions {
   /** Default: the shell's commandTimeoutMs (DEFAULT_GUEST_COMMAND_TIMEOUT_MS); Infinity: none (a user's own command in lab exec, ended by Ctrl-C). */
   timeoutMs?: number;
   input?: string | Buffer;

@@ -4,7 +4,7 @@
  * the recipe, the init script and the mirror setting; built in a temporary
  * folder and renamed into place when complete.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { run } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import { z } from 'zod';
 import type { ImageRecipe } from './recipe.ts';
+import { scratch } from '../core/scratch.ts';
 
 const IMAGE_REVISION = 1;
 /** A fixed epoch and filesystem UUID keep the image as reproducible as Debian's archive allows. */
@@ -73,9 +74,9 @@ export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promi
       .then((t) => GuestImageSchema.safeParse(JSON.parse(t)).data)
       .catch(() => undefined);
     if (meta && existsSync(join(entry, 'rootfs.ext4'))) return { image: meta, cacheHit: true };
-    const tmp = join(opts.cacheDir, 'tmp', `image-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const scratchDir = await scratch(join(opts.cacheDir, 'tmp'), 'image');
+    const tmp = scratchDir.path;
     const tree = join(tmp, 'tree');
-    await mkdir(tmp, { recursive: true });
     try {
       opts.reporter.stage('image', `building ${recipe.name} (${recipe.suite}, ${recipe.packages.length} packages) with mmdebstrap (log: ${opts.log})`);
       const started = Date.now();
@@ -124,7 +125,7 @@ export async function buildImage(recipe: ImageRecipe, opts: ImageOptions): Promi
       opts.reporter.stage('image', `built in ${formatDuration(image.buildSeconds * 1000)} -> ${image.path}`);
       return { image, cacheHit: false };
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      await scratchDir.remove();
     }
   });
 }

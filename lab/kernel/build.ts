@@ -10,14 +10,14 @@
  * make -j<every core>): concurrent runs and the kernels of `lab run --jobs N`
  * wait for the machine-wide build lock.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import { InfraError } from '../core/errors.ts';
-import { jsonOrUndefined } from '../core/files.ts';
+import { jsonOrUndefined, removeInside } from '../core/files.ts';
 import { withLock } from '../core/lock.ts';
 import { formatCommand, run, SYSTEM_PATH, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
@@ -25,6 +25,7 @@ import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, ver
 import { sha256File, type KernelSource } from './source.ts';
 import { SAFE_COMPONENT } from './spec.ts';
 import { chooseTreeBuild, discardTree, keptTree, writeTreeRecord, type KeptTree, type TreeChoice } from './tree.ts';
+import { withScratch } from '../core/scratch.ts';
 
 /** Bump when the way the lab builds kernels changes, to invalidate old entries. */
 export const KBUILD_REVISION = 1;
@@ -139,7 +140,7 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
         if (hit) return { build: hit, cacheHit: true };
         if (existsSync(dir)) {
           reporter.warn('kernel', `cache entry ${dir} is corrupt (bzImage missing or hash mismatch): rebuilding`);
-          await rm(dir, { recursive: true, force: true });
+          await removeInside(cacheDir, dir);
         }
       }
       if (opts.allowBuild === false) {
@@ -327,15 +328,9 @@ async function configureIn(dir: string, source: KernelSource, fragment: string, 
   return { configText, configSha256, key, entryDir: join(opts.cacheDir, 'kernels', `${source.version}-${opts.flavor}-${key.slice(0, 16)}`) };
 }
 
-/** A folder under tmp/ for the duration of `fn`; the pid in the name lets `lab cache prune` remove what an interrupted build left behind. */
-async function inTemporaryFolder<T>(cacheDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
-  const tmp = join(cacheDir, 'tmp', `kbuild-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    return await fn(tmp);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
+/** A scratch folder under tmp/ for the duration of `fn` (lab/core/scratch.ts: what a killed build leaves, the next run and `lab cache prune` remove). */
+function inTemporaryFolder<T>(cacheDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  return withScratch(join(cacheDir, 'tmp'), 'kbuild', fn);
 }
 
 async function configureAndBuild(source: KernelSource, fragment: string, compiler: string, opts: BuildOptions): Promise<BuildResult> {
@@ -356,7 +351,7 @@ async function buildFromScratch(tmp: string, source: KernelSource, fragment: str
   const c = await configureIn(tmp, source, fragment, compiler, opts);
   const existing = await loadEntry(c.entryDir);
   if (existing) return { build: existing, cacheHit: true };
-  await rm(c.entryDir, { recursive: true, force: true });
+  await removeInside(opts.cacheDir, c.entryDir);
   opts.reporter.stage('kernel', `building ${source.version} with make -j${jobs}${opts.ccache ? ' (ccache)' : ''}`);
   const estimate = await estimateCompiledFiles(opts.cacheDir, source.version, opts.flavor, c.configText);
   const made = await makeKernel(source, tmp, { ...opts, fragment, jobs, estimate });
@@ -404,7 +399,7 @@ async function buildTreeOnce(
     if (!previous) await discardTree(opts.cacheDir, tree);
     return { build: existing, cacheHit: true };
   }
-  await rm(c.entryDir, { recursive: true, force: true });
+  await removeInside(opts.cacheDir, c.entryDir);
   await writeTreeRecord(tree, previous, { state: 'building' });
   opts.reporter.stage(
     'kernel',

@@ -2,14 +2,15 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
-import { jsonOrUndefined } from '../core/files.ts';
+import { jsonOrUndefined, removeInside } from '../core/files.ts';
 import { tryWithLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
+import { removeLeftover, scratchAreas, scratchFolders } from '../core/scratch.ts';
 import { KernelBuildSchema } from './build.ts';
 import { discardTree, readTreeRecord } from './tree.ts';
 
-export interface CacheEntry {
-  kind: 'kernel' | 'tree' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'snapshot' | 'tmp';
+interface CacheEntry {
+  kind: 'kernel' | 'tree' | 'image' | 'source' | 'download' | 'module' | 'tool' | 'bisect' | 'snapshot' | 'tmp' | 'log';
   name: string;
   path: string;
   bytes: number;
@@ -87,7 +88,7 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
       out.push({ kind, name, path, bytes: await du(path), createdAt, detail });
     }
   }
-  return out;
+  return [...out, ...(await scratchEntries(cacheDir)), ...(await logEntries(cacheDir))];
 }
 
 /** "7d", "12h", "30m" -> milliseconds. */
@@ -97,26 +98,54 @@ export function parseAge(text: string): number {
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Temporary folders (tmp/kbuild-<pid>-*, tmp/kmod-<pid>-*) whose process is gone: an interrupted build's leftovers. */
-export async function orphanedTemporaries(cacheDir: string): Promise<CacheEntry[]> {
-  const dir = join(cacheDir, 'tmp');
+/**
+ * Scratch folders in every area (lab/core/scratch.ts): a build, an
+ * extraction, a download, a guest's private folder under way, or what a
+ * process that died left. In use is told by a lock, not a pid, so a lab in
+ * another PID namespace sharing the cache is seen as alive.
+ */
+async function scratchEntries(cacheDir: string): Promise<CacheEntry[]> {
   const out: CacheEntry[] = [];
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const pid = Number(/^\w+-(\d+)-/.exec(name)?.[1]);
-    if (!pid || isAlive(pid)) continue;
-    const path = join(dir, name);
-    out.push({ kind: 'tmp', name, path, bytes: await du(path), createdAt: (await stat(path)).mtime.toISOString(), detail: `left by process ${pid}` });
+  for (const area of scratchAreas(cacheDir)) {
+    for (const f of await scratchFolders(area.dir, area.prefixes)) {
+      const was = f.pid ? ` (pid ${f.pid} in its PID namespace)` : '';
+      out.push({
+        kind: 'tmp',
+        name: f.path.startsWith(cacheDir) ? f.path.slice(cacheDir.length + 1) : f.path,
+        path: f.path,
+        bytes: await du(f.path),
+        createdAt: f.modifiedAt,
+        detail: f.inUse ? `in use by a running lab process${was}` : `${LEFTOVER}${was}: removed by the next run or cache prune`,
+      });
+    }
   }
   return out;
+}
+const LEFTOVER = 'left by a lab process that is gone';
+
+/** Logs of `lab build` and `lab keys` (logs/): kept until the next prune once their command has ended. */
+async function logEntries(cacheDir: string): Promise<CacheEntry[]> {
+  const out: CacheEntry[] = [];
+  for (const f of await scratchFolders(join(cacheDir, 'logs'), LOG_PREFIXES)) {
+    out.push({
+      kind: 'log',
+      name: `logs/${f.path.split('/').pop()}`,
+      path: f.path,
+      bytes: await du(f.path),
+      createdAt: f.modifiedAt,
+      detail: f.inUse ? 'its command is running' : 'its command ended: removed by the next cache prune',
+    });
+  }
+  return out;
+}
+/** The commands that keep logs in the cache (cli/commands/build.ts, keys.ts). */
+const LOG_PREFIXES = ['build', 'keys'];
+
+/** Remove what lab processes that are gone left in the scratch areas (the start of every run, and cache prune). */
+export async function sweepLeftovers(cacheDir: string): Promise<CacheEntry[]> {
+  const dead = (await scratchEntries(cacheDir)).filter((e) => e.detail.startsWith(LEFTOVER));
+  for (const e of dead) await removeLeftover({ path: e.path, modifiedAt: e.createdAt, inUse: false });
+  return dead;
 }
 
 /**
@@ -129,8 +158,9 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
   if (opts.keep === undefined && opts.olderThanMs === undefined) {
     throw new InputError('BAD_OPTION', 'cache prune: give --keep N and/or --older-than AGE');
   }
-  const orphans = await orphanedTemporaries(cacheDir);
-  for (const o of orphans) await rm(o.path, { recursive: true, force: true });
+  const orphans = await sweepLeftovers(cacheDir);
+  const endedLogs = (await logEntries(cacheDir)).filter((e) => !e.detail.startsWith('its command is running'));
+  for (const e of endedLogs) await removeLeftover({ path: e.path, modifiedAt: e.createdAt, inUse: false });
   const listed = await listCache(cacheDir);
   const now = opts.now ?? Date.now();
   const doomedOf = (entries: CacheEntry[]) =>
@@ -142,7 +172,7 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
   const indexDir = join(cacheDir, 'kernels', 'index');
   const index = await readdir(indexDir).catch(() => [] as string[]);
   for (const e of doomed) {
-    await rm(e.path, { recursive: true, force: true });
+    await removeInside(cacheDir, e.path);
     for (const f of index) {
       if ((await readFile(join(indexDir, f), 'utf8').catch(() => '')).trim() === e.name) await rm(join(indexDir, f), { force: true });
     }
@@ -159,11 +189,11 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
   for (const e of (await listCache(cacheDir)).filter((x) => x.kind === 'snapshot')) {
     const inputs = await snapshotInputs(e.path);
     if (!inputs || (await Promise.all(inputs.map((f) => stat(f).then(() => true, () => false)))).includes(false)) {
-      await rm(e.path, { recursive: true, force: true });
+      await removeInside(cacheDir, e.path);
       stale.push(e);
     }
   }
-  return [...doomed, ...removedTrees, ...stale, ...orphans];
+  return [...doomed, ...removedTrees, ...stale, ...orphans, ...endedLogs];
 }
 
 export function formatBytes(n: number): string {

@@ -8,9 +8,11 @@
  * installed. Works without root.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
+import { withScratch } from '../core/scratch.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { compareVersions } from './spec.ts';
 
@@ -146,37 +148,40 @@ export class DebianArchive {
   /** Download a candidate (apt checks it against the signed index) and take its tarball out; returns the tarball's path. */
   async fetch(c: ArchiveCandidate): Promise<string> {
     const { tarball } = this.kept(c);
-    if (!existsSync(tarball)) await this.unpack(c);
+    if (!existsSync(tarball)) await this.unpack(c, 'tarball');
     return tarball;
   }
 
   /** The candidate's changelog.Debian.gz (downloading its .deb again when only the tarball was kept). */
   async changelog(c: ArchiveCandidate): Promise<string> {
     const { changelog } = this.kept(c);
-    if (!existsSync(changelog)) await this.unpack(c);
+    if (!existsSync(changelog)) await this.unpack(c, 'changelog');
     return changelog;
   }
 
-  /** The .deb downloaded and checked by apt; its tarball and changelog moved beside each other, the rest removed. */
-  private async unpack(c: ArchiveCandidate): Promise<void> {
-    const debs = join(this.dir, 'debs');
+  /**
+   * The .deb downloaded and checked by apt; its tarball and changelog moved
+   * beside each other, the rest removed. One process at a time per package
+   * (the second finds the first's files), each in a scratch folder of its own.
+   */
+  private async unpack(c: ArchiveCandidate, wanted: keyof ReturnType<DebianArchive['kept']>): Promise<void> {
     const kept = this.kept(c);
-    this.reporter.stage('source', `Debian's archive: downloading ${c.pkg} ${c.debianVersion} (${c.suite})`);
-    await run('apt-get', [...this.aptOptions(), '-q', 'download', `${c.pkg}=${c.debianVersion}`], { cwd: debs, log: this.log, errorCode: 'DOWNLOAD_FAILED' });
-    const deb = (await readdir(debs)).find((f) => f.startsWith(`${c.pkg}_`) && f.endsWith('.deb'));
-    if (!deb) throw new Error(`apt-get download ${c.pkg}=${c.debianVersion} left no .deb in ${debs}`);
-    const out = join(debs, `x-${process.pid}`);
-    try {
-      await run('dpkg-deb', ['-x', join(debs, deb), out], { errorCode: 'EXTRACT_FAILED' });
-      const inner = join(out, 'usr', 'src', `${c.pkg}.tar.xz`);
-      if (!existsSync(inner)) throw new Error(`${deb} holds no usr/src/${c.pkg}.tar.xz`);
-      await mkdir(join(this.dir, 'tarballs'), { recursive: true });
-      const changelog = join(out, 'usr', 'share', 'doc', c.pkg, 'changelog.Debian.gz');
-      if (existsSync(changelog)) await rename(changelog, kept.changelog);
-      if (!existsSync(kept.tarball)) await rename(inner, kept.tarball);
-    } finally {
-      await rm(out, { recursive: true, force: true });
-      await rm(join(debs, deb), { force: true });
-    }
+    await withLock(join(this.dir, 'locks', `${c.pkg}_${c.debianVersion.replace(/[^\w.+~-]/g, '_')}`), async () => {
+      if (existsSync(kept[wanted])) return;
+      await withScratch(join(this.dir, 'debs'), 'deb', async (debs) => {
+        this.reporter.stage('source', `Debian's archive: downloading ${c.pkg} ${c.debianVersion} (${c.suite})`);
+        await run('apt-get', [...this.aptOptions(), '-q', 'download', `${c.pkg}=${c.debianVersion}`], { cwd: debs, log: this.log, errorCode: 'DOWNLOAD_FAILED' });
+        const deb = (await readdir(debs)).find((f) => f.startsWith(`${c.pkg}_`) && f.endsWith('.deb'));
+        if (!deb) throw new Error(`apt-get download ${c.pkg}=${c.debianVersion} left no .deb in ${debs}`);
+        const out = join(debs, 'x');
+        await run('dpkg-deb', ['-x', join(debs, deb), out], { errorCode: 'EXTRACT_FAILED' });
+        const inner = join(out, 'usr', 'src', `${c.pkg}.tar.xz`);
+        if (!existsSync(inner)) throw new Error(`${deb} holds no usr/src/${c.pkg}.tar.xz`);
+        await mkdir(join(this.dir, 'tarballs'), { recursive: true });
+        const changelog = join(out, 'usr', 'share', 'doc', c.pkg, 'changelog.Debian.gz');
+        if (existsSync(changelog)) await rename(changelog, kept.changelog);
+        if (!existsSync(kept.tarball)) await rename(inner, kept.tarball);
+      });
+    });
   }
 }

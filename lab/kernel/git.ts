@@ -94,8 +94,8 @@ export class Bisector {
   constructor(
     readonly repo: string,
     readonly worktree: string,
-    /** Where a removed worktree goes to be deleted in the background (same file system). */
-    private readonly trash: () => string,
+    /** Where a removed worktree goes to be deleted in the background: inside `root` (the cache, same file system). */
+    private readonly trash: { root: string; next: () => string },
   ) {}
 
   /** A fresh detached worktree at `commit` (one an interrupted run left behind is removed first). */
@@ -106,7 +106,7 @@ export class Bisector {
 
   /** Gone from git at once (moved away, then pruned); its files are deleted in the background. */
   async removeWorktree(): Promise<void> {
-    await removeInBackground(this.worktree, this.trash());
+    await removeInBackground(this.trash.root, this.worktree, this.trash.next());
     await git(this.repo, ['worktree', 'prune']);
   }
 

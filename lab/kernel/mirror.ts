@@ -13,6 +13,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pRetry, { AbortError } from 'p-retry';
 import { InfraError } from '../core/errors.ts';
+import { withLock } from '../core/lock.ts';
+import { withScratch } from '../core/scratch.ts';
 import { run, which } from '../core/proc.ts';
 import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
 import type { KernelSpec } from './spec.ts';
@@ -111,12 +113,27 @@ export async function downloadVerified(version: string, opts: MirrorOptions): Pr
   const dir = seriesDir(opts.base, version.split('.').slice(0, 2).join('.'));
   const dest = join(opts.downloadsDir, name);
   const stamp = `${dest}.verified.json`;
-  if (existsSync(dest) && existsSync(stamp)) {
+  const verified = async () => {
+    if (!existsSync(dest) || !existsSync(stamp)) return undefined;
     const s = JSON.parse(await readFile(stamp, 'utf8')) as { sha256: string; signature: string };
     opts.reporter.stage('source', `cache hit: ${dest} (verified ${s.sha256.slice(0, 12)})`);
     return { tarball: dest, ...s };
-  }
+  };
+  const hit = await verified();
+  if (hit) return hit;
   await mkdir(opts.downloadsDir, { recursive: true });
+  // one download of a release at a time (two kernels of one run, two processes): the second waits and finds the file
+  return withLock(join(opts.downloadsDir, '.locks', name), async () => (await verified()) ?? (await withScratch(opts.downloadsDir, '.part', (part) => fetchVerified({ name, dir, dest, stamp, partial: join(part, name) }, opts))), () =>
+    opts.reporter.stage('source', `waiting for another lab process downloading ${name}`),
+  );
+}
+
+/** Fetch the checksums (and check their signature), download into `partial`, verify, move to `dest` with its stamp. */
+async function fetchVerified(
+  f: { name: string; dir: string; dest: string; stamp: string; partial: string },
+  opts: MirrorOptions,
+): Promise<{ tarball: string; sha256: string; signature: string }> {
+  const { name, dir, dest, stamp, partial } = f;
   const sumsUrl = `${dir}/sha256sums.asc`;
   const sumsText = await retrying(`fetching ${sumsUrl}`, opts, async () => (await fetchOk(sumsUrl, opts)).text()).catch((e: unknown) => {
     throw new InfraError('MIRROR_UNREACHABLE', `${sumsUrl}: ${describe(e)}`, { url: sumsUrl });
@@ -126,7 +143,6 @@ export async function downloadVerified(version: string, opts: MirrorOptions): Pr
   const signature = await verifySignature(sumsText, opts);
 
   const url = `${dir}/${name}`;
-  const partial = `${dest}.part`;
   const started = Date.now();
   const actual = await retrying(`downloading ${url}`, opts, async () => {
     const res = await fetchOk(url, { ...opts, timeoutMs: 30 * 60_000 });

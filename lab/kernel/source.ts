@@ -16,7 +16,10 @@ import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { InputError, InfraError, InterruptedError, isLabError, SetupNeededError, type InfraErrorCode } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/files.ts';
+import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
+import { withScratch } from '../core/scratch.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
@@ -89,9 +92,7 @@ export async function tarballSha256(tarball: string, cacheDir: string): Promise<
   if (known?.identity === identity && /^[0-9a-f]{64}$/.test(known.sha256)) return known.sha256;
   const sha256 = await sha256File(tarball);
   await mkdir(join(cacheDir, 'sources', '.hashes'), { recursive: true });
-  const tmp = `${memo}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ identity, sha256 }));
-  await rename(tmp, memo);
+  await writeFileAtomic(memo, JSON.stringify({ identity, sha256 }));
   return sha256;
 }
 
@@ -316,37 +317,49 @@ async function treeFingerprint(root: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Extract a tarball once into the cache, keyed by its sha256. */
+/**
+ * Extract a tarball once into the cache, keyed by its sha256: under a lock
+ * per tarball (two kernels of one run, or two processes, extract it once; the
+ * second finds the first's tree), in a scratch folder of its own that is
+ * renamed into place whole.
+ */
 export async function fromTarball(tarball: string, opts: SourceOptions): Promise<KernelSource> {
   const id = await tarballSha256(tarball, opts.cacheDir);
   const sourcesDir = join(opts.cacheDir, 'sources');
   await mkdir(sourcesDir, { recursive: true });
-  const existing = (await cachedVersions(opts.cacheDir)).find((c) => c.id === id);
-  if (existing) {
-    opts.reporter.stage('source', `cache hit: ${existing.version} (${existing.tree})`);
-    return { ...existing, origin: tarball };
-  }
+  const cached = async () => (await cachedVersions(opts.cacheDir)).find((c) => c.id === id);
+  const hit = (c: KernelSource) => {
+    opts.reporter.stage('source', `cache hit: ${c.version} (${c.tree})`);
+    return { ...c, origin: tarball };
+  };
+  const existing = await cached();
+  if (existing) return hit(existing);
   if (opts.installPackages) await ensurePackages(['xz-utils'], opts.reporter, { log: opts.setupLog });
-  opts.reporter.stage('source', `extracting ${tarball}`);
-  const tmp = join(sourcesDir, `.tmp-${id.slice(0, 12)}-${process.pid}`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  // a tarball that does not extract, or holds no kernel, leaves nothing behind
-  const version = await (async () => {
-    await extractTarXz(tarball, tmp, opts.signal);
-    const makefile = await readFile(join(tmp, 'Makefile'), 'utf8').catch(() => {
-      throw new InputError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive; expected a Linux source tarball`, { value: tarball });
-    });
-    return versionFromMakefile(makefile);
-  })().catch(async (e: unknown) => {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  });
-  await writeFile(join(tmp, STAMP), JSON.stringify({ id, version, origin: tarball }, null, 2));
-  const tree = join(sourcesDir, `${version}-${id.slice(0, 12)}`);
-  await rm(tree, { recursive: true, force: true });
-  await rename(tmp, tree);
-  return { version, tree, id, origin: tarball };
+  return withLock(
+    join(opts.cacheDir, 'locks', `source-${id.slice(0, 16)}`),
+    async () => {
+      const done = await cached();
+      if (done) return hit(done);
+      opts.reporter.stage('source', `extracting ${tarball}`);
+      return withScratch(sourcesDir, `.tmp-${id.slice(0, 12)}`, async (tmp) => {
+        const warnings = await extractTarXz(tarball, tmp, opts.signal);
+        if (warnings.length) {
+          opts.reporter.stage('source', `warning: ${tarball}: ${warnings.length} entr${warnings.length === 1 ? 'y' : 'ies'} skipped or changed as unsafe: ${warnings.slice(0, 5).join('; ')}${warnings.length > 5 ? `; and ${warnings.length - 5} more` : ''}`);
+        }
+        const makefile = await readFile(join(tmp, 'Makefile'), 'utf8').catch(() => {
+          throw new InputError('NOT_A_KERNEL_TREE', `${tarball}: no Makefile at the top of the archive; expected a Linux source tarball`, { value: tarball });
+        });
+        const version = versionFromMakefile(makefile);
+        await writeFile(join(tmp, STAMP), JSON.stringify({ id, version, origin: tarball }, null, 2));
+        const tree = join(sourcesDir, `${version}-${id.slice(0, 12)}`);
+        // a folder of that name without this tarball's stamp (an older lab's interrupted extraction): replaced
+        await rm(tree, { recursive: true, force: true });
+        await rename(tmp, tree);
+        return { version, tree, id, origin: tarball };
+      });
+    },
+    () => opts.reporter.stage('source', `waiting for another lab process extracting ${tarball}`),
+  );
 }
 
 /**
@@ -357,11 +370,12 @@ export async function fromTarball(tarball: string, opts: SourceOptions): Promise
  * extractor runs in a worker thread, so progress lines and Ctrl-C are not held
  * up meanwhile. The top folder is stripped.
  */
-export async function extractTarXz(tarball: string, dest: string, signal?: AbortSignal): Promise<void> {
-  const plain = `${dest}.tar`;
+async function extractTarXz(tarball: string, dest: string, signal?: AbortSignal): Promise<string[]> {
+  // inside the destination (a scratch folder): nothing of this extraction lies outside it
+  const plain = join(dest, '.lab-plain.tar');
   try {
     await run('xz', ['-dc', tarball], { stdoutFile: plain, signal, errorCode: 'EXTRACT_FAILED' });
-    await extractInWorker(plain, dest, signal);
+    return await extractInWorker(plain, dest, signal);
   } catch (e) {
     if (signal?.aborted) throw new InterruptedError('SIGINT');
     throw new InfraError('EXTRACT_FAILED', `extracting ${tarball} failed: ${(e as Error).message}`, { tarball }, { cause: e });
@@ -370,21 +384,35 @@ export async function extractTarXz(tarball: string, dest: string, signal?: Abort
   }
 }
 
+/**
+ * The files belong to the user extracting them, whoever the archive names
+ * (as root, tar keeps the archive's owners: a local user would own files of
+ * a tree root compiles and whose host tools root runs). Entries the tar
+ * package refuses or changes (a path with "..", an absolute path, a link
+ * that leads out of the tree) come back as warnings naming them.
+ */
 const EXTRACT_WORKER = `
 const { workerData, parentPort } = require('node:worker_threads');
 const { x } = require(workerData.tar);
-x({ file: workerData.file, cwd: workerData.cwd, strip: 1, sync: true });
-parentPort.postMessage('done');
+const warnings = [];
+const onwarn = (code, message, data) => warnings.push(code + ': ' + message + (data && data.entry ? ' (' + data.entry.path + (data.entry.linkpath ? ' -> ' + data.entry.linkpath : '') + ')' : ''));
+// an absolute path is made relative (and its first part stripped as every entry's is): inside the tree, but said
+const filter = (path) => {
+  if (path.startsWith('/')) warnings.push('absolute path, extracted into the tree: ' + path);
+  return path.split('/').slice(1).join('/') !== '.lab-plain.tar';
+};
+x({ file: workerData.file, cwd: workerData.cwd, strip: 1, sync: true, preserveOwner: false, onwarn, filter });
+parentPort.postMessage(warnings);
 `;
 
-function extractInWorker(file: string, cwd: string, signal?: AbortSignal): Promise<void> {
+function extractInWorker(file: string, cwd: string, signal?: AbortSignal): Promise<string[]> {
   const tar = createRequire(import.meta.url).resolve('tar');
   const worker = new Worker(EXTRACT_WORKER, { eval: true, workerData: { tar, file, cwd } });
   const abort = () => void worker.terminate();
   signal?.addEventListener('abort', abort, { once: true });
-  return new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
+  return new Promise<string[]>((resolve, reject) => {
+    worker.once('message', (warnings: string[]) => resolve(warnings));
     worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(signal?.aborted ? 'interrupted' : `extractor exited with ${code}`))));
+    worker.once('exit', (code) => (code === 0 ? resolve([]) : reject(new Error(signal?.aborted ? 'interrupted' : `extractor exited with ${code}`))));
   }).finally(() => signal?.removeEventListener('abort', abort));
 }

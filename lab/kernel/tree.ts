@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../core/files.ts';
 import { removeInBackground } from '../core/proc.ts';
 import type { KernelSource } from './source.ts';
 
-export const TreeRecordSchema = z.object({
+const TreeRecordSchema = z.object({
   schemaVersion: z.literal(1),
   sourceId: z.string(),
   sourceVersion: z.string(),
@@ -36,9 +36,9 @@ export const TreeRecordSchema = z.object({
   seededAt: z.string(),
   usedAt: z.string(),
 });
-export type TreeRecord = z.infer<typeof TreeRecordSchema>;
+type TreeRecord = z.infer<typeof TreeRecordSchema>;
 
-export type TreeIdentity = Pick<TreeRecord, 'sourceId' | 'sourceVersion' | 'flavor' | 'compiler' | 'revision'>;
+type TreeIdentity = Pick<TreeRecord, 'sourceId' | 'sourceVersion' | 'flavor' | 'compiler' | 'revision'>;
 
 export interface KeptTree {
   name: string;
@@ -110,5 +110,5 @@ export async function writeTreeRecord(tree: KeptTree, previous: TreeRecord | und
 /** The tree and its record go; the files are deleted in the background (thousands of objects). */
 export async function discardTree(cacheDir: string, tree: Pick<KeptTree, 'dir' | 'record'>): Promise<void> {
   await rm(tree.record, { force: true });
-  await removeInBackground(tree.dir, join(cacheDir, 'tmp', `trash-${process.pid}-${randomBytes(4).toString('hex')}`));
+  await removeInBackground(cacheDir, tree.dir, join(cacheDir, 'tmp', `trash-${process.pid}-${randomBytes(4).toString('hex')}`));
 }

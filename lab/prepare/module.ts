@@ -9,7 +9,7 @@
  * out-of-tree module folder builds the same way (<folder name>.ko): the
  * tests build their test-only modules with it.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -18,6 +18,7 @@ import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import type { KernelBuild } from '../kernel/build.ts';
+import { scratch } from '../core/scratch.ts';
 
 export interface ModuleArtifact {
   path: string;
@@ -73,8 +74,8 @@ async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir
     const warnings = JSON.parse(await readFile(join(entry, 'warnings.json'), 'utf8')) as string[];
     return { path: join(entry, ko), warnings, cacheHit: true };
   }
-  const tmp = join(cacheDir, 'tmp', `kmod-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(tmp, { recursive: true });
+  const scratchDir = await scratch(join(cacheDir, 'tmp'), 'kmod');
+  const tmp = scratchDir.path;
   try {
     await cp(srcDir, tmp, { recursive: true, filter: (s) => !/\.(o|ko|mod|cmd)$|\.mod\.c$/.test(s) });
     const before = await entryFiles(kernel.buildDir);
@@ -105,7 +106,7 @@ async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir
     await rename(out, entry);
     return { path: join(entry, ko), warnings, cacheHit: false };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await scratchDir.remove();
   }
 }
 

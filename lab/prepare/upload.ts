@@ -3,11 +3,11 @@
  * by the guest's tar at /. One SSH channel with input costs about half a
  * second under TCG; the module and the tools were four of them per guest.
  */
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { create } from 'tar';
 import type { GuestShell } from '../guest/ssh.ts';
+import { hostScratchDir, UPLOAD_SCRATCH, withScratch } from '../core/scratch.ts';
 
 interface Upload {
   /** Where it goes in the guest (absolute). */
@@ -18,8 +18,7 @@ interface Upload {
 
 /** The archive of `files`, named by their guest paths (relative to /), with the host files' contents and modes. */
 export async function archive(files: Upload[]): Promise<Buffer> {
-  const stage = await mkdtemp(join(tmpdir(), 'lab-upload-'));
-  try {
+  return withScratch(hostScratchDir(), UPLOAD_SCRATCH, async (stage) => {
     const names: string[] = [];
     for (const f of files) {
       if (!f.guestPath.startsWith('/')) throw new Error(`guest path must be absolute: ${f.guestPath}`);
@@ -33,9 +32,7 @@ export async function archive(files: Upload[]): Promise<Buffer> {
     const pack = create({ cwd: stage, follow: true, portable: true }, names);
     for await (const chunk of pack) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);
-  } finally {
-    await rm(stage, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function uploadFiles(shell: GuestShell, files: Upload[]): Promise<void> {

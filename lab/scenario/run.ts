@@ -62,7 +62,7 @@ export interface ScenarioResult {
   resultsDir: string;
 }
 
-export interface StepOutput {
+interface StepOutput {
   name: string;
   /** Relative to the scenario's folder: steps/NN-name.log, stdout and stderr as they came. */
   log: string;
@@ -72,11 +72,11 @@ export interface StepOutput {
 }
 
 /** A step's log file: its position and its name, reduced to characters safe in a file name. */
-export function stepLogName(index: number, name: string): string {
+function stepLogName(index: number, name: string): string {
   return `${String(index + 1).padStart(2, '0')}-${name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '').slice(0, 60) || 'step'}.log`;
 }
 
-export interface GuestContext {
+interface GuestContext {
   shell: GuestShell;
   /** uname -r of the guest. */
   release: string;

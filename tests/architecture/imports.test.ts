@@ -14,33 +14,6 @@ const LAYERS = ['core', 'expr', 'observe', 'metrics', 'host', 'kernel', 'image',
 /** Files run by a command, not imported: their exports need no user. */
 const ENTRY_POINTS = ['lab/cli/main.ts', 'lab/docs.ts'];
 
-/**
- * Exports nothing imports, left in files another engineer is changing now:
- * owned by #25 work in progress. When that work lands, its files are held to
- * the rule like every other: delete or un-export these, and the entries.
- */
-const UNUSED_EXPORTS_ALLOWED: Record<string, string[]> = {
-  'lab/core/bounded.ts': ['MAX_LINE_BYTES'],
-  'lab/core/config.ts': ['AccelSetting', 'CONFIG_FILES', 'ConfigInput', 'ConfigKey', 'DEFAULT_KERNEL_MIRROR', 'MAX_CPUS', 'MAX_READY_TIMEOUT_S', 'Source', 'TcgThreadsSetting'],
-  'lab/core/proc.ts': ['RunResult', 'startDetached'],
-  'lab/expr/expr.ts': ['COMPARE_OPS', 'CompareOp', 'FUNCTIONS', 'FunctionName'],
-  'lab/guest/qemu.ts': ['BASE_CMDLINE', 'BootOptions', 'ConsoleEvent', 'MACHINE', 'accelOption', 'qemuOptionValue'],
-  'lab/guest/session.ts': ['SessionOptions'],
-  'lab/guest/ssh.ts': ['DEFAULT_GUEST_COMMAND_TIMEOUT_MS', 'ExecOptions'],
-  'lab/kernel/cache.ts': ['CacheEntry', 'orphanedTemporaries'],
-  'lab/kernel/source.ts': ['extractTarXz'],
-  'lab/kernel/tree.ts': ['TreeIdentity', 'TreeRecord', 'TreeRecordSchema'],
-  'lab/scenario/run.ts': ['GuestContext', 'StepOutput', 'stepLogName'],
-};
-
-/**
- * Type names still declared in two lab/ files, the other one in a file owned
- * by #25 work in progress: core/proc.ts's RunResult (a process's exit code and
- * output) is report/result.ts's RunResult (result.json) by name only; the one
- * to rename is proc.ts's, used nowhere else.
- */
-const SHARED_TYPE_NAMES_ALLOWED = ['RunResult'];
-
 function sources(dir: string, ext = /\.ts$/): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
@@ -272,14 +245,13 @@ describe('the import graph of lab/', () => {
   });
 
   it('exports only what the lab, its tests, the bench or the CI scripts import', () => {
-    const allowed = new Set(Object.entries(UNUSED_EXPORTS_ALLOWED).flatMap(([file, names]) => names.map((n) => `${file}: ${n}`)));
-    expect(unusedExports(modules, labModules, ENTRY_POINTS).filter((u) => !allowed.has(u))).toEqual([]);
+    expect(unusedExports(modules, labModules, ENTRY_POINTS)).toEqual([]);
   });
 
   it('gives each type name to one type: no two files declare the same name', () => {
     const where = new Map<string, string[]>();
     for (const m of labModules) for (const t of new Set(m.types)) where.set(t, [...(where.get(t) ?? []), rel(m.file)]);
-    const shared = [...where].filter(([t, files]) => files.length > 1 && !SHARED_TYPE_NAMES_ALLOWED.includes(t)).map(([t, files]) => `${t}: ${files.join(', ')}`);
+    const shared = [...where].filter(([, files]) => files.length > 1).map(([t, files]) => `${t}: ${files.join(', ')}`);
     expect(shared).toEqual([]);
   });
 });

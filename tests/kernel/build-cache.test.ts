@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
+import { scratch } from '../../lab/core/scratch.ts';
 import { buildInputs, buildInTree, buildKernel, entryKey, estimateCompiledFiles, inputsKey, loadEntry, reproducer } from '../../lab/kernel/build.ts';
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
@@ -183,15 +184,37 @@ describe('buildKernel with a stand-in kernel tree', () => {
     expect(readdirSync(join(cacheDir, 'snapshots'))).toEqual(['of-another']);
   });
 
-  it('prune removes what an interrupted build left in tmp/, and nothing a live process owns', async () => {
+  it('prune removes what a lab process that is gone left (sources, snapshots, tmp, logs), and nothing a live one holds', async () => {
     const { cacheDir, build } = setup();
     await build();
-    // a pid that cannot be alive (above pid_max), and this process's own
-    mkdirSync(join(cacheDir, 'tmp', 'kbuild-4999999-dead'), { recursive: true });
-    mkdirSync(join(cacheDir, 'tmp', `kbuild-${process.pid}-live`), { recursive: true });
+    // held: a build under way in this process; gone: a folder whose lock went stale, one from before locks
+    const live = await scratch(join(cacheDir, 'tmp'), 'kbuild');
+    const dead = await scratch(join(cacheDir, 'sources'), '.tmp-0a01f7bf1e49');
+    writeFileSync(join(dead.path, 'Makefile'), 'half an extraction');
+    utimesSync(`${dead.path}.lock`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    mkdirSync(join(cacheDir, 'snapshots', '.tmp-94a148d7c10b76a0cecce287-7589-0a1b2c'), { recursive: true });
+    const ended = await scratch(join(cacheDir, 'logs'), `build-${Date.now()}`);
+    await ended.release();
+    const running = await scratch(join(cacheDir, 'logs'), `keys-${Date.now()}`);
+    const listed = (await listCache(cacheDir)).filter((e) => e.path.startsWith(cacheDir) && (e.kind === 'tmp' || e.kind === 'log'));
+    expect(listed.map((e) => [e.kind, e.path, e.detail.replace(/ \(pid \d+ in its PID namespace\)/, '')]).sort()).toEqual(
+      [
+        ['log', ended.path, 'its command ended: removed by the next cache prune'],
+        ['log', running.path, 'its command is running'],
+        ['tmp', dead.path, 'left by a lab process that is gone: removed by the next run or cache prune'],
+        ['tmp', join(cacheDir, 'snapshots', '.tmp-94a148d7c10b76a0cecce287-7589-0a1b2c'), 'left by a lab process that is gone: removed by the next run or cache prune'],
+        ['tmp', live.path, 'in use by a running lab process'],
+      ].sort(),
+    );
+    expect(listed.find((e) => e.path === dead.path)!.bytes).toBeGreaterThan(0);
     const removed = await pruneKernels(cacheDir, { keep: 1 });
-    expect(removed.map((e) => e.name)).toEqual(['kbuild-4999999-dead']);
-    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([`kbuild-${process.pid}-live`]);
+    expect(removed.filter((e) => e.path.startsWith(cacheDir)).map((e) => e.path).sort()).toEqual(
+      [dead.path, join(cacheDir, 'snapshots', '.tmp-94a148d7c10b76a0cecce287-7589-0a1b2c'), ended.path].sort(),
+    );
+    expect(readdirSync(join(cacheDir, 'tmp'))).toEqual([live.path.split('/').pop(), `${live.path.split('/').pop()}.lock`]);
+    expect(readdirSync(join(cacheDir, 'sources')).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+    await live.remove();
+    await running.remove();
   });
 
   it('parseAge', () => {

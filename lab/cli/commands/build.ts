@@ -1,7 +1,7 @@
 /** `lab build`: build or reuse a kernel and print its artifacts, cache key and reproducer. */
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scratch } from '../../core/scratch.ts';
 import { prepareKernel } from '../../artifacts.ts';
 import { userFragments } from '../../kernel/inputs.ts';
 import { configFrom, interruptSignal, kernelInput, kernelOptions, progressOptions, reporterFrom, type KernelFlags, type ProgressFlags } from '../options.ts';
@@ -16,9 +16,13 @@ export function buildCommand(program: Command): void {
       const reporter = reporterFrom({ ...o, quiet: o.quiet || o.json });
       const input = kernelInput(o);
       const extra = await userFragments(input);
-      const dir = join(config.paths.cache, 'logs', `build-${Date.now()}`);
-      await mkdir(dir, { recursive: true });
-      const { built, reproducer, fragments, skipped } = await prepareKernel(input, extra, { config, reporter, dir, signal: interruptSignal() }).finally(() => reporter.close());
+      // a scratch folder (lab/core/scratch.ts): `lab cache ls` shows it, `lab cache prune` removes it once this command ended
+      const logs = await scratch(join(config.paths.cache, 'logs'), `build-${Date.now()}`);
+      const dir = logs.path;
+      const { built, reproducer, fragments, skipped } = await prepareKernel(input, extra, { config, reporter, dir, signal: interruptSignal() }).finally(async () => {
+        reporter.close();
+        await logs.release();
+      });
       const { build, cacheHit } = built;
       const explained = [
         ...fragments.map((f) => ({ at: `${f.file}:${f.line}`, line: f.value === 'n' ? `# ${f.name} is not set` : `${f.name}=${f.value}`, applied: true, why: '' })),

@@ -12,7 +12,7 @@ export function cacheCommand(program: Command): void {
   const cache = program.command('cache').description('show or prune the lab cache (LAB_CACHE_DIR)');
   cache
     .command('ls')
-    .description('list cache entries with size and age (a kept build tree: since its last build)')
+    .description('list cache entries with size and age (a kept build tree: since its last build), scratch folders in use or left by a lab process that is gone, and logs')
     .option('--json', 'print JSON for scripts')
     .action(async (o: { json?: boolean }) => {
       const dir = configFrom().paths.cache;
@@ -31,7 +31,7 @@ export function cacheCommand(program: Command): void {
   cache
     .command('prune')
     .description(
-      'remove kernel builds and kept build trees: all but the newest N, and/or those older than an age (7d, 12h); and leftovers of interrupted builds',
+      'remove kernel builds and kept build trees: all but the newest N, and/or those older than an age (7d, 12h); and what lab processes that are gone left (scratch folders of builds, extractions, downloads and guests), and the logs of lab build and lab keys commands that ended',
     )
     .addOption(new Option('--keep <n>', 'kernel builds to keep, and as many kept build trees (the most recently used)').argParser(wholeNumber('--keep')))
     .option('--older-than <age>', 'remove builds older than this, and kept build trees unused for that long (e.g. 7d, 12h, 30m)')

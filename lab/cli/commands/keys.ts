@@ -1,9 +1,9 @@
 /** `lab keys`: the cache keys of a kernel build and the guest image, known before building (for CI caches). */
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheKeys } from '../../artifacts.ts';
 import { consoleReporter } from '../../core/reporter.ts';
+import { scratch } from '../../core/scratch.ts';
 import { userFragments } from '../../kernel/inputs.ts';
 import { configFrom, interruptSignal, kernelInput, kernelOptions, type KernelFlags } from '../options.ts';
 
@@ -15,9 +15,10 @@ export function keysCommand(program: Command): void {
       const config = configFrom();
       const input = kernelInput(o);
       const extra = await userFragments(input);
-      const dir = join(config.paths.cache, 'logs', `keys-${Date.now()}`);
-      await mkdir(dir, { recursive: true });
-      const keys = await cacheKeys(input, extra, { config, reporter: consoleReporter({ quiet: o.json }), dir, signal: interruptSignal() });
+      // a scratch folder (lab/core/scratch.ts): `lab cache ls` shows it, `lab cache prune` removes it once this command ended
+      const logs = await scratch(join(config.paths.cache, 'logs'), `keys-${Date.now()}`);
+      const dir = logs.path;
+      const keys = await cacheKeys(input, extra, { config, reporter: consoleReporter({ quiet: o.json }), dir, signal: interruptSignal() }).finally(() => logs.release());
       if (o.json) process.stdout.write(`${JSON.stringify(keys, null, 2)}\n`);
       else {
         process.stdout.write(
