@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkEndpoints, markOf, nextStep, runReleaseBisect, type Mark, type ReleaseBisectOptions } from '../lab/bisect-releases.ts';
@@ -10,6 +9,7 @@ import { consoleReporter } from '../lab/core/reporter.ts';
 import { faultingFunction } from '../lab/report/bug.ts';
 import { outcomeOf, type ReleaseBisectResult } from '../lab/report/release-bisect.ts';
 import type { RunResult } from '../lab/report/result.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /** Real result.json files, unedited (tests/fixtures/runs/known-issues): what each release's step returns here. */
 const run = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'runs', 'known-issues', name), 'utf8')) as RunResult;
@@ -86,8 +86,8 @@ describe('runReleaseBisect with stand-in steps that return real results', () => 
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
   const options = (o: Partial<ReleaseBisectOptions> & Pick<ReleaseBisectOptions, 'good' | 'bad' | 'scenario'>, releases: string[], outcome: (v: string) => RunResult) => {
-    const cache = mkdtempSync(join(tmpdir(), 'lab-cache-'));
-    const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const cache = tempDir('lab-cache-');
+    const results = tempDir('lab-results-');
     dirs.push(cache, results);
     const tested: string[] = [];
     const opts: ReleaseBisectOptions = {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { consoleReporter } from '../lab/core/reporter.ts';
 import type { BisectResult } from '../lab/report/bisect.ts';
 import type { RunResult } from '../lab/report/result.ts';
 import { fakeKernelTree } from './helpers/fake-kernel.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /**
  * The bisection's logic on a real git repository of a stand-in kernel tree,
@@ -40,8 +41,8 @@ function repository(kinds: string[]): { repo: string; commits: string[] } {
 
 function setup(kinds: string[]) {
   const { repo, commits } = repository(kinds);
-  const cache = mkdtempSync(join(tmpdir(), 'lab-cache-'));
-  const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
+  const cache = tempDir('lab-cache-');
+  const results = tempDir('lab-results-');
   const config = resolveConfig({ env: { LAB_CACHE_DIR: cache, LAB_RESULTS_DIR: results } });
   const tested: string[] = [];
   const step = async (s: StepInput): Promise<RunResult> => {

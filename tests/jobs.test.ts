@@ -1,6 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kernelList } from '../lab/cli/options.ts';
@@ -11,6 +10,7 @@ import { eachLimited, kernelLabels, runKernels } from '../lab/jobs.ts';
 import type { LabOptions, LabRun } from '../lab/pipeline.ts';
 import type { KernelsRecord } from '../lab/report/kernels.ts';
 import type { RunResult, RunStatus } from '../lab/report/result.ts';
+import { tempDir } from './helpers/temp.ts';
 
 /** What a pipeline returns, for a kernel whose scenarios ended as given. */
 function fakeResult(kernel: string, scenarios: Record<string, RunStatus | 'SKIP'>, error?: RunResult['error']): RunResult {
@@ -57,7 +57,7 @@ const base = () => ({
   config: {} as LabConfig,
   scenarios: [],
   reporter: consoleReporter({ quiet: true }),
-  resultsDir: mkdtempSync(join(tmpdir(), 'lab-jobs-')),
+  resultsDir: tempDir('lab-jobs-'),
 });
 const kernels = (...specs: string[]) => specs.map((kernel) => ({ kernel, flavor: 'lab' }));
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, resolveConfig, tcgThreadsFor } from '../../lab/core/config.ts';
 import { InputError } from '../../lab/core/errors.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const cwd = () => mkdtempSync(join(tmpdir(), 'lab-config-'));
+const cwd = () => tempDir('lab-config-');
 
 describe('configuration: flags, then environment, then lab.config.*, then defaults', () => {
   it('defaults, with their sources', () => {

@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lab/core/files.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab-files-'));
+const dir = tempDir('lab-files-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A result.json of a few MB, rewritten while a reader (lab report, lab merge) reads it: how many reads were not whole JSON. */

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { liveReporter, progressLine, progressReporter, type TermStream } from '../../lab/core/live.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** A terminal that records what was written, and the screen once the cursor moves are applied. */
 class FakeTerm implements TermStream {
@@ -55,7 +55,7 @@ describe('renderer selection', () => {
     r.stage('kernel', 'building');
     r.progress('kernel', { done: 3, total: 10, unit: 'files' });
     r.detail('kernel', '  CC      mm/page_owner.o');
-    const dir = mkdtempSync(join(tmpdir(), 'lab-live-'));
+    const dir = tempDir('lab-live-');
     r.attachLog(join(dir, 'lab.log'));
     expect(stderr.written.split('\n').slice(1)).toEqual(['kernel|   CC      mm/page_owner.o', '']);
     expect(readFileSync(join(dir, 'lab.log'), 'utf8')).toMatch(/^ +\d+\.\ds \[kernel\] building\n$/);
@@ -141,7 +141,7 @@ describe('live view', () => {
   it('plain lines of a scope: labelled on screen and in the run\'s log, plain in its own lab.log', () => {
     const stderr = Object.assign(new FakeTerm(), { isTTY: false });
     const r = progressReporter({}, { stdout: stderr, stderr }, {});
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scope-'));
+    const dir = tempDir('lab-scope-');
     r.attachLog(join(dir, 'run.log'));
     const a = r.scope('6.1');
     a.attachLog(join(dir, 'lab.log'));

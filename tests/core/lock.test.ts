@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode, InfraError } from '../../lab/core/errors.ts';
 import { withLock } from '../../lab/core/lock.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab-lock-'));
+const dir = tempDir('lab-lock-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('withLock', () => {

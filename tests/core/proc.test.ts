@@ -1,13 +1,13 @@
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
 import { hostPath, run, SYSTEM_PATH, which } from '../../lab/core/proc.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('the process runner', () => {
   it('writes stdout to a file without keeping it in memory, past execa\'s 100 MB buffer (a kernel tarball is 1.4 GB)', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'lab-proc-')), 'big');
+    const out = join(tempDir('lab-proc-'), 'big');
     await run('sh', ['-c', 'head -c 150000000 /dev/zero'], { stdoutFile: out });
     expect(statSync(out).size).toBe(150_000_000);
   });

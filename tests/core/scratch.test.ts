@@ -1,20 +1,12 @@
 import { execa } from 'execa';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inUse, leftovers, removeLeftover, scratch, scratchFolders, withScratch } from '../../lab/core/scratch.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const made: string[] = [];
-const parent = () => {
-  const d = mkdtempSync(join(tmpdir(), 'lab-scratch-test-'));
-  made.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const parent = () => tempDir('lab-scratch-test-');
 /** What a lock looks like when its holder stopped refreshing it a minute ago. */
 const ageLock = (path: string) => utimesSync(`${path}.lock`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
 
@@ -66,7 +58,8 @@ describe('scratch folders', () => {
     const script = `import { scratch } from ${JSON.stringify(join(repoRoot, 'lab/core/scratch.ts'))}; const s = await scratch(${JSON.stringify(dir)}, 'kbuild'); console.log(s.path); setInterval(() => {}, 1000);`;
     const holder = join(parent(), 'holder.mts');
     writeFileSync(holder, script);
-    const child = execa('unshare', ['--pid', '--fork', '--kill-child', join(repoRoot, 'node_modules/.bin/tsx'), holder], { reject: false, buffer: false });
+    // tsx keeps a cache in TMPDIR: one of this test's own
+    const child = execa('unshare', ['--pid', '--fork', '--kill-child', join(repoRoot, 'node_modules/.bin/tsx'), holder], { reject: false, buffer: false, env: { TMPDIR: parent() } });
     try {
       let path = '';
       child.stdout!.on('data', (d: Buffer) => (path += d.toString()));

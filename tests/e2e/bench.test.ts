@@ -1,15 +1,15 @@
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BenchResultSchema } from '../../bench/schema.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** CI runs the bench only in smoke mode: each quick measurement once, the shape of its output checked. Timings are never judged here. */
 describe('npm run bench -- --smoke', () => {
   it('writes a results file of the documented shape with the quick measurements taken and the long ones skipped with a reason', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    const out = tempDir('bench-out-');
     const r = await execa('npm', ['run', '-s', 'bench', '--', '--smoke', '--out', out], { cwd: repoRoot, reject: false, stdin: 'ignore' });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     const files = readdirSync(out);

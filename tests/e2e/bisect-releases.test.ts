@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { ReleaseBisectResult } from '../../lab/report/release-bisect.ts';
 import { lab } from '../helpers/cli.ts';
 import { kernelCached } from '../helpers/debug-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const resultsOf = (stdout: string) => {
   const dir = /results in (\S+)/.exec(stdout)?.[1];
@@ -43,7 +43,7 @@ describe.runIf(process.env.LAB_E2E_NEWEST === '1' || (kernelCached('6.12', 'lab'
   });
 
   it('with --kernel-src and releases, it goes on to the commits between the two tags, and says so when the tree lacks them', async () => {
-    const tree = mkdtempSync(join(tmpdir(), 'lab-git-'));
+    const tree = tempDir('lab-git-');
     onTestFinished(() => rmSync(tree, { recursive: true, force: true }));
     execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', tree, 'init', '-q']);
     execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', tree, 'commit', '-q', '--allow-empty', '-m', 'one']);

@@ -1,6 +1,5 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
@@ -8,6 +7,7 @@ import { repoRoot } from '../../lab/core/paths.ts';
 import type { BisectResult } from '../../lab/report/bisect.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
 import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * lab bisect on a real kernel: a git repository made from the 6.12 tree in
@@ -56,7 +56,7 @@ async function cachedTree(): Promise<string> {
 }
 
 async function repository(): Promise<{ repo: string; commits: string[] }> {
-  const repo = join(mkdtempSync(join(tmpdir(), 'lab-bisect-')), 'linux');
+  const repo = join(tempDir('lab-bisect-'), 'linux');
   await execa('cp', ['-al', `${await cachedTree()}/.`, repo]);
   await git(repo, 'init', '-q');
   // little compression: the tree is committed once and read back once
@@ -125,7 +125,7 @@ describe('lab bisect interrupted', () => {
       await git(repo, 'add', '-A');
       await git(repo, 'commit', '-qm', name);
     }
-    const results = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const results = tempDir('lab-results-');
     const args = ['bisect', '--kernel-src', repo, '--good', 'HEAD~3', '--bad', 'HEAD', '--scenario', 'hugetlb'];
     // Ctrl-C as a terminal sends it: to the whole process group
     const cli = execa(LAB_CLI[0], [LAB_CLI[1], ...args], {

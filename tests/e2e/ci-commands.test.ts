@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { lab } from '../helpers/cli.ts';
 import { schemaValidator } from '../helpers/schema.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** lab matrix and lab merge through the real CLI: what the CI workflows call. */
 describe('lab matrix', () => {
@@ -31,7 +31,7 @@ describe('lab matrix', () => {
 
 describe('lab merge', () => {
   const shard = (release: string, names: string[]) => {
-    const dir = mkdtempSync(join(tmpdir(), 'shard-'));
+    const dir = tempDir('shard-');
     const run = JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'runs', `suite-${release}.json`), 'utf8')) as { scenarios: { name: string }[] };
     run.scenarios = run.scenarios.filter((s) => names.includes(s.name));
     for (const n of names) mkdirSync(join(dir, 'scenarios', n), { recursive: true });
@@ -40,7 +40,7 @@ describe('lab merge', () => {
   };
 
   it('writes one run with every reporter\'s file', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'merged-')), 'run');
+    const out = join(tempDir('merged-'), 'run');
     const r = await lab(['merge', shard('6.12.117', ['balance']), shard('6.12.117', ['hugetlb', 'idle-baseline']), '--out', out]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe(`PASS: 6.12.117 (lab), 2 runs, 3 scenarios merged into ${out}`);

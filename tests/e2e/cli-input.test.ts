@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lab } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Bad input fails fast through the real CLI, with exit code 2 and a one-line reason. */
 describe('lab CLI on bad input', () => {
@@ -44,7 +44,7 @@ describe('lab CLI on bad input', () => {
   });
 
   it('a scenario file with a typo names file, line and key', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const dir = tempDir('lab-scenario-');
     const file = join(dir, 'typo.yaml');
     writeFileSync(file, 'description: x\nstep:\n  - name: a\n    run: "true"\nexpect:\n  - bpf.set[9] >= 1\n');
     const r = await lab(['--scenario', file]);
@@ -54,7 +54,7 @@ describe('lab CLI on bad input', () => {
 
   it('an expression nested 3000 deep, one of 30,000 terms, a YAML alias bomb: exit 2 naming file and key, at once', async () => {
     // before: exit 3 with a stack (call stack exceeded in the parser, the evaluator; the yaml library's alias count)
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const dir = tempDir('lab-scenario-');
     try {
       const scenario = (expectation: string) => `description: x\nsteps:\n  - name: a\n    run: "true"\nexpect:\n  - ${expectation}\n`;
       writeFileSync(join(dir, 'deep.yaml'), scenario(`${'('.repeat(3000)}1${')'.repeat(3000)} == 1`));
@@ -86,13 +86,13 @@ describe('lab CLI on bad input', () => {
   });
 
   it('lab bisect: not a git tree, a revision that does not exist, good and bad swapped (exit 2, naming option and value)', async () => {
-    const notGit = mkdtempSync(join(tmpdir(), 'lab-not-git-'));
+    const notGit = tempDir('lab-not-git-');
     const bisect = (tree: string, good: string, bad: string) => lab(['bisect', '--kernel-src', tree, '--good', good, '--bad', bad, '--scenario', 'hugetlb']);
     const r = await bisect(notGit, 'v6.11', 'v6.12');
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`^lab: --kernel-src ${notGit}: not a git tree`));
     // a git tree of two commits (CI's clone of this repository may be shallow)
-    const here = mkdtempSync(join(tmpdir(), 'lab-git-'));
+    const here = tempDir('lab-git-');
     const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=lab', '-c', 'user.email=lab@example.invalid', '-C', here, ...args], { stdio: 'pipe' });
     git('init', '-q');
     git('commit', '-q', '--allow-empty', '-m', 'one');

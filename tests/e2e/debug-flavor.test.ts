@@ -1,12 +1,12 @@
 import { execa } from 'execa';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { lab } from '../helpers/cli.ts';
 import { debugKernelCached } from '../helpers/debug-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The debug flavor's reports are kernel errors like any other: a test-only
@@ -21,7 +21,7 @@ describe.skipIf(!debugKernelCached('6.12'))('debug flavor (6.12)', () => {
     const k = JSON.parse(build.stdout) as { buildDir: string; flavor: string };
     expect(k.flavor).toBe('debug');
 
-    const work = mkdtempSync(join(tmpdir(), 'kasan-oob-'));
+    const work = tempDir('kasan-oob-');
     cpSync(join(repoRoot, 'tests', 'fixtures', 'kmod', 'kasan_oob'), work, { recursive: true });
     await execa('make', ['-C', k.buildDir, `M=${work}`, 'modules'], { all: true });
     const ko = readFileSync(join(work, 'kasan_oob.ko')).toString('base64');

@@ -1,12 +1,12 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
 import { qemuLeft as qemuLeftOf } from '../helpers/qemu.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * Failure modes injected into real guests of the cached 6.12 kernel: each ends
@@ -61,7 +61,7 @@ describe('failure modes', () => {
 
   it('a step that prints 200 MB: the harness stays under 300 MiB, the log has it whole, the capture sees its end', async () => {
     // before the output was bounded, 200 MB took the harness to 840 MiB and 600 MB ended the run (ERR_STRING_TOO_LONG)
-    const dir = mkdtempSync(join(tmpdir(), 'lab-loud-'));
+    const dir = tempDir('lab-loud-');
     try {
       const file = join(dir, 'loud.yaml');
       writeFileSync(
@@ -94,7 +94,7 @@ describe('failure modes', () => {
   });
 
   it('a guest lost in the middle of a scenario is discarded; the next scenario boots a new one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const dir = tempDir('lab-scenario-');
     const crash = join(dir, 'crash.yaml');
     writeFileSync(crash, 'description: crash the kernel mid-scenario\nsteps:\n  - name: crash\n    run: echo c > /proc/sysrq-trigger\n    timeout_s: 60\nexpect:\n  - bpf.set >= 0\n');
     const run = await lab(['--kernel', '6.12', '--scenario', crash, '--scenario', join(repoRoot, 'scenarios', 'hugetlb.yaml')]);
@@ -113,7 +113,7 @@ describe('failure modes', () => {
   });
 
   it('--isolate boots a guest per scenario; a scenario whose precondition is absent is skipped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const dir = tempDir('lab-scenario-');
     const future = join(dir, 'future.yaml');
     writeFileSync(future, 'description: needs a kernel from the future\nrequires:\n  kernel: ">= 99.0"\nsteps:\n  - name: x\n    run: "true"\nexpect:\n  - bpf.set >= 0\n');
     const run = await lab(['--kernel', '6.12', '--isolate', '--scenario', future, '--scenario', 'module-filter', '--scenario', 'idle-baseline']);
@@ -131,7 +131,7 @@ describe('failure modes', () => {
   });
 
   it('Ctrl-C stops the guest, writes the results and exits 130', async () => {
-    const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const resultsDir = tempDir('lab-results-');
     const child = execa(LAB_CLI[0], [LAB_CLI[1], '--kernel', '6.12', '--scenario', 'idle-baseline'], {
       env: { LAB_RESULTS_DIR: resultsDir },
       reject: false,
@@ -151,8 +151,8 @@ describe('failure modes', () => {
     expect(await qemuLeft(r)).toBe(0);
   });
 
-  it('kill -9 of the lab (no handler can run): QEMU dies with it, at once', async () => {
-    const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
+  it('kill -9 of the lab (no handler can run): QEMU dies with it, at once; the next run removes what it left', async () => {
+    const resultsDir = tempDir('lab-results-');
     const child = execa(LAB_CLI[0], [LAB_CLI[1], 'exec', '--kernel', '6.12', '--', 'sleep 300'], { env: { LAB_RESULTS_DIR: resultsDir }, reject: false, stdin: 'ignore' });
     // the QEMU this lab process started: a descendant of it
     const qemuOf = async (root: number): Promise<number | undefined> => {
@@ -194,5 +194,23 @@ describe('failure modes', () => {
     writeFileSync(join(resultsDir, 'kill-9.txt'), `QEMU ${qemu} gone ${ms} ms after kill -9 of the lab\n`);
     expect(alive(), `QEMU ${qemu} still runs ${ms} ms after kill -9 of the lab`).toBe(false);
     expect(ms).toBeLessThan(5000);
+
+    // what the killed run left: its guest's private folder (overlay, QMP socket). Once its lock is stale (no
+    // refresh for 20 s), `cache ls` shows it as left by a process that is gone, and the next run removes it.
+    type Entry = { kind: string; path: string; detail: string };
+    const guestDirs = async () =>
+      (JSON.parse((await lab(['cache', 'ls', '--json'])).stdout) as Entry[]).filter((e) => e.kind === 'tmp' && /\/lab-guest-\d+-[0-9a-f]+$/.test(e.path));
+    let left: Entry[] = [];
+    for (const started = Date.now(); Date.now() - started < 60_000; await new Promise((r) => setTimeout(r, 2000))) {
+      left = (await guestDirs()).filter((e) => e.detail.startsWith('left by a lab process that is gone'));
+      if (left.length) break;
+    }
+    expect(left, 'the killed run left no guest folder that cache ls reports').toHaveLength(1);
+    expect(existsSync(join(left[0]!.path, 'qmp.sock')) || existsSync(left[0]!.path)).toBe(true);
+    const next = await lab(['exec', '--kernel', '6.12', '--', 'true']);
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(`${next.stdout}${next.stderr}`).toMatch(/removed 1 leftover\(s\) of lab processes that are gone \(.*\): .*lab-guest-/);
+    expect(existsSync(left[0]!.path)).toBe(false);
+    expect(await guestDirs()).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
@@ -8,6 +8,7 @@ import { consoleReporter } from '../../lab/core/reporter.ts';
 import { testRequirements } from '../../lab/host/requirements.ts';
 import { ensureHost } from '../../lab/host/setup.ts';
 import { readRunResult } from '../../lab/report/result.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The GitLab nightly run for real, as far as this machine allows: gitlab-ci-local (pinned in
@@ -19,8 +20,8 @@ import { readRunResult } from '../../lab/report/result.ts';
  * The lab cache is the host's (LAB_CACHE_DIR), so the build is a cache hit, not 12 minutes.
  */
 const GLCI = join(repoRoot, 'node_modules', '.bin', 'gitlab-ci-local');
-const clone = join(mkdtempSync(join(tmpdir(), 'lab-gitlab-')), 'project');
-const logs = mkdtempSync(join(tmpdir(), 'lab-gitlab-logs-'));
+const clone = join(tempDir('lab-gitlab-'), 'project');
+const logs = tempDir('lab-gitlab-logs-');
 const cache = process.env.LAB_CACHE_DIR ?? join(homedir(), '.cache', 'page-owner-lab');
 
 async function glci(name: string, args: string[]) {

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../lab/report/result.ts';
 import { lab } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * Boots the real 6.12 kernel the lab builds (from the cache when present) and
@@ -52,7 +52,7 @@ describe('lab --kernel 6.12 --scenario hugetlb', () => {
   });
 
   it('a second run reuses the cached kernel and image, and a wrong expectation fails with its numbers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-scenario-'));
+    const dir = tempDir('lab-scenario-');
     const file = join(dir, 'hugetlb-wrong.yaml');
     writeFileSync(
       file,

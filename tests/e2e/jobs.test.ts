@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
@@ -8,6 +8,7 @@ import type { KernelsRecord } from '../../lab/report/kernels.ts';
 import { readRunResult } from '../../lab/report/result.ts';
 import { LAB_CLI, lab } from '../helpers/cli.ts';
 import { qemuLeft } from '../helpers/qemu.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * Two real kernels (6.1 and 6.12, from the cache when built) in one run, both
@@ -61,7 +62,7 @@ describe('lab run --kernel 6.1 --kernel 6.12 --jobs 2', () => {
   });
 
   it('Ctrl-C as soon as one guest is up stops both guests at once, writes both results, exits 130', async () => {
-    const resultsDir = mkdtempSync(join(tmpdir(), 'lab-results-'));
+    const resultsDir = tempDir('lab-results-');
     const child = execa(LAB_CLI[0], [LAB_CLI[1], '--kernel', '6.1,6.12', '--jobs', '2', '--scenario', 'hugetlb'], {
       env: { LAB_RESULTS_DIR: resultsDir },
       reject: false,

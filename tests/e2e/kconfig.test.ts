@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
@@ -12,11 +11,12 @@ import { compilerIdentity, configureKernel, entryKey, KBUILD_REVISION } from '..
 import { parseFragment, renderFragment } from '../../lab/kernel/config.ts';
 import { resolveSource } from '../../lab/kernel/source.ts';
 import { parseKernelSpec } from '../../lab/kernel/spec.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Config merging and verification on the real Kconfig trees Debian ships (no compile). */
 describe.each(['6.12', '6.1'])('configureKernel on the real %s tree', (series) => {
   const paths = resolveConfig().paths;
-  const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
+  const out = tempDir('lab-kconfig-');
   // a fresh machine has no kernel build tools yet: the lab installs them as it would for a run
   beforeAll(() => ensureHost(consoleReporter({ quiet: true })));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -78,14 +78,14 @@ describe('the kernel build environment', () => {
   const reporter = consoleReporter({ quiet: true });
   beforeAll(() => ensureHost(reporter));
   const fragment = () => renderFragment(parseFragment(readFileSync(join(paths.repo, 'kernels', 'lab.config'), 'utf8'), 'kernels/lab.config'));
-  const stray = mkdtempSync(join(tmpdir(), 'lab-stray-rustc-'));
+  const stray = tempDir('lab-stray-rustc-');
   writeFileSync(join(stray, 'rustc'), '#!/bin/sh\necho "rustc 1.95.0 (59807616e 2026-04-14)"\n');
   chmodSync(join(stray, 'rustc'), 0o755);
   const systemRustc = '/usr/local/bin/rustc';
 
   async function key(): Promise<{ key: string; config: string }> {
     const source = await resolveSource(parseKernelSpec('6.12'), { cacheDir: paths.cache, reporter, installPackages: true });
-    const out = mkdtempSync(join(tmpdir(), 'lab-kconfig-'));
+    const out = tempDir('lab-kconfig-');
     try {
       const config = await configureKernel(source, fragment(), out, { log: join(out, 'log'), ccache: false, cacheDir: paths.cache });
       const configSha256 = createHash('sha256').update(config).digest('hex');

@@ -1,11 +1,12 @@
 import { execa } from 'execa';
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { appendFileSync, chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { readRunResult } from '../../lab/report/result.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The nightly workflow's `run:` steps executed on this machine, in order, as GitHub would: the
@@ -31,7 +32,7 @@ const KNOWN_ACTIONS = [
 ];
 
 const workflow = parse(readFileSync(join(repoRoot, '.github', 'workflows', 'nightly.yml'), 'utf8')) as Workflow;
-const work = mkdtempSync(join(tmpdir(), 'nightly-cell-'));
+const work = tempDir('nightly-cell-');
 const log = join(work, 'steps.log');
 
 interface Context {

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS } from '../../lab/core/config.ts';
 import { SetupNeededError } from '../../lab/core/errors.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { InfraError } from '../../lab/core/errors.ts';
 import { probeAccel } from '../../lab/guest/accel.ts';
 import { ensureHost, ensurePackages, missingPackages } from '../../lab/host/setup.ts';
 import { lab } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('host set-up', () => {
   it('is idempotent: after a setup, a second one installs nothing', async () => {
@@ -38,7 +37,7 @@ describe('host set-up', () => {
     // the probe boots a kernel of the cache: make sure there is one
     const warm = await lab(['build', '--kernel', '6.12', '--json']);
     expect(warm.exitCode, warm.stderr).toBe(0);
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-accel-'));
+    const cacheDir = tempDir('lab-accel-');
     const kernel = (JSON.parse(warm.stdout) as { bzImage: string }).bzImage;
     const r = await probeAccel('auto', { kernel, cacheDir });
     expect(r.accel).toBe('tcg');

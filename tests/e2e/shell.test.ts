@@ -1,6 +1,5 @@
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { consoleReporter } from '../../lab/core/reporter.ts';
 import { testRequirements } from '../../lab/host/requirements.ts';
 import { ensureHost } from '../../lab/host/setup.ts';
 import { qemuLeft } from '../helpers/qemu.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** `lab shell` on a real terminal: tmux runs it detached, the test types and reads the screen. */
 const session = `lab-shell-${process.pid}`;
@@ -42,7 +42,7 @@ describe('lab shell', () => {
   afterEach(() => tmux('kill-session', '-t', session).catch(() => undefined));
 
   it('a shell on a real terminal: commands, window size, Ctrl-C to the guest, exit tears the guest down', async () => {
-    const results = mkdtempSync(join(tmpdir(), 'lab-shell-'));
+    const results = tempDir('lab-shell-');
     await startLab('shell --kernel 6.12', results);
     // on a terminal, progress is the live view: finished stages with a tick and their time
     expect(await waitFor(prompt, 300_000)).toMatch(/^✔ boot {2}guest (?:ready|restored) in [\d.]+s, ssh in [\d.]+s: uname -r = 6\.12\.\d+ \([\d.]+s\)$/m);
@@ -73,7 +73,7 @@ describe('lab shell', () => {
   });
 
   it('--observers: module and probes loaded, the probe map printed, their counts kept', async () => {
-    const results = mkdtempSync(join(tmpdir(), 'lab-shell-'));
+    const results = tempDir('lab-shell-');
     await startLab('shell --kernel 6.12 --observers', results);
     const first = await waitFor(prompt, 400_000);
     expect(first).toMatch(/probe map \(bpf\/hooks\.yaml on 6\.12\.\d+\):\n\s+set\s+probed\s+__set_page_owner/);

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../lab/core/config.ts';
@@ -8,6 +8,7 @@ import { probedFunctions } from '../../lab/observe/hooks.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { lab } from '../helpers/cli.ts';
 import { serveMirror, sha256sums, type MirrorServer } from '../helpers/mirror.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** 30 for the record (about 15 min under TCG); CI runs 5 (LAB_E2E_REPEAT overrides). */
 const REPEAT = Number(process.env.LAB_E2E_REPEAT ?? 5);
@@ -129,7 +130,7 @@ describe('the default suite on 6.6, downloaded from a mirror', () => {
     const tarball = readFileSync(SHARED_66);
     mirror = await serveMirror('6', { files: { 'linux-6.6.87.tar.xz': tarball, 'sha256sums.asc': sha256sums({ 'linux-6.6.87.tar.xz': tarball }) } });
     const shared = resolveConfig().paths.cache;
-    const cache = mkdtempSync(join(tmpdir(), 'lab-cache-66-'));
+    const cache = tempDir('lab-cache-66-');
     for (const d of ['kernels', 'ccache', 'images', 'modules', 'tools', 'ssh', 'locks']) {
       mkdirSync(join(shared, d), { recursive: true });
       symlinkSync(join(shared, d), join(cache, d));

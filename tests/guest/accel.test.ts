@@ -1,9 +1,9 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SetupNeededError } from '../../lab/core/errors.ts';
 import { probeAccel } from '../../lab/guest/accel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The accelerator probe against a stand-in qemu-system-x86_64 first on PATH:
@@ -13,7 +13,7 @@ import { probeAccel } from '../../lab/guest/accel.ts';
  * BIOS). The real probe on this host is in tests/e2e/setup.test.ts.
  */
 describe('probeAccel', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lab-accel-'));
+  const dir = tempDir('lab-accel-');
   const devKvm = join(dir, 'kvm');
   const kernel = join(dir, 'bzImage');
   const cpuinfo = join(dir, 'cpuinfo');
@@ -38,7 +38,7 @@ describe('probeAccel', () => {
   afterAll(() => {
     process.env.PATH = savedPath;
   });
-  const opts = (cacheDir = mkdtempSync(join(tmpdir(), 'lab-accel-cache-'))) => ({ devKvm, kernel, cpuinfo, cacheDir, timeoutMs: 1500 });
+  const opts = (cacheDir = tempDir('lab-accel-cache-')) => ({ devKvm, kernel, cpuinfo, cacheDir, timeoutMs: 1500 });
 
   it('configured tcg: no probe at all', async () => {
     expect(await probeAccel('tcg', { devKvm: join(dir, 'absent') })).toEqual({ accel: 'tcg', reason: 'configured: accel tcg' });
@@ -72,7 +72,7 @@ describe('probeAccel', () => {
 
   it('the verdict is kept for this host boot: a later probe reads it instead of starting QEMU', async () => {
     process.env.FAKE_KVM = 'works';
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-accel-cache-'));
+    const cacheDir = tempDir('lab-accel-cache-');
     expect((await probeAccel('auto', { ...opts(cacheDir), kernel: `${kernel}-4` })).accel).toBe('kvm');
     process.env.FAKE_KVM = 'hangs';
     const again = await probeAccel('auto', { ...opts(cacheDir), kernel: `${kernel}-5` });

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { QemuConfig } from '../../lab/guest/qemu.ts';
 import { Qmp } from '../../lab/guest/qmp.ts';
 import { findSaved, handshakeLine, identityArgs, snapshotKey } from '../../lab/guest/snapshot.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'lab-snapshot-test-'));
+const dir = tempDir('lab-snapshot-test-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const kernel = join(dir, 'bzImage');
 const image = join(dir, 'rootfs.ext4');

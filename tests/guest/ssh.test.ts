@@ -1,12 +1,12 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { PassThrough } from 'node:stream';
 import { GuestShell, MAX_COMMAND_BYTES, gzippedWithInBandStatus, inflate, sourcedCommand, splitInBandStatus, withInBandStatus } from '../../lab/guest/ssh.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The exit status printed in band, run through a real shell as the guest's would run it. */
 const sh = (command: string) => execa('bash', ['-c', withInBandStatus(command)], { reject: false, stripFinalNewline: false });
@@ -25,7 +25,7 @@ describe('the in-band exit status', () => {
   });
 
   it('a command too long for one exec request runs from a file the same way, and the file goes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-ssh-'));
+    const dir = tempDir('lab-ssh-');
     const file = join(dir, 'command');
     const command = `x='${'a'.repeat(MAX_COMMAND_BYTES)}'; echo \${#x}; echo err >&2; exit 4`;
     writeFileSync(file, command);

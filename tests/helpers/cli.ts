@@ -1,8 +1,7 @@
 import { execa } from 'execa';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../lab/core/paths.ts';
+import { tempDir } from './temp.ts';
 
 export interface CliResult {
   exitCode: number;
@@ -15,7 +14,7 @@ export const LAB_CLI = [process.execPath, join(repoRoot, 'lab', 'cli', 'launch.m
 
 /** Run the lab's CLI as a user would (npm run lab -- ...), results into a temporary folder. */
 export async function lab(args: string[], env: Record<string, string> = {}): Promise<CliResult & { resultsDir: string }> {
-  const resultsDir = env.LAB_RESULTS_DIR ?? mkdtempSync(join(tmpdir(), 'lab-results-'));
+  const resultsDir = env.LAB_RESULTS_DIR ?? tempDir('lab-results-');
   const r = await execa(LAB_CLI[0], [LAB_CLI[1], ...args], {
     cwd: repoRoot,
     env: { LAB_RESULTS_DIR: resultsDir, ...env },

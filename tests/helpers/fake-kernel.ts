@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KernelSource } from '../../lab/kernel/source.ts';
+import { tempDir } from './temp.ts';
 
 /**
  * A stand-in kernel tree whose Makefile answers the targets the lab's build
@@ -19,15 +19,15 @@ import type { KernelSource } from '../../lab/kernel/source.ts';
  * `contentId` gives the source an id like a tarball's sha256 (such sources
  * get a kept build tree).
  */
-/** This process's control file, included by every stand-in tree's Makefile. */
-const CONTROL = join(tmpdir(), `fake-kernel-control-${process.pid}.mk`);
+/** This test file's control file, included by every stand-in tree's Makefile (its folder goes with the file). */
+const CONTROL = join(tempDir('fake-kernel-control-'), 'control.mk');
 
 export function setFakeKernel(vars: Partial<Record<'FAIL' | 'FAIL_INCREMENTAL' | 'SLEEP' | 'DROP', string>>): void {
   writeFileSync(CONTROL, Object.entries(vars).map(([k, v]) => `FAKE_KERNEL_${k} = ${v}\n`).join(''));
 }
 
 export function fakeKernelTree(version = '6.99.1', opts: { contentId?: boolean } = {}): KernelSource {
-  const tree = mkdtempSync(join(tmpdir(), 'fake-linux-'));
+  const tree = tempDir('fake-linux-');
   const [v, p, s] = version.split('.');
   writeFileSync(
     join(tree, 'Makefile'),

@@ -1,13 +1,13 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from './temp.ts';
 
 /** A tiny kernel-like tarball: linux-<version>/Makefile with the version lines. */
 export async function fakeKernelTarball(version: string): Promise<Buffer> {
-  const dir = mkdtempSync(join(tmpdir(), 'fake-kernel-'));
+  const dir = tempDir('fake-kernel-');
   const [v, p, s] = version.split('.');
   mkdirSync(join(dir, `linux-${version}`));
   writeFileSync(join(dir, `linux-${version}`, 'Makefile'), `VERSION = ${v}\nPATCHLEVEL = ${p}\nSUBLEVEL = ${s ?? 0}\nEXTRAVERSION =\n`);

@@ -1,6 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InfraError } from '../../lab/core/errors.ts';
@@ -10,12 +9,13 @@ import { buildInputs, buildInTree, buildKernel, entryKey, estimateCompiledFiles,
 import { listCache, parseAge, pruneKernels } from '../../lab/kernel/cache.ts';
 import { parseFragment } from '../../lab/kernel/config.ts';
 import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const fragment = parseFragment('CONFIG_PAGE_OWNER=y\nCONFIG_DEBUG_KERNEL=y\n', 'test.config');
 const warnings: string[] = [];
 const reporter = { ...consoleReporter({ quiet: true }), warn: (_s: string, m: string) => void warnings.push(m) };
 const setup = () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+  const cacheDir = tempDir('lab-cache-');
   const source = fakeKernelTree();
   const build = (fragments = fragment, flavor = 'lab') => buildKernel(source, { cacheDir, fragments, flavor, reporter, log: join(cacheDir, 'build.log') });
   return { cacheDir, source, build };
@@ -90,7 +90,7 @@ describe('buildKernel with a stand-in kernel tree', () => {
   it('a cache seen at another path (another LAB_CACHE_DIR or HOME, a CI artifact) is still a hit, its paths taken from where it is', async () => {
     const { cacheDir, source } = setup();
     const first = await buildKernel(source, { cacheDir, fragments: fragment, flavor: 'lab', reporter, log: join(cacheDir, 'build.log') });
-    const moved = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    const moved = tempDir('lab-cache-');
     execFileSync('cp', ['-a', `${cacheDir}/.`, moved]);
     rmSync(cacheDir, { recursive: true, force: true });
     const again = await buildKernel(source, { cacheDir: moved, fragments: fragment, flavor: 'lab', reporter, log: join(moved, 'build.log') });
@@ -304,7 +304,7 @@ describe('the build progress estimate', () => {
   };
 
   it('counts the newest cached build of the same series and flavor, else guesses from the .config', async () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-estimate-'));
+    const cacheDir = tempDir('lab-estimate-');
     const config = 'CONFIG_A=y\nCONFIG_B=y\n# CONFIG_C is not set\nCONFIG_D=m\nCONFIG_E=y\n';
     expect(await estimateCompiledFiles(cacheDir, '6.12.117', 'lab', config)).toEqual({ total: 5, basis: 'guessed from the .config: 3 =y options x 1.8' });
     entry(cacheDir, 'a', { sourceVersion: '6.12.100', flavor: 'lab', builtAt: '2026-01-01T00:00:00Z' }, 1400);
@@ -323,7 +323,7 @@ describe('the build progress estimate', () => {
 describe('cache index records are data, never paths', () => {
   it('an index record that climbs out of the cache is a broken record: nothing outside the cache is deleted', async () => {
     const { cacheDir, source } = setup();
-    const victim = mkdtempSync(join(tmpdir(), 'lab-victim-'));
+    const victim = tempDir('lab-victim-');
     writeFileSync(join(victim, 'keep'), 'x');
     const { key } = await buildInputs(source, fragment, 'lab');
     mkdirSync(join(cacheDir, 'kernels', 'index'), { recursive: true });

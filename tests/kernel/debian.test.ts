@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostMirrors, parseMadison, upstreamOf } from '../../lab/kernel/debian.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** `apt-cache madison` as the lab's apt state answered on this host (2026-12-02), the mirror's address replaced. */
 const MADISON = `linux-source-7.2 |   7.2.13-1 | http://mirror.invalid/debian sid/main amd64 Packages
@@ -29,7 +29,7 @@ describe("Debian's archive", () => {
   });
 
   it("takes the host's Debian mirrors from its apt sources (deb822 and one-line), main and security, and nothing else", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-apt-'));
+    const dir = tempDir('lab-apt-');
     const deb822 = join(dir, 'debian.sources');
     writeFileSync(
       deb822,

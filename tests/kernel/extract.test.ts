@@ -1,15 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Reporter } from '../../lab/core/reporter.ts';
 import { fromTarball } from '../../lab/kernel/source.ts';
+import { tempDir } from '../helpers/temp.ts';
 
-const made: string[] = [];
-afterEach(() => {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
-});
 
 /**
  * A kernel tarball as a hostile or careless packer makes it: every entry owned
@@ -42,8 +38,7 @@ t.close()
 
 describe('extracting a release tarball into the cache', () => {
   it('two extractions of one tarball at once: one extracts, the other waits and finds its tree; nothing is left in sources/', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-extract-'));
-    made.push(dir);
+    const dir = tempDir('lab-extract-');
     const tarball = hostileTarball(dir);
     const cacheDir = join(dir, 'cache');
     const lines: string[] = [];
@@ -71,8 +66,7 @@ describe('extracting a release tarball into the cache', () => {
   });
 
   it('a tarball that is not xz leaves nothing behind, and says which file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-extract-'));
-    made.push(dir);
+    const dir = tempDir('lab-extract-');
     const tarball = join(dir, 'linux-6.99.2.tar.xz');
     writeFileSync(tarball, 'not xz at all');
     const reporter = { stage: () => undefined, warn: () => undefined, detail: () => undefined, progress: () => undefined } as unknown as Reporter;

@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { mergeRequests } from '../../lab/kernel/config.ts';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { labFragments, resolveKernelInput, seriesOf, userFragments } from '../../lab/kernel/inputs.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('the fragments a build merges, in order', () => {
   it('the lab base, then kernels/<series>.config when there is one', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'lab-repo-'));
+    const repo = tempDir('lab-repo-');
     mkdirSync(join(repo, 'kernels'));
     writeFileSync(join(repo, 'kernels', 'lab.config'), 'CONFIG_PAGE_OWNER=y\nCONFIG_NR_CPUS=2\n');
     writeFileSync(join(repo, 'kernels', '6.1.config'), '# only in 6.1\nCONFIG_NR_CPUS=8\n');
@@ -66,7 +66,7 @@ describe('the fragments a build merges, in order', () => {
   });
 
   it('then --config-fragment files and --kconfig options, validated before any source is touched', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-frag-'));
+    const dir = tempDir('lab-frag-');
     writeFileSync(join(dir, 'kasan.config'), 'CONFIG_KASAN=y\n');
     const extra = await userFragments({ kernel: '6.12', configFragments: [join(dir, 'kasan.config')], kconfig: ['CONFIG_KASAN=n', 'CONFIG_SLUB_DEBUG=y'] });
     expect(extra.map((e) => `${e.name}=${e.value}`)).toEqual(['CONFIG_KASAN=y', 'CONFIG_KASAN=n', 'CONFIG_SLUB_DEBUG=y']);
@@ -104,8 +104,8 @@ describe('flavorBoot', () => {
   });
 
   it('a --kernel-tarball that does not extract is bad input (exit 2) naming the file, and leaves nothing in the cache', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-tarball-'));
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    const dir = tempDir('lab-tarball-');
+    const cacheDir = tempDir('lab-cache-');
     onTestFinished(() => [dir, cacheDir].forEach((d) => rmSync(d, { recursive: true, force: true })));
     const tarball = join(dir, 'linux-6.12.999.tar.xz');
     execFileSync('sh', ['-c', `head -c 65536 /dev/urandom | xz -z > '${tarball}'`]);

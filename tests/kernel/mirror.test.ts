@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InfraError, InputError } from '../../lab/core/errors.ts';
@@ -8,6 +7,7 @@ import { parseSha256Sums, versionsInListing } from '../../lab/kernel/mirror.ts';
 import { resolveSource } from '../../lab/kernel/source.ts';
 import { parseKernelSpec } from '../../lab/kernel/spec.ts';
 import { fakeKernelTarball, serveMirror, sha256sums, type MirrorServer } from '../helpers/mirror.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The download path against a kernel.org-layout mirror served on 127.0.0.1 by the test. */
 let tar57: Buffer;
@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 const quiet = consoleReporter({ quiet: true });
-const resolveFrom = (mirror: string, spec: string, cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'))) =>
+const resolveFrom = (mirror: string, spec: string, cacheDir = tempDir('lab-cache-')) =>
   resolveSource(parseKernelSpec(spec), { cacheDir, reporter: quiet, mirror, tarballDirs: [], mirrorRetries: 2, mirrorTimeoutMs: 3000 });
 
 describe('mirror listings and checksum files', () => {
@@ -42,7 +42,7 @@ describe('resolveSource from a mirror', () => {
   it('resolves the newest patch release, downloads it, verifies it, and extracts it', async () => {
     const files = { 'linux-6.6.57.tar.xz': tar57, 'linux-6.6.58.tar.xz': tar58 };
     server = await serveMirror('6', { files: { ...files, 'sha256sums.asc': sha256sums(files) } });
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    const cacheDir = tempDir('lab-cache-');
     const src = await resolveFrom(server.url, '6.6', cacheDir);
     expect(src.version).toBe('6.6.58');
     expect(existsSync(join(src.tree, 'Makefile'))).toBe(true);
@@ -63,7 +63,7 @@ describe('resolveSource from a mirror', () => {
     server = await serveMirror('6', {
       files: { 'linux-6.6.58.tar.xz': tar58, 'sha256sums.asc': sha256sums({ 'linux-6.6.58.tar.xz': tar57 }) },
     });
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-cache-'));
+    const cacheDir = tempDir('lab-cache-');
     const e = await resolveFrom(server.url, '6.6', cacheDir).catch((err: unknown) => err as InfraError);
     expect(e).toBeInstanceOf(InfraError);
     expect((e as InfraError).code).toBe('CHECKSUM_MISMATCH');

@@ -1,15 +1,15 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { definingFiles, diffFile, filesToDiff, hunkFunctions } from '../../lab/kernel/source-diff.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const made: string[] = [];
 afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** Two small trees shaped like a kernel's: page_owner.c changed in one function, a header declaring it. */
 function trees() {
-  const root = mkdtempSync(join(tmpdir(), 'lab-tree-'));
+  const root = tempDir('lab-tree-');
   made.push(root);
   const write = (tree: string, file: string, text: string) => {
     mkdirSync(dirname(join(root, tree, file)), { recursive: true });

@@ -1,7 +1,6 @@
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
@@ -10,6 +9,7 @@ import { fromTree, offlineVersions, resolveSource, tarballSha256, expandKernels,
 import { compareVersions, parseKernelSpec, versionFromMakefile, LTS_SERIES } from '../../lab/kernel/spec.ts';
 import { fakeKernelTree } from '../helpers/fake-kernel.ts';
 import { fakeKernelTarball } from '../helpers/mirror.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const quiet = consoleReporter({ quiet: true });
 
@@ -63,11 +63,11 @@ describe('--kernel-src: a local tree', () => {
 
 describe('local release tarballs (LAB_TARBALL_DIR)', () => {
   const setup = async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-tarballs-'));
+    const dir = tempDir('lab-tarballs-');
     writeFileSync(join(dir, 'linux-6.6.5.tar.xz'), await fakeKernelTarball('6.6.5'));
     writeFileSync(join(dir, 'linux-6.6.87.tar.xz'), await fakeKernelTarball('6.6.87'));
     writeFileSync(join(dir, 'notes.txt'), 'not a tarball');
-    return { dir, cacheDir: mkdtempSync(join(tmpdir(), 'lab-cache-')) };
+    return { dir, cacheDir: tempDir('lab-cache-') };
   };
 
   it('a series finds the newest linux-<version>.tar.xz there; an exact release finds its own', async () => {
@@ -89,9 +89,9 @@ describe('local release tarballs (LAB_TARBALL_DIR)', () => {
 
 describe('lts and newest', () => {
   it('lts names every LTS series; newest the newest series the sources offer (here a local 7.9 tarball, the archive off)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-tarballs-'));
+    const dir = tempDir('lab-tarballs-');
     writeFileSync(join(dir, 'linux-7.9.1.tar.xz'), await fakeKernelTarball('7.9.1'));
-    const opts = { cacheDir: mkdtempSync(join(tmpdir(), 'lab-cache-')), reporter: quiet, tarballDirs: [dir] };
+    const opts = { cacheDir: tempDir('lab-cache-'), reporter: quiet, tarballDirs: [dir] };
     expect(await expandKernels(['lts', 'newest', '6.6', '6.12'], opts)).toEqual([...LTS_SERIES, '7.9']);
     expect(await newestSeries(opts)).toEqual({ series: '7.9', from: 'the sources available offline' });
     expect(() => parseKernelSpec('lts')).toThrow(/accepted: a series like 6\.12, an exact release like 6\.6\.58, lts \(6\.1, 6\.6, 6\.12\) or newest/);
@@ -100,7 +100,7 @@ describe('lts and newest', () => {
 
 describe('tarballSha256', () => {
   it('hashes a tarball once and answers from the cache until the file changes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-tarball-sha-'));
+    const dir = tempDir('lab-tarball-sha-');
     const tarball = join(dir, 'linux-6.99.1.tar.xz');
     writeFileSync(tarball, 'first');
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');

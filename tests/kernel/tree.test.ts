@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLock } from '../../lab/core/lock.ts';
@@ -11,6 +10,7 @@ import { parseFragment } from '../../lab/kernel/config.ts';
 import type { KernelSource } from '../../lab/kernel/source.ts';
 import { chooseTreeBuild, keptTree, readTreeRecord, writeTreeRecord } from '../../lab/kernel/tree.ts';
 import { fakeKernelTree, setFakeKernel } from '../helpers/fake-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const base = parseFragment('CONFIG_PAGE_OWNER=y\n', 'lab.config');
 const plus = (line: string) => [...base, ...parseFragment(`${line}\n`, 'user.config')];
@@ -24,7 +24,7 @@ afterEach(() => {
 });
 
 function setup(source: KernelSource = fakeKernelTree('6.99.1', { contentId: true })) {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'lab-tree-'));
+  const cacheDir = tempDir('lab-tree-');
   const log = join(cacheDir, 'build.log');
   const build = (fragments = base, more: Partial<BuildOptions> = {}) => buildKernel(source, { cacheDir, fragments, flavor: 'lab', reporter, log, ...more });
   const tree = () => {
@@ -146,7 +146,7 @@ describe('kept build trees: one per source and flavor, every cache miss builds i
 
 describe('which build a kept tree gets', () => {
   const tree = () => {
-    const cacheDir = mkdtempSync(join(tmpdir(), 'lab-tree-'));
+    const cacheDir = tempDir('lab-tree-');
     const t = keptTree(cacheDir, { version: '6.99.1', id: 'a'.repeat(64), tree: '/src', origin: '/src' }, { flavor: 'lab', compiler, revision: KBUILD_REVISION })!;
     const built = () => {
       for (const f of ['.config', 'include/config/auto.conf', 'Makefile']) {

@@ -1,13 +1,13 @@
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { changedFiles, entryFiles } from '../../lab/prepare/module.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The guard that a module build leaves the cached kernel entry as it was (kbuild 6.13+ writes to MO=, else into O=). */
 describe('the kernel entry before and after a module build', () => {
   it('names every file added, changed or removed, and nothing when all is as it was', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-entry-'));
+    const dir = tempDir('lab-entry-');
     try {
       mkdirSync(join(dir, 'scripts', 'mod'), { recursive: true });
       writeFileSync(join(dir, 'Module.symvers'), 'x');

@@ -1,13 +1,13 @@
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { archive } from '../../lab/prepare/upload.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 describe('uploading host files as one tar archive', () => {
   it('unpacks at / (here: a folder standing for it) with the guest paths, contents and modes', async () => {
-    const host = mkdtempSync(join(tmpdir(), 'lab-upload-host-'));
+    const host = tempDir('lab-upload-host-');
     writeFileSync(join(host, 'thp_touch-1d07509d'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 255]));
     chmodSync(join(host, 'thp_touch-1d07509d'), 0o755);
     writeFileSync(join(host, 'page_order.ko'), 'module');
@@ -16,7 +16,7 @@ describe('uploading host files as one tar archive', () => {
       { guestPath: '/usr/local/bin/thp_touch', hostPath: join(host, 'thp_touch-1d07509d') },
       { guestPath: '/tmp/page_order.ko', hostPath: join(host, 'page_order.ko') },
     ]);
-    const root = mkdtempSync(join(tmpdir(), 'lab-upload-root-'));
+    const root = tempDir('lab-upload-root-');
     // the guest's command, with the root changed
     await execa('tar', ['-x', '-o', '-C', root, '-f', '-'], { input: tar });
     expect([...readFileSync(join(root, 'usr/local/bin/thp_touch'))]).toEqual([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 255]);

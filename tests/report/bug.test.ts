@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bootOf } from '../../lab/bug-report.ts';
@@ -9,6 +8,7 @@ import { KERNEL_ERROR_PATTERNS, kernelReport } from '../../lab/observe/kernel-er
 import { bugTitle, faultingFunction, guestScript, renderBugReport, reproducerScript, splat } from '../../lab/report/bug.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** The kernel's report from a real console (tests/fixtures/<release>/<name>/console.log). */
 const reportOf = (name: string) => {
@@ -56,7 +56,7 @@ describe('the reproducer', () => {
     expect(guest).toMatch(/^echo "lab-reproducer: step: hold 16 MiB" > \/dev\/console$/m);
     expect(guest).toMatch(/^cat \/sys\/kernel\/debug\/page_owner > \/dev\/null$/m);
     const script = reproducerScript({ title: 't', ...boot, rootfs: '/images/rootfs.ext4', guest, faulting: 'print_page_owner' });
-    const dir = mkdtempSync(join(tmpdir(), 'lab-repro-'));
+    const dir = tempDir('lab-repro-');
     made.push(dir);
     writeFileSync(join(dir, 'r.sh'), script);
     writeFileSync(join(dir, 'g.sh'), guest);
@@ -69,7 +69,7 @@ describe('the reproducer', () => {
   });
 
   it('run with a missing kernel, it says so and exits 2', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-repro-'));
+    const dir = tempDir('lab-repro-');
     made.push(dir);
     writeFileSync(join(dir, 'r.sh'), reproducerScript({ title: 't', ...boot, bzImage: join(dir, 'none'), rootfs: join(dir, 'none'), guest: 'true\n' }));
     let status = 0;

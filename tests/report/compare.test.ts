@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
@@ -7,6 +6,7 @@ import { compareRuns, renderComparison } from '../../lab/report/compare.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { registry } from '../helpers/registry.ts';
 import { lab } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Two real runs of the default suite, on 6.1.192 and on 6.12.117. */
 const fixturePath = (k: string) => join(repoRoot, 'tests', 'fixtures', 'runs', `suite-${k}.json`);
@@ -45,7 +45,7 @@ describe('compareRuns on real 6.1 and 6.12 suite runs', () => {
     const b = run('6.12.117');
     b.scenarios.find((s) => s.name === 'hugetlb')!.status = 'FAIL';
     expect(compareRuns(run('6.1.192'), b, registry).scenarios.find((s) => s.scenario === 'hugetlb')!.change).toBe('regression');
-    const file = join(mkdtempSync(join(tmpdir(), 'lab-compare-')), 'result.json');
+    const file = join(tempDir('lab-compare-'), 'result.json');
     writeFileSync(file, JSON.stringify(b));
     const r = await lab(['compare', fixturePath('6.1.192'), file]);
     expect(r.exitCode).toBe(1);
@@ -63,7 +63,7 @@ describe('compareRuns on real 6.1 and 6.12 suite runs', () => {
     const c2 = compareRuns(run('6.1.192'), b, registry);
     expect(c2.scenarios.find((s) => s.scenario === 'thp-fault-split')!.change).toBe('regression');
     expect(c2.regressions).toBe(1);
-    const file = join(mkdtempSync(join(tmpdir(), 'lab-compare-')), 'result.json');
+    const file = join(tempDir('lab-compare-'), 'result.json');
     writeFileSync(file, JSON.stringify(b));
     const r = await lab(['compare', fixturePath('6.1.192'), file]);
     expect(r.exitCode).toBe(1);
@@ -76,7 +76,7 @@ describe('compareRuns on real 6.1 and 6.12 suite runs', () => {
   });
 
   it('reads result.json back only when it is a lab result of a known schema version', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-compare-'));
+    const dir = tempDir('lab-compare-');
     writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...run('6.12.117'), schemaVersion: 99 }));
     const r = await lab(['compare', fixturePath('6.1.192'), dir]);
     expect(r.exitCode).toBe(2);

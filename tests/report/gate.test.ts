@@ -1,6 +1,5 @@
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gateExitCode } from '../../lab/cli/commands/report.ts';
@@ -9,6 +8,7 @@ import { loadNoiseProfile } from '../../lab/report/profile.ts';
 import { buildReport, type ReportInput } from '../../lab/report/report.ts';
 import { registry } from '../helpers/registry.ts';
 import { nights, scaled } from '../helpers/runs.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The nightly gate on real nights of one kernel (tests/helpers/runs.ts): an
@@ -98,7 +98,7 @@ describe('.ci/report.mjs, the report job, on real nights laid out as the matrix 
   };
   /** One night as the cells wrote it (each shard with its scenarios), the baseline's nights, the matrix. */
   function night(input: ReportInput, o: { drop?: string; dropShard?: number } = {}) {
-    const work = mkdtempSync(join(tmpdir(), 'lab-report-job-'));
+    const work = tempDir('lab-report-job-');
     matrix.forEach((cell, i) => {
       if (o.dropShard === i + 1) return;
       const scenarios = cell.scenarios.split(',').filter((s) => s !== o.drop);

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
@@ -7,6 +6,7 @@ import { toKcidb } from '../../lab/report/kcidb.ts';
 import { kcidbReporter } from '../../lab/report/reporters.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { schemaValidator } from '../helpers/schema.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const fixtures = join(repoRoot, 'tests', 'fixtures');
 const { validate, errors } = schemaValidator(join(fixtures, 'kcidb', 'kcidb-io.schema.v5.3.json'));
@@ -15,7 +15,7 @@ const run = (release: string) => JSON.parse(readFileSync(join(fixtures, 'runs', 
 
 describe('kcidb.json against the KCIDB v5.3 schema (kernelci/kcidb-io)', () => {
   it.each(['6.1.192', '6.6.87', '6.12.117'])('kcidb.json as the reporter writes it for the real %s suite run is valid', async (release) => {
-    const dir = mkdtempSync(join(tmpdir(), 'kcidb-'));
+    const dir = tempDir('kcidb-');
     await kcidbReporter.onEnd(run(release), dir);
     const doc = JSON.parse(readFileSync(join(dir, 'kcidb.json'), 'utf8')) as { tests: unknown[] };
     expect(doc.tests.length).toBeGreaterThan(50);

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { copyScenarioFolders, mergeRuns, type Shard } from '../../lab/report/merge.ts';
 import { readRunResult, type RunResult } from '../../lab/report/result.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const fixture = (release: string) => JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'runs', `suite-${release}.json`), 'utf8')) as RunResult;
 
@@ -12,7 +12,7 @@ const fixture = (release: string) => JSON.parse(readFileSync(join(repoRoot, 'tes
 function shards(release: string, parts: string[][]): Shard[] {
   const full = fixture(release);
   return parts.map((names, i) => {
-    const dir = mkdtempSync(join(tmpdir(), `shard-${i + 1}-`));
+    const dir = tempDir(`shard-${i + 1}-`);
     const run: RunResult = { ...full, runId: `${full.runId}-shard${i + 1}`, scenarios: full.scenarios.filter((s) => names.includes(s.name)) };
     for (const s of run.scenarios) {
       const folder = join(dir, 'scenarios', s.name);
@@ -27,7 +27,7 @@ function shards(release: string, parts: string[][]): Shard[] {
 describe('lab merge', () => {
   it('two shards of the real 6.12 suite run become one run, read back like any other', async () => {
     const parts = shards('6.12.117', [['balance', 'hugetlb', 'idle-baseline'], ['module-filter', 'thp-fault-split']]);
-    const out = mkdtempSync(join(tmpdir(), 'merged-'));
+    const out = tempDir('merged-');
     const merged = mergeRuns(parts, 'merged-run', out);
     await copyScenarioFolders(parts, out);
     writeFileSync(join(out, 'result.json'), JSON.stringify(merged));

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { lab } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const runFile = (name: string) => join(repoRoot, 'tests', 'fixtures', 'runs', name);
 
@@ -20,7 +20,7 @@ describe('lab report (the CLI)', () => {
   });
 
   it('gates against a baseline: exit 1 on a regression, 0 without', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'lab-report-'));
+    const out = tempDir('lab-report-');
     const worse = JSON.parse(readFileSync(runFile('repeat3-6.12.117.json'), 'utf8'));
     worse.runId = 'worse';
     worse.scenarios.find((s: { name: string }) => s.name === 'idle-baseline').status = 'SKIP';
@@ -36,7 +36,7 @@ describe('lab report (the CLI)', () => {
   });
 
   it('exits 2 naming the file on bad input', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-report-'));
+    const dir = tempDir('lab-report-');
     writeFileSync(join(dir, 'result.json'), '{"runId": "x"}');
     const r = await lab(['report', runFile('repeat3-6.12.117.json'), dir]);
     expect(r.exitCode).toBe(2);

@@ -1,17 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { InfraError } from '../../lab/core/errors.ts';
 import { RunRecorder } from '../../lab/report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from '../../lab/report/reporters.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const quiet = consoleReporter({ quiet: true });
 
 describe('reporters', () => {
   it('one writer that throws is logged and named in result.json; the others still write', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lab-reporters-'));
+    const dir = tempDir('lab-reporters-');
     const rec = new RunRecorder({ runId: 'r1', kernelSpec: '6.12', flavor: 'lab', startedAt: new Date() });
     const broken: RunReporter = { name: 'broken.xml', onEnd: () => Promise.reject(new Error('disk full')) };
     await report([broken, ...defaultReporters], 'onEnd', rec.finish([]), dir, quiet);

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { InputError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { listScenarios, loadScenario, optInScenarios, parseScenario, withExpectations } from '../../lab/scenario/load.ts';
 import { registry } from '../helpers/registry.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 const dir = join(repoRoot, 'scenarios');
 const base = `description: test
@@ -49,7 +49,7 @@ describe('scenario files', () => {
   });
 
   it('a folder, or a file whose name would climb out of the results folder, is exit 2 before anything runs', async () => {
-    const tmp = mkdtempSync(join(tmpdir(), 'lab-scn-'));
+    const tmp = tempDir('lab-scn-');
     onTestFinished(() => rmSync(tmp, { recursive: true, force: true }));
     await expect(loadScenario(dir, tmp, registry)).rejects.toMatchObject({ code: 'BAD_SCENARIO', exitCode: 2, message: `--scenario ${tmp}: a folder; expected a scenario file (.yaml) or a scenario's name` });
     writeFileSync(join(tmp, '...yaml'), readFileSync(join(dir, 'idle-baseline.yaml'), 'utf8'));
