@@ -103,13 +103,32 @@ interface BisectRun {
 
 const CONFIRM_NOTE = 'confirmed by testing the endpoint';
 
-export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
-  const { config, reporter, signal } = opts;
-  const paths = config.paths;
+/** A bisection's inputs, checked, and the places it keeps its state (under the cache's bisect/<key>). */
+interface Bisection {
+  opts: BisectOptions;
+  repo: string;
+  good: { rev: string; commit: string };
+  bad: { rev: string; commit: string };
+  scenario: Scenario;
+  fragments: FragmentEntry[];
+  /** The fragments as one text: a resumed bisection must have the same. */
+  fragmentText: string;
+  expect: string[];
+  flavor: string;
+  key: string;
+  home: string;
+  stateFile: string;
+  logFile: string;
+  buildTree: string;
+  trash: () => string;
+  bisector: Bisector;
+}
+
+/** Input first, all of it checked before a worktree or a build exists. */
+async function checkBisection(opts: BisectOptions): Promise<Bisection> {
+  const paths = opts.config.paths;
   const expect = opts.expect ?? [];
   const flavor = opts.flavor ?? DEFAULT_FLAVOR;
-
-  // Input first, all of it checked before a worktree or a build exists.
   const repo = await gitTop(opts.tree);
   const good = { rev: opts.good, commit: await resolveRevision(repo, opts.good, '--good') };
   const bad = { rev: opts.bad, commit: await resolveRevision(repo, opts.bad, '--bad') };
@@ -123,158 +142,215 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
     ...(await labFragments(paths.repo, version, flavor)),
     ...(await userFragments({ kernel: version, kernelSrc: repo, configFragments: opts.configFragments, kconfig: opts.kconfig })),
   ];
-  const fragmentText = fragments.map((f) => `${f.name}=${f.value}`).join('\n');
-
   const key = createHash('sha256').update(JSON.stringify([repo, good.commit, bad.commit, scenario.file])).digest('hex').slice(0, 16);
   const home = join(paths.cache, 'bisect', key);
-  const stateFile = join(home, 'state.json');
-  const logFile = join(home, 'bisect.log');
   // tmp/<name>-<pid>-*: `lab cache prune` removes what a background deletion did not finish
   const trash = () => join(paths.cache, 'tmp', `bisect-${process.pid}-${randomBytes(4).toString('hex')}`);
   const cachedSource = (await cachedVersions(paths.cache)).find((c) => c.version === version);
-  const bisector = new Bisector(repo, join(home, 'sources', cachedSource ? basename(cachedSource.tree) : version), { root: paths.cache, next: trash });
-  const buildTree = join(home, 'tmp', 'build');
+  return {
+    opts,
+    repo,
+    good,
+    bad,
+    scenario,
+    fragments,
+    fragmentText: fragments.map((f) => `${f.name}=${f.value}`).join('\n'),
+    expect,
+    flavor,
+    key,
+    home,
+    stateFile: join(home, 'state.json'),
+    logFile: join(home, 'bisect.log'),
+    buildTree: join(home, 'tmp', 'build'),
+    trash,
+    bisector: new Bisector(repo, join(home, 'sources', cachedSource ? basename(cachedSource.tree) : version), { root: paths.cache, next: trash }),
+  };
+}
 
+export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
+  const b = await checkBisection(opts);
   return withLock(
-    join(paths.cache, 'locks', `bisect-${key}.lock`),
+    join(opts.config.paths.cache, 'locks', `bisect-${b.key}.lock`),
     async () => {
-      let saved: SavedState | undefined;
-      if (opts.resume) {
-        saved = await readState(stateFile, logFile);
-        if (!saved) {
-          throw new InputError('NO_BISECTION_TO_RESUME', `--resume: no interrupted bisection of ${repo} from --good ${opts.good} to --bad ${opts.bad} with --scenario ${opts.scenario}`, {
-            value: key,
-          });
-        }
-        const differs = [
-          JSON.stringify(saved.expect) !== JSON.stringify(expect) && `--expect (was ${saved.expect.map((e) => JSON.stringify(e)).join(' ') || 'none'})`,
-          saved.flavor !== flavor && `--flavor (was ${saved.flavor})`,
-          saved.fragments !== fragmentText && 'the kernel config fragments or --kconfig',
-        ].filter(Boolean);
-        if (differs.length) throw new InputError('BAD_OPTION', `--resume: the interrupted bisection was run with other ${differs.join(', ')}; its marks would not mean the same`, { value: key });
-      } else {
-        // a new bisection: earlier marks go, and the build tree (it may hold another configuration)
-        await rm(stateFile, { force: true });
-        await rm(logFile, { force: true });
-        await removeInBackground(paths.cache, buildTree, trash());
-      }
-
-      await mkdir(home, { recursive: true });
-      const resultsDir = saved && existsSync(saved.resultsDir) ? saved.resultsDir : join(paths.results, runId(`bisect-${scenario.name}`));
-      await mkdir(resultsDir, { recursive: true });
-      reporter.attachLog(join(resultsDir, 'lab.log'));
-      const result: BisectResult = saved
-        ? { ...saved.result, status: 'error', resumed: saved.result.resumed + 1, finishedAt: undefined, error: undefined }
-        : {
-            schemaVersion: BISECT_SCHEMA_VERSION,
-            runId: resultsDir.split('/').pop()!,
-            status: 'error',
-            message: '',
-            startedAt: new Date().toISOString(),
-            tree: repo,
-            good,
-            bad,
-            scenario: scenario.name,
-            expect,
-            flavor,
-            buildTree,
-            resumed: 0,
-            steps: [],
-          };
+      const { saved, result, resultsDir } = await openBisection(b);
       const save = async () => {
-        await writeFile(stateFile, JSON.stringify({ schemaVersion: 1, key, expect, flavor, fragments: fragmentText, resultsDir, result } satisfies SavedState, null, 2));
+        const state: SavedState = { schemaVersion: 1, key: b.key, expect: b.expect, flavor: b.flavor, fragments: b.fragmentText, resultsDir, result };
+        await writeFile(b.stateFile, JSON.stringify(state, null, 2));
         await writeBisectReports(result, resultsDir);
       };
-      reporter.stage('bisect', `${scenario.name} over ${repo}: good ${good.rev} (${good.commit.slice(0, 12)}), bad ${bad.rev} (${bad.commit.slice(0, 12)}); results: ${resultsDir}`);
-      if (saved) reporter.stage('bisect', `resuming: ${result.steps.length} step(s) done, replaying the marks`);
-
-      const runStep = opts.runStep ?? realStep;
-      const step = async (commit: string, role: BisectStep['role']): Promise<BisectStep> => {
-        // a step the interrupted run finished but did not get to mark is not run again
-        const done = result.steps.find((s) => s.commit === commit && s.role === role);
-        if (done) {
-          reporter.stage('bisect', `${commit.slice(0, 12)}: ${done.mark} (step ${done.n}, from the interrupted run)`);
-          return done;
-        }
-        const n = result.steps.length + 1;
-        const info = await commitInfo(repo, commit);
-        reporter.stage('bisect', `step ${n}: ${commit.slice(0, 12)} ${info.subject}${role === 'endpoint' ? ' (endpoint)' : ''}`);
-        const started = Date.now();
-        const dir = join(resultsDir, 'steps', `${n}-${commit.slice(0, 12)}`);
-        const run = await runStep({ commit, worktree: bisector.worktree, repo, buildTree, scenario, fragments, flavor, resultsDir: dir, config, append: opts.append ?? [], reporter, signal });
-        if (signal?.aborted) throw new InterruptedError('SIGINT');
-        const { mark, reason } = markOf(run);
-        const s: BisectStep = {
-          n,
-          commit,
-          subject: info.subject,
-          role,
-          status: run.status,
-          mark,
-          ...(reason ? { reason } : {}),
-          ...(run.kernel ? { buildSeconds: run.kernel.buildSeconds } : {}),
-          stepSeconds: (Date.now() - started) / 1000,
-          expectations: (run.scenarios[0]?.judgement?.expectations ?? []).map(({ expect: e, verdict, left, right, values }) => ({ expect: e, verdict, left, right, values })),
-          resultsDir: dir,
-        };
-        result.steps.push(s);
-        await save();
-        const build = s.buildSeconds === undefined ? 'no build' : `build ${formatDuration(s.buildSeconds * 1000)}`;
-        reporter.stage('bisect', `step ${n}: ${commit.slice(0, 12)} is ${mark} (${run.status}; ${build}, step ${formatDuration(s.stepSeconds * 1000)})${reason ? `: ${reason}` : ''}`);
-        return s;
-      };
-
-      let finished = false;
-      try {
-        reporter.stage('bisect', `worktree ${bisector.worktree}`);
-        await bisector.addWorktree(bad.commit);
-        let state: BisectState = saved ? await bisector.replay(logFile) : await bisector.start(bad.commit, good.commit);
-        await writeFile(logFile, await bisector.log());
-        while (state.kind === 'test') {
-          if (signal?.aborted) throw new InterruptedError('SIGINT');
-          const s = await step(state.commit, 'bisect');
-          state = await bisector.mark(s.mark, state.commit);
-          await writeFile(logFile, await bisector.log());
-        }
-        result.bisectLog = await bisector.log();
-        if (state.kind === 'only-skipped') {
-          result.status = 'no-answer';
-          result.candidates = await Promise.all(state.candidates.map((c) => commitInfo(repo, c)));
-          result.message = `no answer: only skipped revisions are left; the first bad commit is one of ${state.candidates.length}: ${state.candidates.map((c) => c.slice(0, 12)).join(', ')}`;
-        } else {
-          const first = await commitInfo(repo, state.commit);
-          const verdict = await confirm(first, { good, bad, repo, steps: result.steps, worktree: bisector.worktree, step });
-          result.status = verdict.answer ? 'found' : 'no-answer';
-          if (verdict.answer) result.firstBad = first;
-          result.message = verdict.message;
-        }
-        reporter.stage('bisect', result.message);
-        finished = true;
-      } catch (e) {
-        if (signal?.aborted || (isLabError(e) && e.code === 'INTERRUPTED')) {
-          result.status = 'interrupted';
-          result.message = `interrupted after ${result.steps.length} step(s); continue with the same command and --resume`;
-        } else {
-          result.status = 'error';
-          result.error = isLabError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String(e) };
-          result.message = `error: ${result.error.message}`;
-          if (!isLabError(e) || e.exitCode === 2 || e.exitCode === 4) throw e;
-        }
-        reporter.stage('bisect', result.message);
-      } finally {
-        await bisector.reset().catch(() => undefined);
-        await bisector.removeWorktree().catch((e: unknown) => reporter.warn('bisect', `could not remove the worktree ${bisector.worktree}: ${(e as Error).message}`));
-        result.finishedAt = new Date().toISOString();
-        if (finished) {
-          // nothing left to resume; ccache keeps what the build tree compiled
-          await removeInBackground(paths.cache, home, trash());
-          await writeBisectReports(result, resultsDir);
-        } else await save();
-      }
+      opts.reporter.stage('bisect', `${b.scenario.name} over ${b.repo}: good ${b.good.rev} (${b.good.commit.slice(0, 12)}), bad ${b.bad.rev} (${b.bad.commit.slice(0, 12)}); results: ${resultsDir}`);
+      if (saved) opts.reporter.stage('bisect', `resuming: ${result.steps.length} step(s) done, replaying the marks`);
+      await driveBisection(b, { saved, result, resultsDir, save, step: stepper(b, result, resultsDir, save) });
       return { result, resultsDir };
     },
-    () => reporter.stage('bisect', 'waiting for another lab process, which runs the same bisection'),
+    () => opts.reporter.stage('bisect', 'waiting for another lab process, which runs the same bisection'),
   );
+}
+
+/** A resumed bisection's saved state (checked against these options), or a fresh one; its results folder and result. */
+async function openBisection(b: Bisection): Promise<{ saved?: SavedState; result: BisectResult; resultsDir: string }> {
+  const { opts } = b;
+  let saved: SavedState | undefined;
+  if (opts.resume) {
+    saved = await readState(b.stateFile, b.logFile);
+    if (!saved) {
+      throw new InputError('NO_BISECTION_TO_RESUME', `--resume: no interrupted bisection of ${b.repo} from --good ${opts.good} to --bad ${opts.bad} with --scenario ${opts.scenario}`, {
+        value: b.key,
+      });
+    }
+    const differs = [
+      JSON.stringify(saved.expect) !== JSON.stringify(b.expect) && `--expect (was ${saved.expect.map((e) => JSON.stringify(e)).join(' ') || 'none'})`,
+      saved.flavor !== b.flavor && `--flavor (was ${saved.flavor})`,
+      saved.fragments !== b.fragmentText && 'the kernel config fragments or --kconfig',
+    ].filter(Boolean);
+    if (differs.length) throw new InputError('BAD_OPTION', `--resume: the interrupted bisection was run with other ${differs.join(', ')}; its marks would not mean the same`, { value: b.key });
+  } else {
+    // a new bisection: earlier marks go, and the build tree (it may hold another configuration)
+    await rm(b.stateFile, { force: true });
+    await rm(b.logFile, { force: true });
+    await removeInBackground(opts.config.paths.cache, b.buildTree, b.trash());
+  }
+  await mkdir(b.home, { recursive: true });
+  const resultsDir = saved && existsSync(saved.resultsDir) ? saved.resultsDir : join(opts.config.paths.results, runId(`bisect-${b.scenario.name}`));
+  await mkdir(resultsDir, { recursive: true });
+  opts.reporter.attachLog(join(resultsDir, 'lab.log'));
+  const result: BisectResult = saved
+    ? { ...saved.result, status: 'error', resumed: saved.result.resumed + 1, finishedAt: undefined, error: undefined }
+    : {
+        schemaVersion: BISECT_SCHEMA_VERSION,
+        runId: resultsDir.split('/').pop()!,
+        status: 'error',
+        message: '',
+        startedAt: new Date().toISOString(),
+        tree: b.repo,
+        good: b.good,
+        bad: b.bad,
+        scenario: b.scenario.name,
+        expect: b.expect,
+        flavor: b.flavor,
+        buildTree: b.buildTree,
+        resumed: 0,
+        steps: [],
+      };
+  return { saved, result, resultsDir };
+}
+
+type StepFn = (commit: string, role: BisectStep['role']) => Promise<BisectStep>;
+
+/** One step: build, boot and run the scenario at `commit` (unless the interrupted run did), mark it, save. */
+function stepper(b: Bisection, result: BisectResult, resultsDir: string, save: () => Promise<void>): StepFn {
+  const { opts } = b;
+  const { reporter, signal } = opts;
+  const runStep = opts.runStep ?? realStep;
+  return async (commit, role) => {
+    // a step the interrupted run finished but did not get to mark is not run again
+    const done = result.steps.find((s) => s.commit === commit && s.role === role);
+    if (done) {
+      reporter.stage('bisect', `${commit.slice(0, 12)}: ${done.mark} (step ${done.n}, from the interrupted run)`);
+      return done;
+    }
+    const n = result.steps.length + 1;
+    const info = await commitInfo(b.repo, commit);
+    reporter.stage('bisect', `step ${n}: ${commit.slice(0, 12)} ${info.subject}${role === 'endpoint' ? ' (endpoint)' : ''}`);
+    const started = Date.now();
+    const dir = join(resultsDir, 'steps', `${n}-${commit.slice(0, 12)}`);
+    const run = await runStep({
+      commit,
+      worktree: b.bisector.worktree,
+      repo: b.repo,
+      buildTree: b.buildTree,
+      scenario: b.scenario,
+      fragments: b.fragments,
+      flavor: b.flavor,
+      resultsDir: dir,
+      config: opts.config,
+      append: opts.append ?? [],
+      reporter,
+      signal,
+    });
+    if (signal?.aborted) throw new InterruptedError('SIGINT');
+    const { mark, reason } = markOf(run);
+    const s: BisectStep = {
+      n,
+      commit,
+      subject: info.subject,
+      role,
+      status: run.status,
+      mark,
+      ...(reason ? { reason } : {}),
+      ...(run.kernel ? { buildSeconds: run.kernel.buildSeconds } : {}),
+      stepSeconds: (Date.now() - started) / 1000,
+      expectations: (run.scenarios[0]?.judgement?.expectations ?? []).map(({ expect: e, verdict, left, right, values }) => ({ expect: e, verdict, left, right, values })),
+      resultsDir: dir,
+    };
+    result.steps.push(s);
+    await save();
+    const build = s.buildSeconds === undefined ? 'no build' : `build ${formatDuration(s.buildSeconds * 1000)}`;
+    reporter.stage('bisect', `step ${n}: ${commit.slice(0, 12)} is ${mark} (${run.status}; ${build}, step ${formatDuration(s.stepSeconds * 1000)})${reason ? `: ${reason}` : ''}`);
+    return s;
+  };
+}
+
+/**
+ * git bisect in the worktree, a step per revision it asks for, until an
+ * answer (confirmed on an untested endpoint) or none; an interruption or an
+ * error is saved for --resume. The worktree goes whatever happens; a finished
+ * bisection's state goes too.
+ */
+async function driveBisection(
+  b: Bisection,
+  o: { saved?: SavedState; result: BisectResult; resultsDir: string; save: () => Promise<void>; step: StepFn },
+): Promise<void> {
+  const { reporter, signal } = b.opts;
+  const { result } = o;
+  const { bisector } = b;
+  let finished = false;
+  try {
+    reporter.stage('bisect', `worktree ${bisector.worktree}`);
+    await bisector.addWorktree(b.bad.commit);
+    let state: BisectState = o.saved ? await bisector.replay(b.logFile) : await bisector.start(b.bad.commit, b.good.commit);
+    await writeFile(b.logFile, await bisector.log());
+    while (state.kind === 'test') {
+      if (signal?.aborted) throw new InterruptedError('SIGINT');
+      const s = await o.step(state.commit, 'bisect');
+      state = await bisector.mark(s.mark, state.commit);
+      await writeFile(b.logFile, await bisector.log());
+    }
+    result.bisectLog = await bisector.log();
+    if (state.kind === 'only-skipped') {
+      result.status = 'no-answer';
+      result.candidates = await Promise.all(state.candidates.map((c) => commitInfo(b.repo, c)));
+      result.message = `no answer: only skipped revisions are left; the first bad commit is one of ${state.candidates.length}: ${state.candidates.map((c) => c.slice(0, 12)).join(', ')}`;
+    } else {
+      const first = await commitInfo(b.repo, state.commit);
+      const verdict = await confirm(first, { good: b.good, bad: b.bad, repo: b.repo, steps: result.steps, worktree: bisector.worktree, step: o.step });
+      result.status = verdict.answer ? 'found' : 'no-answer';
+      if (verdict.answer) result.firstBad = first;
+      result.message = verdict.message;
+    }
+    reporter.stage('bisect', result.message);
+    finished = true;
+  } catch (e) {
+    if (signal?.aborted || (isLabError(e) && e.code === 'INTERRUPTED')) {
+      result.status = 'interrupted';
+      result.message = `interrupted after ${result.steps.length} step(s); continue with the same command and --resume`;
+    } else {
+      result.status = 'error';
+      result.error = isLabError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String(e) };
+      result.message = `error: ${result.error.message}`;
+      if (!isLabError(e) || e.exitCode === 2 || e.exitCode === 4) throw e;
+    }
+    reporter.stage('bisect', result.message);
+  } finally {
+    await bisector.reset().catch(() => undefined);
+    await bisector.removeWorktree().catch((e: unknown) => reporter.warn('bisect', `could not remove the worktree ${bisector.worktree}: ${(e as Error).message}`));
+    result.finishedAt = new Date().toISOString();
+    if (finished) {
+      // nothing left to resume; ccache keeps what the build tree compiled
+      await removeInBackground(b.opts.config.paths.cache, b.home, b.trash());
+      await writeBisectReports(result, o.resultsDir);
+    } else await o.save();
+  }
 }
 
 /**
