@@ -166,115 +166,156 @@ export async function expandKernels(items: readonly string[], opts: SourceOption
   return [...new Set(out)];
 }
 
-export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Promise<KernelSource> {
-  const tried: string[] = [];
-  const { reporter } = opts;
-  const wanted = formatSpec(spec);
-  const matches = (version: string) => (spec.patch === undefined ? version.startsWith(`${spec.series}.`) || version === spec.series : version === wanted);
+/** One resolution of a --kernel spec: what each source said, for the error when none serves. */
+interface Search {
+  spec: KernelSpec;
+  opts: SourceOptions;
+  wanted: string;
+  matches: (version: string) => boolean;
+  tried: string[];
+  /** Installing Debian's package needs root: exit 4 if nothing else serves. */
+  needsRoot?: SetupNeededError;
+  /** A mirror that did not answer, or a download that broke: infrastructure (exit 3, worth a retry), not bad input. */
+  unreachable?: InfraError;
+}
 
+/**
+ * The sources of a --kernel spec, in order: the cache, Debian's package
+ * (installed when missing), local tarballs, Debian's archive, the mirror.
+ * The first that serves wins; when none does, the error lists what each said.
+ */
+export async function resolveSource(spec: KernelSpec, opts: SourceOptions): Promise<KernelSource> {
+  const wanted = formatSpec(spec);
+  const search: Search = {
+    spec,
+    opts,
+    wanted,
+    matches: (version) => (spec.patch === undefined ? version.startsWith(`${spec.series}.`) || version === spec.series : version === wanted),
+    tried: [],
+  };
   const dirs = ['/usr/src', ...(opts.tarballDirs ?? [])];
-  const debianTarball = join('/usr/src', `${sourcePackage(spec.series)}.tar.xz`);
   // every local tarball for this spec, newest release first: Debian's, then linux-<version>.tar.xz by name
   const candidates = [
     ...dirs.map((d) => join(d, `${sourcePackage(spec.series)}.tar.xz`)),
-    ...(await localReleaseTarballs(dirs.slice(1))).filter((t) => matches(t.version)).map((t) => t.path),
+    ...(await localReleaseTarballs(dirs.slice(1))).filter((t) => search.matches(t.version)).map((t) => t.path),
   ];
+  const hit = await fromCache(search, candidates);
+  if (hit) return hit;
+  await installDebianPackage(search);
+  return (await fromLocalTarballs(search, candidates, dirs)) ?? (await fromDebianArchive(search)) ?? (await fromMirror(search)) ?? noSource(search);
+}
 
-  // 1. the cache; for a series with a local tarball, the tarball decides the version (its extraction is cached by hash)
-  const cached = (await cachedVersions(opts.cacheDir)).filter((c) => matches(c.version)).sort((a, b) => compareVersions(b.version, a.version));
-  if (cached[0] && (spec.patch !== undefined || !candidates.some((c) => existsSync(c)))) {
-    reporter.stage('source', `cache hit: ${cached[0].version} (${cached[0].tree})`);
+/** 1. the cache; for a series with a local tarball, the tarball decides the version (its extraction is cached by hash). */
+async function fromCache(s: Search, candidates: string[]): Promise<KernelSource | undefined> {
+  const cached = (await cachedVersions(s.opts.cacheDir)).filter((c) => s.matches(c.version)).sort((a, b) => compareVersions(b.version, a.version));
+  if (cached[0] && (s.spec.patch !== undefined || !candidates.some((c) => existsSync(c)))) {
+    s.opts.reporter.stage('source', `cache hit: ${cached[0].version} (${cached[0].tree})`);
     return cached[0];
   }
-  tried.push(`cache: no extracted ${wanted}`);
+  s.tried.push(`cache: no extracted ${s.wanted}`);
+  return undefined;
+}
 
-  // 2. local tarballs
-  let needsRoot: SetupNeededError | undefined;
-  if (!existsSync(debianTarball) && opts.installPackages && debianSourceSeries.includes(spec.series)) {
-    // 3. Debian's package puts its tarball where step 2 looks
-    reporter.stage('source', `${debianTarball} missing: installing Debian package ${sourcePackage(spec.series)}`);
-    try {
-      await ensurePackages([sourcePackage(spec.series)], reporter, { log: opts.setupLog });
-    } catch (e) {
-      // not root: the other sources may still serve; exit 4 only when none does
-      if (!(e instanceof SetupNeededError)) throw e;
-      needsRoot = e;
-      tried.push(`Debian package ${sourcePackage(spec.series)}: installing it needs root`);
-      reporter.stage('source', `installing ${sourcePackage(spec.series)} needs root: trying local tarballs and the mirror`);
-    }
-  } else if (!debianSourceSeries.includes(spec.series)) {
-    tried.push(`Debian package ${sourcePackage(spec.series)}: Debian ships no such package`);
+/** 2. Debian's package puts its tarball where the local tarballs are looked for; without root, the other sources may still serve. */
+async function installDebianPackage(s: Search): Promise<void> {
+  const { spec, opts } = s;
+  const pkg = sourcePackage(spec.series);
+  const debianTarball = join('/usr/src', `${pkg}.tar.xz`);
+  if (!debianSourceSeries.includes(spec.series)) {
+    s.tried.push(`Debian package ${pkg}: Debian ships no such package`);
+    return;
   }
+  if (existsSync(debianTarball) || !opts.installPackages) return;
+  opts.reporter.stage('source', `${debianTarball} missing: installing Debian package ${pkg}`);
+  try {
+    await ensurePackages([pkg], opts.reporter, { log: opts.setupLog });
+  } catch (e) {
+    // exit 4 only when no other source serves
+    if (!(e instanceof SetupNeededError)) throw e;
+    s.needsRoot = e;
+    s.tried.push(`Debian package ${pkg}: installing it needs root`);
+    opts.reporter.stage('source', `installing ${pkg} needs root: trying local tarballs and the mirror`);
+  }
+}
+
+/** 3. local tarballs: Debian's in /usr/src and the tarball folders, then linux-<version>.tar.xz there. */
+async function fromLocalTarballs(s: Search, candidates: string[], dirs: string[]): Promise<KernelSource | undefined> {
   for (const tarball of candidates) {
     if (!existsSync(tarball)) {
-      tried.push(`${tarball}: missing`);
+      s.tried.push(`${tarball}: missing`);
       continue;
     }
-    const src = await fromTarball(tarball, opts);
-    if (matches(src.version)) return src;
-    tried.push(`${tarball}: holds ${src.version}, not ${wanted}`);
+    const src = await fromTarball(tarball, s.opts);
+    if (s.matches(src.version)) return src;
+    s.tried.push(`${tarball}: holds ${src.version}, not ${s.wanted}`);
   }
   if (!candidates.some((c) => /linux-\d/.test(c))) {
-    for (const d of dirs.slice(1)) tried.push(`${d}: no linux-${spec.patch === undefined ? `${spec.series}.*` : wanted}.tar.xz`);
+    for (const d of dirs.slice(1)) s.tried.push(`${d}: no linux-${s.spec.patch === undefined ? `${s.spec.series}.*` : s.wanted}.tar.xz`);
   }
+  return undefined;
+}
 
-  // a mirror that did not answer, or a download that broke, is infrastructure (exit 3, worth a retry), not bad input
-  let unreachable: InfraError | undefined;
-
-  // 3b. Debian's archive: every suite the lab knows, any user (the .deb checked by apt, its tarball taken out)
-  if (opts.installPackages && opts.debianArchive !== false) {
-    try {
-      const archive = new DebianArchive(opts.cacheDir, reporter, opts.setupLog);
-      const prepared = await archive.prepare();
-      if (!prepared.ok) tried.push(`Debian's archive: ${prepared.why}`);
-      else {
-        const found = (await archive.candidates(spec.series)).filter((c) => matches(c.version));
-        if (found[0]) {
-          const c = found[0];
-          reporter.stage('source', `Debian's archive: ${c.pkg} ${c.debianVersion} (${c.suite}) holds ${c.version}`);
-          const src = await fromTarball(await archive.fetch(c), opts);
-          if (matches(src.version)) return src;
-          tried.push(`Debian's archive: ${c.pkg} ${c.debianVersion} holds ${src.version}, not ${wanted}`);
-        } else tried.push(`Debian's archive: no linux-source-${spec.series} of ${wanted} in ${DEBIAN_SUITES.main.join(', ')}`);
-      }
-    } catch (e) {
-      if (!(e instanceof InfraError) || !['DOWNLOAD_FAILED', 'COMMAND_FAILED'].includes(e.code)) throw e;
-      tried.push(`Debian's archive: ${e.message}`);
-      unreachable = e;
+/** 4. Debian's archive: every suite the lab knows, any user (the .deb checked by apt, its tarball taken out). */
+async function fromDebianArchive(s: Search): Promise<KernelSource | undefined> {
+  const { opts } = s;
+  if (!opts.installPackages || opts.debianArchive === false) return undefined;
+  try {
+    const archive = new DebianArchive(opts.cacheDir, opts.reporter, opts.setupLog);
+    const prepared = await archive.prepare();
+    if (!prepared.ok) {
+      s.tried.push(`Debian's archive: ${prepared.why}`);
+      return undefined;
     }
+    const c = (await archive.candidates(s.spec.series)).find((x) => s.matches(x.version));
+    if (!c) {
+      s.tried.push(`Debian's archive: no linux-source-${s.spec.series} of ${s.wanted} in ${DEBIAN_SUITES.main.join(', ')}`);
+      return undefined;
+    }
+    opts.reporter.stage('source', `Debian's archive: ${c.pkg} ${c.debianVersion} (${c.suite}) holds ${c.version}`);
+    const src = await fromTarball(await archive.fetch(c), opts);
+    if (s.matches(src.version)) return src;
+    s.tried.push(`Debian's archive: ${c.pkg} ${c.debianVersion} holds ${src.version}, not ${s.wanted}`);
+  } catch (e) {
+    if (!(e instanceof InfraError) || !['DOWNLOAD_FAILED', 'COMMAND_FAILED'].includes(e.code)) throw e;
+    s.tried.push(`Debian's archive: ${e.message}`);
+    s.unreachable = e;
   }
+  return undefined;
+}
 
-  // 4. the mirror
+/** 5. the mirror (kernelMirror), when one is configured: the release resolved there, downloaded and verified. */
+async function fromMirror(s: Search): Promise<KernelSource | undefined> {
+  const { opts } = s;
   const base = opts.mirror ?? '';
-  if (base) {
-    try {
-      const mirrorOpts = {
-        base,
-        downloadsDir: join(opts.cacheDir, 'downloads'),
-        reporter,
-        timeoutMs: opts.mirrorTimeoutMs,
-        retries: opts.mirrorRetries,
-        signal: opts.signal,
-      };
-      reporter.stage('source', `asking ${base} for ${wanted}`);
-      const version = await resolveOnMirror(spec, mirrorOpts);
-      const dl = await downloadVerified(version, mirrorOpts);
-      return await fromTarball(dl.tarball, opts);
-    } catch (e) {
-      if (!isLabError(e) || !['MIRROR_UNREACHABLE', 'MIRROR_NO_SUCH_SERIES', 'DOWNLOAD_FAILED'].includes(e.code)) throw e;
-      tried.push(`mirror: ${e.message}`);
-      if (e instanceof InfraError && e.code !== 'MIRROR_NO_SUCH_SERIES') unreachable = e;
-    }
-  } else tried.push('mirror: disabled');
+  if (!base) {
+    s.tried.push('mirror: disabled');
+    return undefined;
+  }
+  try {
+    const mirrorOpts = { base, downloadsDir: join(opts.cacheDir, 'downloads'), reporter: opts.reporter, timeoutMs: opts.mirrorTimeoutMs, retries: opts.mirrorRetries, signal: opts.signal };
+    opts.reporter.stage('source', `asking ${base} for ${s.wanted}`);
+    const version = await resolveOnMirror(s.spec, mirrorOpts);
+    const dl = await downloadVerified(version, mirrorOpts);
+    return await fromTarball(dl.tarball, opts);
+  } catch (e) {
+    if (!isLabError(e) || !['MIRROR_UNREACHABLE', 'MIRROR_NO_SUCH_SERIES', 'DOWNLOAD_FAILED'].includes(e.code)) throw e;
+    s.tried.push(`mirror: ${e.message}`);
+    if (e instanceof InfraError && e.code !== 'MIRROR_NO_SUCH_SERIES') s.unreachable = e;
+    return undefined;
+  }
+}
 
-  if (needsRoot) {
-    throw new SetupNeededError(`--kernel ${spec.raw}: no source this user can use (tried: ${tried.join('; ')}); run: ${needsRoot.context.command}`, {
-      command: needsRoot.context.command,
+/** No source served: exit 4 when root would have (Debian's package), 3 when a network source failed, else 2. */
+async function noSource(s: Search): Promise<never> {
+  const { spec, opts } = s;
+  if (s.needsRoot) {
+    throw new SetupNeededError(`--kernel ${spec.raw}: no source this user can use (tried: ${s.tried.join('; ')}); run: ${s.needsRoot.context.command}`, {
+      command: s.needsRoot.context.command,
       value: spec.raw,
     });
   }
-  const message = `--kernel ${spec.raw}: no source found (tried: ${tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`;
-  if (unreachable) throw new InfraError(unreachable.code as InfraErrorCode, message, { value: spec.raw, mirror: base });
+  const message = `--kernel ${spec.raw}: no source found (tried: ${s.tried.join('; ')}); available offline: ${(await offlineVersions(opts.cacheDir, opts.tarballDirs)).join(', ')}`;
+  if (s.unreachable) throw new InfraError(s.unreachable.code as InfraErrorCode, message, { value: spec.raw, mirror: opts.mirror ?? '' });
   throw new InputError('KERNEL_NOT_AVAILABLE', message, { value: spec.raw });
 }
 
