@@ -1,8 +1,9 @@
 /**
  * Guest commands over SSH (ssh2), on two transports behind GuestShell.exec:
  * the shared long-lived shell, where each command is framed by end markers
- * that carry its status (lab/guest/framing.ts), and an SSH channel of the
- * command's own, where the status comes in band as the last line of stderr.
+ * that carry its status (lab/guest/protocol/framing.ts), and an SSH channel
+ * of the command's own, where the status comes in band as the last line of
+ * stderr (lab/guest/protocol/status.ts).
  * Output is kept in bounded memory (the head and tail of each stream) and can
  * be logged whole to a file. Connecting retries transient failures (p-retry)
  * for a bounded time; the guest that answers must carry this boot's token,
@@ -11,13 +12,13 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import pRetry from 'p-retry';
 import ssh2, { type Client, type ClientChannel } from 'ssh2';
 import { BoundedBuffer, LineSplitter } from '../core/bounded.ts';
 import { InfraError, isLabError } from '../core/errors.ts';
 import { tailLines } from '../core/proc.ts';
-import { EndMarker, framedCommand } from './framing.ts';
+import { EndMarker, framedCommand } from './protocol/framing.ts';
+import { gzippedWithInBandStatus, inflate, InBandStatus, MAX_COMMAND_BYTES, sourcedCommand, withInBandStatus } from './protocol/status.ts';
 
 export interface ExecResult {
   command: string;
@@ -92,8 +93,6 @@ export interface InteractiveOptions {
 
 /** How much of a command's output the transcript keeps. */
 const TRANSCRIPT_OUTPUT_BYTES = 64 * 1024;
-/** The in-band status line is at most this long: a channel's stderr is held back this much until it closes. */
-const STATUS_HOLDBACK = 40;
 
 export class GuestShell {
   /** Every command run through this shell is appended here (the results folder's guest-commands.log). */
@@ -245,13 +244,10 @@ export class GuestShell {
     inflated?.catch(() => undefined);
     if (!inflated) channel.on('data', io.stdout);
     // the status line comes last on stderr: its length is held back until the channel closes
-    let held = Buffer.alloc(0);
+    const inBandStatus = new InBandStatus();
     channel.stderr.on('data', (d: Buffer) => {
-      held = Buffer.concat([held, d]);
-      if (held.length > STATUS_HOLDBACK) {
-        io.stderr(held.subarray(0, held.length - STATUS_HOLDBACK));
-        held = Buffer.from(held.subarray(held.length - STATUS_HOLDBACK));
-      }
+      const certain = inBandStatus.push(d);
+      if (certain.length) io.stderr(certain);
     });
     if (opts.input !== undefined) channel.end(opts.input);
     else channel.end();
@@ -272,7 +268,7 @@ export class GuestShell {
         // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
         // in band. It also survives dropbear closing a channel without the exit-status message, seen
         // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
-        const inBand = splitInBandStatus(held.toString());
+        const inBand = inBandStatus.end();
         if (inBand.stderr) io.stderr(Buffer.from(inBand.stderr));
         if (inBand.code !== undefined) resolve({ code: inBand.code, signal: exit?.signal });
         else if (exit) resolve(exit);
@@ -332,7 +328,7 @@ export class GuestShell {
   }
 
   /**
-   * The long-lived shell commands are framed on (lab/guest/framing.ts), opened
+   * The long-lived shell commands are framed on (lab/guest/protocol/framing.ts), opened
    * on first use and again after it closed; undefined while another command
    * runs on it (that one then gets a channel of its own).
    */
@@ -366,7 +362,7 @@ export class GuestShell {
   }
 }
 
-/** One shell on one channel, running framed commands one at a time (lab/guest/framing.ts). */
+/** One shell on one channel, running framed commands one at a time (lab/guest/protocol/framing.ts). */
 class FramedShell {
   closed = false;
   /** Taken for a command about to run (claim), until run gives it up. */
@@ -452,54 +448,6 @@ class FramedShell {
     if (data.length) c.io[stream === 'out' ? 'stdout' : 'stderr'](data);
     if (c.out.status !== undefined && c.err.status !== undefined) c.done(undefined, c.out.status);
   }
-}
-
-/**
- * Dropbear refuses an exec request longer than its MAX_CMD_LEN (9000 bytes) by
- * closing the channel without a status, which would read as a lost guest.
- */
-export const MAX_COMMAND_BYTES = 8000;
-
-/** Run the command stored in `file` in the guest's shell, as if it had been sent whole; the file goes when it ends. */
-export function sourcedCommand(file: string): string {
-  return `trap 'rm -f ${file}' EXIT; . ${file}`;
-}
-
-const IN_BAND_MARK = '__lab_exit_status=';
-const IN_BAND_STATUS = new RegExp(`\n${IN_BAND_MARK}(\\d+)\n$`);
-
-/**
- * The command in a subshell (so its own `exit` ends only the subshell), then
- * its status as the last line of stderr: a second channel for the exit code.
- */
-export function withInBandStatus(command: string): string {
-  return `(\n${command}\n); printf '\\n${IN_BAND_MARK}%d\\n' $? >&2`;
-}
-
-/**
- * The same, with stdout through gzip -1: the status still goes to stderr,
- * which is not compressed, so a failing command reads as it would without.
- */
-export function gzippedWithInBandStatus(command: string): string {
-  return `{ ${withInBandStatus(command)}; } | gzip -1`;
-}
-
-/** Inflate a channel's stdout into `onData`; settles when the whole stream is inflated (or is not gzip). */
-export function inflate(stream: NodeJS.ReadableStream, onData: (d: Buffer) => void): Promise<void> {
-  const gunzip = createGunzip();
-  gunzip.on('data', onData);
-  const done = new Promise<void>((resolve, reject) => {
-    gunzip.once('end', resolve);
-    gunzip.once('error', reject);
-  });
-  stream.pipe(gunzip);
-  return done;
-}
-
-/** The command's own stderr, and the status it printed in band (when it got that far). */
-export function splitInBandStatus(stderr: string): { stderr: string; code?: number } {
-  const m = IN_BAND_STATUS.exec(stderr);
-  return m ? { stderr: stderr.slice(0, m.index), code: Number(m[1]) } : { stderr };
 }
 
 function lost(command: string, e: Error): InfraError {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EndMarker, framedCommand, shQuote } from '../../lab/guest/framing.ts';
+import { EndMarker, framedCommand, shQuote } from '../../../lab/guest/protocol/framing.ts';
 
 /** A long-lived shell reading framed commands on stdin, as the guest's runs on its SSH channel. */
 function longLivedShell(shell: string) {
