@@ -122,16 +122,7 @@ export function renderReportHtml(r: Report, assets: ChartAssets): string {
       .filter((m) => m.pairs.some((p) => pred(p.movement)))
       .map((m) => [esc(m.scenario), `<code>${esc(m.metric)}</code>`, ...m.spreads.map((s) => esc(fmtSpread(s))), esc(m.pairs.filter((p) => pred(p.movement)).map((p) => `${labels[p.from]} -> ${labels[p.to]}: ${p.movement}${p.model === 'profile' ? ' (noise profile)' : ''} ${p.changePct > 0 ? '+' : ''}${p.changePct.toFixed(1)} %`).join('; '))]);
   const sites = r.callSites.filter((c) => c.lines.length);
-  const gate = r.gate
-    ? `<h2>Baseline gate</h2><p class="${r.gate.regressions.length ? 'bad' : 'good'}">${r.gate.regressions.length ? `${r.gate.regressions.length} regression(s)` : 'No regression'} against ${r.gate.baseline.length} baseline run(s); tolerance ${r.gate.tolerancePct} %.</p>` +
-      (r.gate.regressions.length ? `<ul>${r.gate.regressions.map((x) => `<li>${esc(`${x.column} ${x.scenario}: ${x.what}`)}</li>`).join('')}</ul>` : '') +
-      (r.gate.missing.length ? `<p class="bad">Incomplete: ${r.gate.missing.length} scenario(s) missing: ${esc(r.gate.missing.map((m) => `${m.column} ${m.scenario}`).join(', '))}.</p>` : '') +
-      (r.gate.infrastructure.length ? `<p class="bad">Infrastructure: ${esc(r.gate.infrastructure.map((m) => `${m.column} ${m.scenario}: ${m.what}`).join('; '))}.</p>` : '') +
-      (r.gate.unmatched.length ? `<p>No baseline of the same kernel for ${esc(r.gate.unmatched.join(', '))}.</p>` : '') +
-      `<details><summary>${r.gate.metrics.length} metric(s) gated, each with the model that judged it</summary><table><tr><th>kernel</th><th>scenario</th><th>metric</th><th>new</th><th>allowed</th><th>model</th></tr>${r.gate.metrics
-        .map((m) => `<tr${m.left ? ' class="bad"' : ''}><td>${esc(m.column)}</td><td>${esc(m.scenario)}</td><td><code>${esc(m.metric)}</code></td><td>${esc(m.value)}</td><td>${esc(`${fmtNum(Math.round(m.low))}..${fmtNum(Math.round(m.high))}`)}</td><td>${esc(m.basis)}</td></tr>`)
-        .join('')}</table></details>`
-    : '';
+  const gate = gateSection(r);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'">
@@ -160,51 +151,10 @@ ${chartDivs('orders-')}
 ${r.spansDates ? `<h2>History</h2>\n${chartDivs('history-')}` : ''}
 <h2>Call sites (page_owner dump: live records per order, top stacks, mean over the samples)</h2>
 ${sites.length ? '' : '<p>No top call site or per-order count changed, or no run kept call sites.</p>'}
-${sites
-  .map(
-    (c) =>
-      `<h3>${esc(c.scenario)}, order ${esc(c.order)}</h3><ul>${c.lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` +
-      tableOf(
-        ['', ...labels],
-        [
-          ['sets (bpftrace)', ...c.sets.map((s) => esc(fmtSpread(s)))],
-          ['live records (dump)', ...c.records.map((s) => esc(fmtSpread(s)))],
-          ...[0, 1, 2, 3, 4].map((i) => [
-            `top ${i + 1}`,
-            ...c.top.map((t) => {
-              const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
-              return row ? `${fmtNum(Math.round(row.records))}<br><span class="stack">${esc(row.stack)}</span>` : '-';
-            }),
-          ]),
-        ],
-      ),
-  )
-  .join('\n')}
+${callSiteSections(sites, labels)}
 ${r.kernelStacks.length ? '<h2>page_owner_stacks/show_stacks (6.9+): top stacks by base pages</h2>' : ''}
-${r.kernelStacks
-  .map(
-    (k) =>
-      `<h3>${esc(k.scenario)}</h3>` +
-      tableOf(
-        ['', ...labels],
-        [0, 1, 2, 3, 4].map((i) => [
-          `top ${i + 1}`,
-          ...k.top.map((t) => {
-            const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
-            return row ? `${fmtNum(Math.round(row.pages))} pages<br><span class="stack">${esc(row.stack)}</span>` : '-';
-          }),
-        ]),
-      ),
-  )
-  .join('\n')}
-${
-  r.knownIssues.length
-    ? `<h2>Known kernel issues</h2>\n${tableOf(
-        ['scenario', 'known issue', ...labels, 'record'],
-        r.knownIssues.map((k) => [esc(k.scenario), esc(k.title), ...k.cells.map((c) => (c?.includes('REGRESSION') ? `<strong>${esc(c)}</strong>` : esc(c ?? '-'))), esc(recordText(k.record))]),
-      )}`
-    : ''
-}
+${kernelStackSections(r, labels)}
+${knownIssueSection(r, labels)}
 <h2>Probe map</h2>
 ${tableOf(['event', ...labels], r.probes.map((p) => [esc(p.event), ...p.values.map((v) => esc(v ?? '-'))]))}
 <h2>Kernel config: relevant options that differ</h2>
@@ -219,4 +169,72 @@ ${tableOf(['column', 'run', 'started', 'status', 'source'], r.columns.flatMap((c
 <script>${GLUE}</script>
 </body></html>
 `;
+}
+
+/** The baseline gate: its verdict, what regressed or is missing, and every gated metric with the model that judged it. */
+function gateSection(r: Report): string {
+  return r.gate
+    ? `<h2>Baseline gate</h2><p class="${r.gate.regressions.length ? 'bad' : 'good'}">${r.gate.regressions.length ? `${r.gate.regressions.length} regression(s)` : 'No regression'} against ${r.gate.baseline.length} baseline run(s); tolerance ${r.gate.tolerancePct} %.</p>` +
+      (r.gate.regressions.length ? `<ul>${r.gate.regressions.map((x) => `<li>${esc(`${x.column} ${x.scenario}: ${x.what}`)}</li>`).join('')}</ul>` : '') +
+      (r.gate.missing.length ? `<p class="bad">Incomplete: ${r.gate.missing.length} scenario(s) missing: ${esc(r.gate.missing.map((m) => `${m.column} ${m.scenario}`).join(', '))}.</p>` : '') +
+      (r.gate.infrastructure.length ? `<p class="bad">Infrastructure: ${esc(r.gate.infrastructure.map((m) => `${m.column} ${m.scenario}: ${m.what}`).join('; '))}.</p>` : '') +
+      (r.gate.unmatched.length ? `<p>No baseline of the same kernel for ${esc(r.gate.unmatched.join(', '))}.</p>` : '') +
+      `<details><summary>${r.gate.metrics.length} metric(s) gated, each with the model that judged it</summary><table><tr><th>kernel</th><th>scenario</th><th>metric</th><th>new</th><th>allowed</th><th>model</th></tr>${r.gate.metrics
+        .map((m) => `<tr${m.left ? ' class="bad"' : ''}><td>${esc(m.column)}</td><td>${esc(m.scenario)}</td><td><code>${esc(m.metric)}</code></td><td>${esc(m.value)}</td><td>${esc(`${fmtNum(Math.round(m.low))}..${fmtNum(Math.round(m.high))}`)}</td><td>${esc(m.basis)}</td></tr>`)
+        .join('')}</table></details>`
+    : '';
+}
+
+/** Per scenario and order: the top call sites of the page_owner dump per column. */
+function callSiteSections(sites: Report['callSites'], labels: string[]): string {
+  return sites
+    .map(
+      (c) =>
+        `<h3>${esc(c.scenario)}, order ${esc(c.order)}</h3><ul>${c.lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>` +
+        tableOf(
+          ['', ...labels],
+          [
+            ['sets (bpftrace)', ...c.sets.map((s) => esc(fmtSpread(s)))],
+            ['live records (dump)', ...c.records.map((s) => esc(fmtSpread(s)))],
+            ...[0, 1, 2, 3, 4].map((i) => [
+              `top ${i + 1}`,
+              ...c.top.map((t) => {
+                const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
+                return row ? `${fmtNum(Math.round(row.records))}<br><span class="stack">${esc(row.stack)}</span>` : '-';
+              }),
+            ]),
+          ],
+        ),
+    )
+    .join('\n');
+}
+
+/** 6.9+: the kernel's own top stacks by base pages (page_owner_stacks/show_stacks). */
+function kernelStackSections(r: Report, labels: string[]): string {
+  return r.kernelStacks
+    .map(
+      (k) =>
+        `<h3>${esc(k.scenario)}</h3>` +
+        tableOf(
+          ['', ...labels],
+          [0, 1, 2, 3, 4].map((i) => [
+            `top ${i + 1}`,
+            ...k.top.map((t) => {
+              const row = t?.filter((x) => x.stack !== OTHER_STACK)[i];
+              return row ? `${fmtNum(Math.round(row.pages))} pages<br><span class="stack">${esc(row.stack)}</span>` : '-';
+            }),
+          ]),
+        ),
+    )
+    .join('\n');
+}
+
+/** The known issues table: per scenario and issue, per column, hit / clean / REGRESSION, and the record. */
+function knownIssueSection(r: Report, labels: string[]): string {
+  return r.knownIssues.length
+    ? `<h2>Known kernel issues</h2>\n${tableOf(
+        ['scenario', 'known issue', ...labels, 'record'],
+        r.knownIssues.map((k) => [esc(k.scenario), esc(k.title), ...k.cells.map((c) => (c?.includes('REGRESSION') ? `<strong>${esc(c)}</strong>` : esc(c ?? '-'))), esc(recordText(k.record))]),
+      )}`
+    : '';
 }
