@@ -99,13 +99,13 @@ export async function runKernels(opts: KernelsOptions): Promise<KernelsRun> {
         verdicts: scenarioVerdicts(result),
         ...(result.error ? { error: { code: result.error.code, message: result.error.message, stage: result.error.stage } } : {}),
       };
-      scoped.stage('run', `${run.status} in ${formatDuration(run.wallSeconds! * 1000)}`);
+      scoped.event('run', { kind: 'outcome', status: run.status, durationMs: run.wallSeconds! * 1000 });
       return { run, result };
     } catch (e) {
       // bad input or a host that needs set-up (the pipeline throws those), or a bug: this kernel's outcome, not the run's end
       const error = isLabError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error).stack ?? String(e) };
       const results = isLabError(e) && typeof e.context.results === 'string' ? relative(dir, e.context.results) : undefined;
-      scoped.stage('run', `error ${error.code}: ${error.message}`);
+      scoped.event('run', { kind: 'error', code: error.code, message: error.message });
       return { run: { ...base, ...timing(), exitCode: isLabError(e) ? e.exitCode : ExitCode.infrastructure, error, ...(results ? { resultsDir: results } : {}) } };
     }
   });
@@ -127,6 +127,6 @@ export async function runKernels(opts: KernelsOptions): Promise<KernelsRun> {
   };
   await writeFile(join(dir, 'kernels.json'), `${JSON.stringify(record, null, 2)}\n`);
   await writeFile(join(dir, 'summary.md'), renderKernelsSummary(record));
-  reporter.stage('run', `${record.status}: ${runs.map((k) => `${k.label} ${k.status}`).join(', ')} in ${formatDuration(record.wallSeconds * 1000)}`);
+  reporter.event('run', { kind: 'outcome', status: record.status, message: `${runs.map((k) => `${k.label} ${k.status}`).join(', ')} in ${formatDuration(record.wallSeconds * 1000)}` });
   return { record, results: outcomes.map((o) => o.result), dir };
 }

@@ -14,7 +14,7 @@ import { tcgThreadsFor, type LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
-import { formatDuration, type Reporter } from './core/reporter.ts';
+import type { Reporter } from './core/reporter.ts';
 import { ensureKey } from './guest/keys.ts';
 import { GuestPool } from './guest/pool.ts';
 import { probeAccel } from './guest/accel.ts';
@@ -160,7 +160,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           }
           result.scenarios.push(r);
           const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
-          reporter.stage(label, `${r.status} in ${formatDuration(r.durationMs)}${r.error ? `: ${r.error.message}` : ''}${r.skipReason ? `: ${r.skipReason}` : ''}`);
+          reporter.event(label, { kind: 'outcome', status: r.status, durationMs: r.durationMs, message: r.error?.message ?? r.skipReason });
           if (r.regression) reporter.stage(label, `REGRESSION: ${r.regression}`);
           for (const st of r.steps?.filter((x) => x.truncated) ?? []) {
             reporter.stage(label, `step "${st.name}" printed ${st.stdoutBytes} bytes: memory kept its first and last part, the whole is in ${join(r.resultsDir, st.log)}`);
@@ -175,7 +175,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   } catch (e) {
     if (!isLabError(e)) throw e;
     const err = e as LabError;
-    reporter.stage(rec.fail(err), `error ${err.code}: ${err.message}`);
+    reporter.event(rec.fail(err), { kind: 'error', code: err.code, message: err.message });
     if (err.exitCode === 2 || err.exitCode === 4) {
       err.context.results = dir;
       throw err;

@@ -10,7 +10,7 @@
  * their lines carry the kernel, and a stage ends only its own pipeline's.
  */
 import { color, figures, Spinner } from 'listr2';
-import { consoleReporter, formatDuration, lineLog, type Progress, type Reporter, type ReporterOptions } from './reporter.ts';
+import { consoleReporter, eventLine, formatDuration, lineLog, type Progress, type ProgressEvent, type Reporter, type ReporterOptions } from './reporter.ts';
 
 /** What the live view writes to: a terminal (stderr), or a fake one in tests. */
 export interface TermStream {
@@ -27,6 +27,8 @@ interface StageLine {
   started: number;
   steps: string[];
   progress?: Progress & { firstAt: number; firstDone: number };
+  /** Set by an outcome or an error: the icon it is printed with when it ends. */
+  ending?: Ending;
 }
 
 const BAR = 24;
@@ -52,36 +54,49 @@ export function progressLine(p: Progress & { firstAt: number; firstDone: number 
   return [bar, of, `${Math.floor(ratio * 100)}%`, rateText, eta, p.basis ? `(total ${p.basis})` : ''].filter(Boolean).join('  ');
 }
 
-const failed = (message: string) => /^(FAIL|ERROR)\b|^error /.test(message);
-const VERDICT = /^(PASS|FAIL|ERROR|SKIP)\b/;
+/** How a stage's line ends: its icon once it is printed for good. */
+type Ending = 'passed' | 'failed' | 'skipped';
 
-interface LiveReporter extends Reporter {
-  /** The live lines as they would be drawn now (for tests). */
-  frame(): string[];
+/**
+ * A typed event on its stage's line: a step goes under it, an outcome or an
+ * error becomes its message and says how it ends.
+ */
+function applyEvent(s: StageLine, e: ProgressEvent): void {
+  if (e.kind === 'step') return void s.steps.push(e.step);
+  s.message = eventLine(e);
+  s.ending = e.kind === 'error' || e.status === 'FAIL' || e.status === 'ERROR' ? 'failed' : e.status === 'SKIP' ? 'skipped' : 'passed';
 }
 
-export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => number = Date.now): LiveReporter {
-  const log = lineLog(now());
+const ICON: Record<Ending, () => string> = {
+  passed: () => color.green(figures.tick),
+  failed: () => color.red(figures.cross),
+  skipped: () => color.yellow(figures.arrowDown),
+};
+
+const title = (s: { group?: string; name: string }) => (s.group === undefined ? s.name : `${s.group}: ${s.name}`);
+
+/**
+ * The live lines of the running stages, redrawn in place under the lines
+ * printed for good (finished stages, warnings, --verbose output).
+ */
+function liveScreen(out: TermStream, now: () => number) {
   const spinner = new Spinner();
   const active: StageLine[] = [];
   let drawn = 0;
-  let closed = false;
   const width = () => Math.max(20, (out.columns ?? 80) - 1);
   // one terminal line per live line, else the redraw miscounts
   const fit = (s: string) => {
     const plainText = s.replace(/\x1b\[[0-9;]*m/g, '');
     return plainText.length > width() ? `${plainText.slice(0, width() - 1)}…` : s;
   };
-
-  const title = (s: { group?: string; name: string }) => (s.group === undefined ? s.name : `${s.group}: ${s.name}`);
+  const elapsed = (s: StageLine) => color.dim(`(${formatDuration(now() - s.started)})`);
   const frame = (): string[] =>
     active.flatMap((s) => {
-      const lines = [`${color.cyan(spinner.fetch())} ${color.bold(title(s))}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`];
+      const lines = [`${color.cyan(spinner.fetch())} ${color.bold(title(s))}  ${s.message} ${elapsed(s)}`];
       for (const [i, step] of s.steps.entries()) lines.push(`    ${i === s.steps.length - 1 ? color.cyan(spinner.fetch()) : color.green(figures.tick)} ${step}`);
       if (s.progress) lines.push(`    ${progressLine(s.progress, now())}`);
       return lines;
     });
-
   /** Clear the live lines, print `above` for good, draw the live lines again. */
   const draw = (above: string[] = []) => {
     let chunk = drawn ? `\x1b[${drawn}A\r\x1b[J` : '';
@@ -91,15 +106,40 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
     drawn = live.length;
     if (chunk) out.write(chunk);
   };
-
-  const finishedLine = (s: StageLine) => {
-    const icon = failed(s.message) ? color.red(figures.cross) : /^SKIP\b/.test(s.message) ? color.yellow(figures.arrowDown) : color.green(figures.tick);
-    return `${icon} ${color.bold(title(s))}  ${s.message} ${color.dim(`(${formatDuration(now() - s.started)})`)}`;
+  const finished = (s: StageLine) => `${ICON[s.ending ?? 'passed']()} ${color.bold(title(s))}  ${s.message} ${elapsed(s)}`;
+  return {
+    active,
+    frame,
+    draw,
+    spin: () => spinner.spin(),
+    find: (group: string | undefined, name: string) => active.find((x) => x.group === group && x.name === name),
+    /** A report of a stage: it ends the others of its pipeline (a pipeline is sequential), and itself when it failed. */
+    update(group: string | undefined, name: string, message: string, apply: (s: StageLine) => void) {
+      const done = active.filter((s) => s.group === group && s.name !== name);
+      let s = active.find((x) => x.group === group && x.name === name);
+      if (!s) active.push((s = { group, name, message, started: now(), steps: [] }));
+      apply(s);
+      if (s.ending === 'failed') done.push(s);
+      for (const d of done) active.splice(active.indexOf(d), 1);
+      draw(done.map(finished));
+    },
+    /** Print every running stage as finished. */
+    end: () => draw(active.splice(0).map(finished)),
   };
+}
 
+interface LiveReporter extends Reporter {
+  /** The live lines as they would be drawn now (for tests). */
+  frame(): string[];
+}
+
+export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => number = Date.now): LiveReporter {
+  const log = lineLog(now());
+  const screen = liveScreen(out, now);
+  let closed = false;
   const timer = setInterval(() => {
-    spinner.spin();
-    draw();
+    screen.spin();
+    screen.draw();
   }, 100);
   timer.unref();
   const showCursor = () => out.write('\x1b[?25h');
@@ -113,39 +153,29 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
       const plainLine = own.line(name, message);
       return group === undefined ? plainLine : log.line(title({ group, name }), message);
     };
+    /** Logged, and applied to the stage's live line (printed plain once closed). */
+    const report = (name: string, message: string, apply: (s: StageLine) => void) => {
+      const printed = line(name, message);
+      if (closed) out.write(`${printed}\n`);
+      else screen.update(group, name, message, apply);
+    };
     return {
-      stage(name, message) {
-        const printed = line(name, message);
-        if (closed) return void out.write(`${printed}\n`);
-        // a pipeline is sequential: a stage that reports ends the others of its pipeline
-        const done = active.filter((s) => s.group === group && s.name !== name);
-        let s = active.find((x) => x.group === group && x.name === name);
-        if (!s) {
-          s = { group, name, message, started: now(), steps: [] };
-          active.push(s);
-        }
-        // once a scenario's steps run, what it does next (reading the dump) is a line of its own too; its verdict ends it
-        if (message.startsWith('step: ')) s.steps.push(message.slice(6));
-        else if (s.steps.length && !VERDICT.test(message)) s.steps.push(message);
-        else s.message = message;
-        if (failed(message)) done.push(s);
-        for (const d of done) active.splice(active.indexOf(d), 1);
-        draw(done.map(finishedLine));
-      },
+      // once a scenario's steps run, what it does next (reading the dump) is a line of its own too
+      stage: (name, message) => report(name, message, (s) => (s.steps.length ? s.steps.push(message) : (s.message = message))),
+      event: (name, e) => report(name, eventLine(e), (s) => applyEvent(s, e)),
       warn(name, message) {
         const printed = line(name, `warning: ${message}`);
         if (closed) return void out.write(`${printed}\n`);
-        draw([`${color.yellow(figures.warning)} ${color.bold(title({ group, name }))}  ${message}`]);
+        screen.draw([`${color.yellow(figures.warning)} ${color.bold(title({ group, name }))}  ${message}`]);
       },
       progress(name, p) {
-        if (closed) return;
-        const s = active.find((x) => x.group === group && x.name === name);
+        const s = closed ? undefined : screen.find(group, name);
         if (s) s.progress = { ...p, firstAt: s.progress?.firstAt ?? now(), firstDone: s.progress?.firstDone ?? p.done };
       },
       detail(name, text) {
         if (!opts.verbose) return;
         if (closed) return void out.write(`${title({ group, name })}| ${text}\n`);
-        draw([color.dim(`${title({ group, name })}| ${text}`)]);
+        screen.draw([color.dim(`${title({ group, name })}| ${text}`)]);
       },
       attachLog: (path) => own.attach(path),
       close: () => {},
@@ -153,20 +183,19 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
     };
   };
 
-  const reporter: LiveReporter = {
+  return {
     ...scoped(undefined),
     // the terminal now belongs to something else (the verdict table, a guest command, a shell): later events as plain lines
     close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      draw(active.splice(0).map(finishedLine));
+      screen.end();
       showCursor();
       process.off('exit', showCursor);
     },
-    frame,
+    frame: screen.frame,
   };
-  return reporter;
 }
 
 /** The live view when stdout and stderr are both a terminal (and TERM is not dumb), else plain lines. */

@@ -1,9 +1,12 @@
 /**
  * Progress for a person. The stages report events (a stage's message, a
- * measurable position, a line of a long step's own output); a renderer shows
- * them: plain timestamped lines on stderr when it is not a terminal (CI), a
- * live view on a terminal (lab/core/live.ts). Both append the same plain lines
- * to the run's lab.log so a failure can be read later.
+ * scenario's step, an outcome, an error, a measurable position, a line of a
+ * long step's own output); a renderer shows them: plain timestamped lines on
+ * stderr when it is not a terminal (CI), a live view on a terminal
+ * (lab/core/live.ts). Both append the same plain lines to the run's lab.log so
+ * a failure can be read later. What a renderer needs to know of an event (a
+ * step, a verdict, a failure) it reads from the event's fields, never from the
+ * text of a line: eventLine() makes the line, the same one for both.
  */
 import { appendFileSync } from 'node:fs';
 
@@ -22,8 +25,36 @@ export interface Progress {
   basis?: string;
 }
 
+/**
+ * An event whose meaning a renderer uses (the live view puts a step under its
+ * scenario, shows an outcome's icon, ends a stage that failed); `stage()`'s
+ * messages are text for a person only.
+ */
+export type ProgressEvent =
+  /** A scenario's step starts (the stage is the scenario). */
+  | { kind: 'step'; step: string }
+  /** A scenario's outcome, or a kernel run's; with the time it took when known, and why (the error, the unmet requirement). */
+  | { kind: 'outcome'; status: 'PASS' | 'FAIL' | 'ERROR' | 'SKIP'; durationMs?: number; message?: string }
+  /** The error that ended the stage, and its pipeline. */
+  | { kind: 'error'; code: string; message: string };
+
+/** The plain line of an event, on stderr and in lab.log: `step: <name>`, `FAIL in 31.0s: <why>`, `SKIP: <why>`, `error <code>: <message>`. */
+export function eventLine(e: ProgressEvent): string {
+  switch (e.kind) {
+    case 'step':
+      return `step: ${e.step}`;
+    case 'outcome':
+      return `${e.status}${e.durationMs === undefined ? '' : ` in ${formatDuration(e.durationMs)}`}${e.message === undefined ? '' : `: ${e.message}`}`;
+    case 'error':
+      return `error ${e.code}: ${e.message}`;
+  }
+}
+
 export interface Reporter {
+  /** A stage's message, for a person to read. */
   stage(stage: string, message: string): void;
+  /** A step, an outcome or an error of a stage (a scenario, a kernel run): shown as its eventLine(), drawn from its fields. */
+  event(stage: string, e: ProgressEvent): void;
   warn(stage: string, message: string): void;
   /** A measurable step's position: a bar with rate and ETA on a terminal; plain lines keep their own throttled messages. */
   progress(stage: string, p: Progress): void;
@@ -81,6 +112,7 @@ export function consoleReporter(opts: ReporterOptions = {}, out: NodeJS.Writable
     };
     return {
       stage: emit,
+      event: (stage, e) => emit(stage, eventLine(e)),
       warn: (stage, message) => emit(stage, `warning: ${message}`),
       progress: () => {},
       detail: (stage, line) => {

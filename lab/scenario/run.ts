@@ -195,7 +195,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     const present = new Set((state.present ?? '').split('\n').filter(Boolean));
     const unmet = unmetRequirement(scenario, ctx, parseVmstat(state[''] ?? ''), present);
     if (unmet) {
-      reporter.stage(scenario.name, `SKIP: ${unmet}`);
+      reporter.event(scenario.name, { kind: 'outcome', status: 'SKIP', message: unmet });
       return (outcome = result('SKIP', { skipReason: unmet }));
     }
     // a clean state, verified: the module loaded by this guest's observers or not at all, every
@@ -250,7 +250,7 @@ export async function runScenario(scenario: Scenario, ctx: GuestContext, repetit
     await writeFile(join(dir, 'vmstat-before.txt'), vmstatBefore);
     await mkdir(join(dir, 'steps'), { recursive: true });
     for (const [i, step] of scenario.steps.entries()) {
-      reporter.stage(scenario.name, `step: ${step.name}`);
+      reporter.event(scenario.name, { kind: 'step', step: step.name });
       // the step's whole output goes to its log; memory keeps its head and tail (KEPT_STDOUT)
       const log = join('steps', stepLogName(i, step.name));
       const r = await shell.exec(step.run, { timeoutMs: step.timeout_s * 1000, logFile: join(dir, log) });

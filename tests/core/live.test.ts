@@ -88,9 +88,9 @@ describe('live view', () => {
     const term = new FakeTerm();
     const r = liveReporter({ verbose: true }, term, () => t);
     r.stage('hugetlb', 'Grow the hugetlb pool');
-    r.stage('hugetlb', 'step: grow the pool by 32 pages');
+    r.event('hugetlb', { kind: 'step', step: 'grow the pool by 32 pages' });
     r.detail('console', '[    1.0] page_owner is enabled');
-    r.stage('hugetlb', 'step: shrink it');
+    r.event('hugetlb', { kind: 'step', step: 'shrink it' });
     r.stage('hugetlb', 'reading /sys/kernel/debug/page_owner');
     let screen = term.screen();
     expect(screen[0]).toBe('console| [    1.0] page_owner is enabled');
@@ -103,7 +103,7 @@ describe('live view', () => {
     expect(screen[4]).toMatch(/^ {4}\S reading \/sys\/kernel\/debug\/page_owner$/);
     r.warn('module', '1 compiler warning(s)');
     t = 31_000;
-    r.stage('hugetlb', 'FAIL in 31.0s');
+    r.event('hugetlb', { kind: 'outcome', status: 'FAIL', durationMs: 31_000 });
     r.stage('idle-baseline', 'No dump hits');
     screen = term.screen();
     expect(screen).toEqual([
@@ -117,6 +117,58 @@ describe('live view', () => {
     // after close, the terminal belongs to someone else: plain lines
     r.stage('exec', 'done');
     expect(term.written).toMatch(/\[exec\] done\n$/);
+  });
+
+  it('a message is text: one that starts like a verdict neither ends its stage nor marks it, only a typed outcome or error does', () => {
+    let t = 0;
+    const term = new FakeTerm();
+    const r = liveReporter({}, term, () => t);
+    r.stage('failover', 'FAIL-safe mode: the second disk');
+    r.stage('failover', 'error budget: 3 retries');
+    r.event('failover', { kind: 'step', step: 'pull the first disk' });
+    r.stage('failover', 'FAILOVER to the second disk');
+    r.stage('failover', 'PASS 1 of 2: the dump still reads');
+    r.stage('failover', 'step: not a step, a message');
+    expect(term.screen().map((l) => l.slice(2))).toEqual([
+      'failover  error budget: 3 retries (0.0s)',
+      '  ✔ pull the first disk',
+      '  ✔ FAILOVER to the second disk',
+      '  ✔ PASS 1 of 2: the dump still reads',
+      `  ${term.screen()[4]!.slice(4)}`,
+    ]);
+    expect(term.screen()[4]).toMatch(/^ {4}\S step: not a step, a message$/);
+    r.stage('skipped', 'SKIP list: none');
+    r.stage('erred', 'ERROR counters read');
+    // none of them ended by its text: each ended by the next stage, with a tick
+    expect(term.screen().slice(0, 2)).toEqual(['✔ failover  error budget: 3 retries (0.0s)', '✔ skipped  SKIP list: none (0.0s)']);
+    t = 2000;
+    r.event('erred', { kind: 'outcome', status: 'SKIP', message: 'needs 2 GiB' });
+    r.event('timed', { kind: 'outcome', status: 'ERROR', durationMs: 1500, message: 'guest gone' });
+    r.event('boot', { kind: 'error', code: 'BOOT_TIMEOUT', message: 'no login prompt' });
+    expect(term.screen().slice(2)).toEqual([
+      '↓ erred  SKIP: needs 2 GiB (2.0s)',
+      '✖ timed  ERROR in 1.5s: guest gone (0.0s)',
+      '✖ boot  error BOOT_TIMEOUT: no login prompt (0.0s)',
+    ]);
+    r.close();
+  });
+
+  it('an event is logged as the plain line it always was', () => {
+    const stderr = Object.assign(new FakeTerm(), { isTTY: false });
+    const r = progressReporter({}, { stdout: stderr, stderr }, {});
+    r.event('hugetlb', { kind: 'step', step: 'grow the pool' });
+    r.event('hugetlb', { kind: 'outcome', status: 'FAIL', durationMs: 31_000, message: 'nr_hugepages is 0' });
+    r.event('idle', { kind: 'outcome', status: 'SKIP', message: 'needs CONFIG_HUGETLBFS' });
+    r.event('idle', { kind: 'outcome', status: 'PASS', durationMs: 75_000 });
+    r.scope('6.1').event('boot', { kind: 'error', code: 'BOOT_TIMEOUT', message: 'no login prompt' });
+    expect(stderr.written.split('\n').map((l) => l.replace(/^ +\d+\.\ds /, ''))).toEqual([
+      '[hugetlb] step: grow the pool',
+      '[hugetlb] FAIL in 31.0s: nr_hugepages is 0',
+      '[idle] SKIP: needs CONFIG_HUGETLBFS',
+      '[idle] PASS in 1m15s',
+      '[6.1: boot] error BOOT_TIMEOUT: no login prompt',
+      '',
+    ]);
   });
 
   it('pipelines at once (lab run --jobs): lines carry the kernel, a stage ends only its own pipeline\'s', () => {
