@@ -1,6 +1,13 @@
 /** Parser for bpftrace's exit output: printed lines and the maps it dumps. */
 import { dict } from '../core/data.ts';
 
+/**
+ * The line the lab's bpftrace scripts print once every probe is attached
+ * (printed and waited for through lab/guest/protocol/window.ts; its text is
+ * here, where the parser that reports it is, as observe/ cannot import guest/).
+ */
+export const ATTACHED_LINE = 'lab: probes attached';
+
 export interface BpftraceOutput {
   /** map name without "@" -> key ("" for a scalar map) -> value */
   maps: Record<string, Record<string, number>>;
@@ -27,24 +34,11 @@ export function parseBpftrace(text: string): BpftraceOutput {
       const event = m[1]!.replace(/ /g, '_');
       out.traced[event] = (out.traced[event] ?? 0) + 1;
     } else {
-      if (line === 'lab: probes attached') out.attached = true;
+      if (line === ATTACHED_LINE) out.attached = true;
       out.lines.push(line);
     }
   }
   return out;
-}
-
-/**
- * The lines of window n in the output of a bpftrace that serves many scenarios:
- * between its "lab: window n begin" and "lab: window n end" acknowledgements
- * (lab/prepare/probes.ts). Window numbers never repeat within one bpftrace, so
- * an acknowledgement cannot be taken for another's.
- */
-export function cutWindow(lines: readonly string[], n: number): string[] {
-  const begin = lines.indexOf(`lab: window ${n} begin`);
-  const end = lines.indexOf(`lab: window ${n} end`, begin + 1);
-  if (begin < 0 || end < 0) throw new Error(`bpftrace's output has no whole window ${n} (begin at ${begin}, end at ${end})`);
-  return lines.slice(begin + 1, end);
 }
 
 /**

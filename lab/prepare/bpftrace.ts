@@ -7,15 +7,15 @@
  * A script generated with windows (probes.ts) serves many scenarios: each
  * opens a window (`lab_mark begin N`: the maps cleared) and closes it
  * (`lab_mark end N`: the maps printed), and the host cuts that window's text
- * out of the one stream (cutWindow in lab/observe/bpftrace.ts).
+ * out of the one stream (lab/guest/protocol/window.ts: the marks, their
+ * acknowledgements and cutWindow).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfraError } from '../core/errors.ts';
 import type { ExecResult, GuestShell } from '../guest/ssh.ts';
-import { cutWindow, parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
-import { MARKER_PATH, windowLine } from './probes.ts';
+import { cutWindow, isAttachedLine, markCommand, windowLine, type WindowMark } from '../guest/protocol/window.ts';
+import { parseBpftrace, type BpftraceOutput } from '../observe/bpftrace.ts';
 
-const ATTACHED_MARKER = 'lab: probes attached';
 const STOP_TIMEOUT_MS = 30_000;
 /** How long a marker's acknowledgement may take: bpftrace reads its buffers many times a second. */
 const MARKER_TIMEOUT_MS = 30_000;
@@ -30,7 +30,7 @@ export interface RunningBpftrace {
    * The guest command that opens (begin) or closes (end) window n, and a wait for bpftrace's
    * acknowledgement of it: the window's lines once closed. Only for a script with windows.
    */
-  marker(kind: 'begin' | 'trace' | 'end', n: number): string;
+  marker(kind: WindowMark, n: number): string;
   acknowledged(kind: 'begin' | 'end', n: number): Promise<string[]>;
 }
 
@@ -61,7 +61,7 @@ export async function attachBpftrace(shell: GuestShell, guestPath: string, attac
       lines.push(line);
       const m = /^pid (\d+)$/.exec(line);
       if (m && pid === undefined) pid = Number(m[1]);
-      if (line.includes(ATTACHED_MARKER)) onAttached();
+      if (isAttachedLine(line)) onAttached();
       for (const w of waiters) if (line === w.line) w.resolve();
     },
   });
@@ -119,7 +119,7 @@ export async function attachBpftrace(shell: GuestShell, guestPath: string, attac
     get exited() {
       return exited;
     },
-    marker: (kind, n) => `${MARKER_PATH} ${kind} ${n}`,
+    marker: markCommand,
     async acknowledged(kind, n) {
       const at = await seen(windowLine(kind, n), 0);
       return kind === 'begin' ? [] : cutWindow(lines.slice(0, at + 1), n);

@@ -4,6 +4,7 @@
  * so the script only ever names functions found in the running guest.
  */
 import { compareVersions } from '../core/version.ts';
+import { ackStatement, attachedStatement, markProbe } from '../guest/protocol/window.ts';
 import { mapName, probesFunction, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 
 /** The guest command whose output `probeMap` reads: matching kallsyms text symbols, then the kprobe blacklist. */
@@ -25,19 +26,12 @@ interface ScriptOptions {
   /**
    * One bpftrace for many scenarios: `lab_mark begin N` makes every count land under window
    * N's keys (`@set[N, order]`) and `lab_mark end N` prints the maps, each acknowledged on the
-   * stream (windowLine), so the host cuts window N out of one continuous output and keeps
+   * stream (lab/guest/protocol/window.ts), so the host cuts window N out of one continuous output and keeps
    * window N's keys (forWindow in lab/observe/bpftrace.ts); `lab_mark trace N` turns trace
    * mode's lines on until the end. `mode` is then each window's choice.
    */
   windows?: boolean;
 }
-
-/** The marker program (bpf/marker/lab_mark.c) as uploaded to the guest, and its two functions. */
-export const MARKER_PATH = '/usr/local/bin/lab_mark';
-
-/** The line bpftrace prints once a marker's maps are cleared (begin) or printed (end). */
-export const windowLine = (kind: 'begin' | 'end', n: number) => `lab: window ${n} ${kind}`;
-
 
 /**
  * An int argument: only the low 32 bits of the register are the argument. A
@@ -62,7 +56,7 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
     ...map.map((m) => `// ${m.event}: ${m.status}${m.function ? ` ${m.function}` : ''}${m.note ? ` (${m.note})` : ''}`),
     'BEGIN',
     '{',
-    '\tprintf("lab: probes attached\\n");',
+    `\t${attachedStatement}`,
     '}',
   ];
   const splitOrders = compareVersions(opts.release, hooks.split_orders_since) >= 0;
@@ -122,11 +116,10 @@ export function generateScript(hooks: Hooks, map: ProbeMapEntry[], opts: ScriptO
     // switching the key (synchronous, in the probe), and the maps are cleared after a window's
     // end only to keep them small; a key an in-flight probe brings back belongs to the window
     // that ended, which the host no longer reads.
-    // the format of windowLine
-    const ack = (kind: 'begin' | 'end') => `\tprintf("lab: window %d ${kind}\\n", arg0);`;
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_begin`, '{', '\t@win = arg0 << 1;', ack('begin'), '}');
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_trace`, '{', '\t@win = (arg0 << 1) | 1;', '}');
-    lines.push(`uprobe:${MARKER_PATH}:lab_window_end`, '{', '\t@win = arg0 << 1;', ...maps.map((m) => `\tprint(@${m});`), ...maps.map((m) => `\tclear(@${m});`), ack('end'), '}');
+    const ack = (kind: 'begin' | 'end') => `\t${ackStatement(kind)}`;
+    lines.push(markProbe('begin'), '{', '\t@win = arg0 << 1;', ack('begin'), '}');
+    lines.push(markProbe('trace'), '{', '\t@win = (arg0 << 1) | 1;', '}');
+    lines.push(markProbe('end'), '{', '\t@win = arg0 << 1;', ...maps.map((m) => `\tprint(@${m});`), ...maps.map((m) => `\tclear(@${m});`), ack('end'), '}');
   }
   lines.push('END', '{', '\tprintf("lab: summary\\n");', '}', '');
   return lines.join('\n');

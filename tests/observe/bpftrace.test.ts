@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { cutWindow, forComm, forWindow, parseBpftrace } from '../../lab/observe/bpftrace.ts';
+import { cutWindow } from '../../lab/guest/protocol/window.ts';
+import { forComm, forWindow, parseBpftrace } from '../../lab/observe/bpftrace.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 /**
@@ -72,15 +73,5 @@ describe('windows cut out of one bpftrace stream (6.12.117)', () => {
     expect(resets - w5.traced.reset!).toBe(210);
     for (const n of [1, 2, 3, 4, 6]) expect(window(n).traced, `window ${n}`).toEqual({});
     expect(w5.lostEvents).toBe(0);
-  });
-
-  it('takes only a whole window, by its exact number', () => {
-    expect(() => cutWindow(lines, 7)).toThrow(/no whole window 7/);
-    // window 1's acknowledgements do not stand for window 11's, nor 0's
-    expect(() => cutWindow([...lines, 'lab: window 11 begin'], 11)).toThrow(/no whole window 11/);
-    expect(() => cutWindow(lines, 0)).toThrow(/no whole window 0/);
-    // a stream cut off after a begin has no window
-    const truncated = lines.slice(0, lines.indexOf('lab: window 2 end'));
-    expect(() => cutWindow(truncated, 2)).toThrow(/no whole window 2/);
   });
 });

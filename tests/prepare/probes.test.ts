@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { probeMap } from '../../lab/observe/hooks.ts';
-import { generateScript, MARKER_PATH, windowLine } from '../../lab/prepare/probes.ts';
+import { markProbe, windowLine } from '../../lab/guest/protocol/window.ts';
+import { generateScript } from '../../lab/prepare/probes.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { hooks } from '../helpers/registry.ts';
 
@@ -54,14 +55,14 @@ describe('the bpftrace script generated for a real 6.12.117 guest', () => {
 
   it('with windows, keys every count by the window, switches it on lab_mark begin, prints then clears on lab_mark end, and acknowledges', () => {
     const shared = generateScript(hooks, map, { mode: 'summary', release: '6.12.117', commPrefixes: ['fragment', 'stress-ng'], windows: true });
-    const body = (fn: string) => new RegExp(`^uprobe:${MARKER_PATH}:${fn}\n[{]\n([^}]*)[}]`, 'm').exec(shared)?.[1] ?? '';
+    const body = (kind: 'begin' | 'trace' | 'end') => new RegExp(`^${markProbe(kind)}\n[{]\n([^}]*)[}]`, 'm').exec(shared)?.[1] ?? '';
     const maps = [...new Set([...shared.matchAll(/^\t.*?@(\w+)(?:\[.*?\])? = (?:count|sum)/gm)].map((m) => m[1]))];
     expect(maps).toEqual(expect.arrayContaining(['set', 'set_cpu', 'set_lab', 'set_comm', 'reset_comm', 'split', 'split_pages', 'copy', 'migrate', 'read']));
     // no map is cleared while a window counts (bpftrace's clear races with the probes): the window's
     // number is the first key of every count, switched by the probe itself
-    expect(body('lab_window_begin')).toBe('\t@win = arg0 << 1;\n\tprintf("lab: window %d begin\\n", arg0);\n');
-    expect(body('lab_window_trace')).toBe('\t@win = (arg0 << 1) | 1;\n');
-    expect(body('lab_window_end')).toBe(
+    expect(body('begin')).toBe('\t@win = arg0 << 1;\n\tprintf("lab: window %d begin\\n", arg0);\n');
+    expect(body('trace')).toBe('\t@win = (arg0 << 1) | 1;\n');
+    expect(body('end')).toBe(
       `\t@win = arg0 << 1;\n${maps.map((m) => `\tprint(@${m});\n`).join('')}${maps.map((m) => `\tclear(@${m});\n`).join('')}\tprintf("lab: window %d end\\n", arg0);\n`,
     );
     for (const count of shared.matchAll(/^\t.*(@\w+)(\[.*?\])? = (?:count|sum)\(/gm)) expect(count[2], count[0]).toMatch(/^\[\$w(, |\])/);
