@@ -8,16 +8,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareArtifacts } from './artifacts.ts';
-import { tcgThreadsFor, type LabConfig } from './core/config.ts';
+import type { LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
 import type { Reporter } from './core/reporter.ts';
-import { ensureKey } from './guest/keys.ts';
-import { probeAccel } from './guest/accel.ts';
+import { launchSpec } from './guest/launch.ts';
 import { qemuArgs } from './guest/qemu.ts';
-import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
-import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { startSession, type GuestSession } from './guest/session.ts';
+import { userFragments, type KernelInput } from './kernel/inputs.ts';
 
 export const GUEST_DIED = 255;
 
@@ -51,26 +50,12 @@ export async function runExec(o: LabExecOptions): Promise<{ exitCode: number; re
   o.signal?.addEventListener('abort', abort, { once: true });
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter: o.reporter, dir, signal: o.signal });
-    const accel = await probeAccel(config.accel, { kernel: built.build.bzImage, cacheDir: config.paths.cache });
-    session = await startSession({
-      bzImage: built.build.bzImage,
-      image: img.image.path,
-      accel,
-      tcgThreads: tcgThreadsFor(config.tcgThreads, { interactive: true, vcpus: config.cpus }),
-      key: await ensureKey(config.paths.cache),
-      consoleLog: join(dir, 'console.log'),
-      memoryMb: config.memoryMb,
-      cpus: config.cpus,
-      ...(await flavorBoot(config.paths.repo, o.flavor, o.append)),
-      readyTimeoutS: config.readyTimeoutS,
-      snapshots: snapshotsDir(config),
-      reporter: o.reporter,
-      signal: o.signal,
-    });
+    const spec = await launchSpec(config, { bzImage: built.build.bzImage, image: img.image.path }, { flavor: o.flavor, append: o.append, interactive: true });
+    session = await startSession({ ...spec, consoleLog: join(dir, 'console.log'), reporter: o.reporter, signal: o.signal });
     session.shell.transcript = join(dir, 'guest-commands.log');
     Object.assign(record, {
       release: session.release,
-      accel: accel.accel,
+      accel: spec.accel.accel,
       bootToReadyMs: session.readyMs,
       sshReadyMs: session.sshReadyMs,
       token: session.token,

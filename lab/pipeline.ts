@@ -10,15 +10,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
-import { tcgThreadsFor, type LabConfig } from './core/config.ts';
+import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import type { Reporter } from './core/reporter.ts';
-import { ensureKey } from './guest/keys.ts';
+import { launchSpec } from './guest/launch.ts';
 import { GuestPool } from './guest/pool.ts';
-import { probeAccel } from './guest/accel.ts';
-import { DEFAULT_FLAVOR, flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { DEFAULT_FLAVOR, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { MetricRegistry } from './metrics/registry.ts';
 import { loadHooks } from './observe/hooks.ts';
 import { kernelReport } from './observe/kernel-errors.ts';
@@ -104,14 +103,8 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
       ...(await buildTools(join(paths.repo, 'bpf', 'marker'), paths.cache, join(dir, 'tools-build.log'))),
     ]);
     const guestOptions = {
-      config,
-      bzImage: k.bzImage,
-      image: img.image.path,
-      accel: await probeAccel(config.accel, { kernel: k.bzImage, cacheDir: paths.cache }),
-      tcgThreads: tcgThreadsFor(config.tcgThreads, { vcpus: config.cpus, guestsAtOnce: opts.guestsAtOnce }),
-      key: await ensureKey(paths.cache),
+      spec: await launchSpec(config, { bzImage: k.bzImage, image: img.image.path }, { flavor: opts.flavor, append: opts.append, guestsAtOnce: opts.guestsAtOnce }),
       kit: { module, tools, hooks },
-      ...(await flavorBoot(paths.repo, opts.flavor, opts.append)),
       dir,
       sharedBpftrace: { commPrefixes: sharedCommPrefixes(scenarios) },
       reporter,
@@ -124,7 +117,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           // a guest that never came up is on record too: its token (to find its QEMU), port, console
           const c = isLabError(e) ? e.context : {};
           if (typeof c.token === 'string') {
-            rec.boot({ token: c.token, sshPort: Number(c.sshPort), consoleLog: guestConsoleLog(dir, n), accel: guestOptions.accel.accel, qemu: [String(c.qemu)] });
+            rec.boot({ token: c.token, sshPort: Number(c.sshPort), consoleLog: guestConsoleLog(dir, n), accel: guestOptions.spec.accel.accel, qemu: [String(c.qemu)] });
           }
           throw e;
         });

@@ -11,18 +11,17 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareArtifacts } from './artifacts.ts';
-import { tcgThreadsFor, type LabConfig } from './core/config.ts';
+import type { LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
 import { untimed, type Reporter } from './core/reporter.ts';
 import { GUEST_DIED } from './exec.ts';
-import { ensureKey } from './guest/keys.ts';
-import { probeAccel } from './guest/accel.ts';
+import { launchSpec } from './guest/launch.ts';
 import { qemuArgs } from './guest/qemu.ts';
-import { snapshotsDir, startSession, type GuestSession } from './guest/session.ts';
+import { startSession, type GuestSession } from './guest/session.ts';
 import type { InteractiveOptions } from './guest/ssh.ts';
-import { flavorBoot, userFragments, type KernelInput } from './kernel/inputs.ts';
+import { userFragments, type KernelInput } from './kernel/inputs.ts';
 import { loadHooks, type ProbeMapEntry } from './observe/hooks.ts';
 import { startBpftrace, type RunningBpftrace } from './prepare/bpftrace.ts';
 import { bootGuest } from './prepare/guest.ts';
@@ -65,15 +64,13 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
   try {
     const { built, img } = await prepareArtifacts(o, extra, { config, reporter, dir, signal: o.signal });
     const k = built.build;
-    const accel = await probeAccel(config.accel, { kernel: k.bzImage, cacheDir: config.paths.cache });
-    const key = await ensureKey(config.paths.cache);
-    const common = { image: img.image.path, accel, tcgThreads: tcgThreadsFor(config.tcgThreads, { interactive: true, vcpus: config.cpus }), key, memoryMb: config.memoryMb, cpus: config.cpus, readyTimeoutS: config.readyTimeoutS, snapshots: snapshotsDir(config), ...(await flavorBoot(config.paths.repo, o.flavor, o.append)) };
+    const spec = await launchSpec(config, { bzImage: k.bzImage, image: img.image.path }, { flavor: o.flavor, append: o.append, interactive: true });
     let banner = '';
     if (o.observers) {
       const hooks = await loadHooks(config.paths.repo);
       const module = await buildModule(join(config.paths.repo, 'kmod', 'page_order'), k, config.paths.cache, join(dir, 'module-build.log'));
       const tools = await buildTools(join(config.paths.repo, 'scenarios', 'tools'), config.paths.cache, join(dir, 'tools-build.log'));
-      const g = await bootGuest(1, { config, bzImage: k.bzImage, ...common, kit: { module, tools, hooks }, dir, reporter, signal: o.signal, stage: untimed });
+      const g = await bootGuest(1, { spec, kit: { module, tools, hooks }, dir, reporter, signal: o.signal, stage: untimed });
       session = g.session;
       reporter.stage('observers', `loading page_order (orders ${SHELL_MODULE.orders.join(',')}) and the bpftrace probes`);
       await loadModule(session.shell, SHELL_MODULE);
@@ -83,10 +80,10 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
       record.probeMap = g.probes;
       banner = `probe map (bpf/hooks.yaml on ${session.release}):\n${formatProbeMap(g.probes)}\n/proc/page_order counts from now; bpftrace's counts are written to results when the shell ends.\n`;
     } else {
-      session = await startSession({ bzImage: k.bzImage, ...common, consoleLog: join(dir, 'console.log'), reporter, signal: o.signal });
+      session = await startSession({ ...spec, consoleLog: join(dir, 'console.log'), reporter, signal: o.signal });
       session.shell.transcript = join(dir, 'guest-commands.log');
     }
-    Object.assign(record, { release: session.release, accel: accel.accel, qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)) });
+    Object.assign(record, { release: session.release, accel: spec.accel.accel, qemu: formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config)) });
     reporter.stage('shell', `${session.release}: exit or Ctrl-D leaves and tears the guest down`);
     // the terminal belongs to the guest's shell from here
     reporter.close();

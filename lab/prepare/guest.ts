@@ -7,13 +7,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabConfig, TcgThreads } from '../core/config.ts';
+import type { TcgThreads } from '../core/config.ts';
 import { InterruptedError } from '../core/errors.ts';
 import { formatCommand } from '../core/proc.ts';
 import type { Reporter, Stage } from '../core/reporter.ts';
-import type { LabKey } from '../guest/keys.ts';
 import { qemuArgs, type Accel } from '../guest/qemu.ts';
-import { snapshotsDir, startSession, type GuestSession } from '../guest/session.ts';
+import { startSession, type GuestSession } from '../guest/session.ts';
 import type { GuestShell } from '../guest/ssh.ts';
 import { probedFunctions, probeMap, type Hooks, type ProbeMapEntry } from '../observe/hooks.ts';
 import { GUEST_KNOBS, readKnobs, type KnobValues } from '../guest/knobs.ts';
@@ -23,6 +22,7 @@ import { discoveryCommand, generateScript } from './probes.ts';
 import { armResident, type ResidentProbes } from './resident.ts';
 import { toolUpload, type Tool } from './tools.ts';
 import { uploadFiles } from './upload.ts';
+import type { LaunchSpec } from '../guest/launch.ts';
 
 /** What every guest of a run gets: built once on the host. */
 interface GuestKit {
@@ -57,17 +57,9 @@ async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string
 }
 
 interface ReadyGuestOptions {
-  config: LabConfig;
-  bzImage: string;
-  image: string;
-  accel: { accel: Accel; reason: string };
-  key: LabKey;
+  /** How the guest is launched (lab/guest/launch.ts). */
+  spec: LaunchSpec;
   kit: GuestKit;
-  append: string[];
-  /** Under TCG: one host thread for all vCPUs or one each, as resolved for this use (tcgThreadsFor). */
-  tcgThreads: TcgThreads;
-  /** The flavor's boot-timeout factor (kernels/flavors/<flavor>.config). */
-  readyTimeoutFactor?: number;
   /** The run's results folder: console-N.log, guest-commands.log, probe-discovery.txt. */
   dir: string;
   /** One bpftrace for the guest's scenarios, started once it is prepared (the kit's tools include lab_mark). */
@@ -91,23 +83,7 @@ export const guestConsoleLog = (dir: string, n: number) => join(dir, n === 1 ? '
 /** Boot guest number n of a run (console.log, then console-2.log ...) and prepare it. */
 export async function bootGuest(n: number, o: ReadyGuestOptions): Promise<ReadyGuest> {
   const consoleLog = guestConsoleLog(o.dir, n);
-  const session = await startSession({
-    bzImage: o.bzImage,
-    image: o.image,
-    accel: o.accel,
-    tcgThreads: o.tcgThreads,
-    key: o.key,
-    consoleLog,
-    memoryMb: o.config.memoryMb,
-    cpus: o.config.cpus,
-    append: o.append,
-    readyTimeoutS: o.config.readyTimeoutS,
-    readyTimeoutFactor: o.readyTimeoutFactor,
-    snapshots: snapshotsDir(o.config),
-    reporter: o.reporter,
-    signal: o.signal,
-    stage: o.stage,
-  });
+  const session = await startSession({ ...o.spec, consoleLog, reporter: o.reporter, signal: o.signal, stage: o.stage });
   // Ctrl-C while the guest is prepared: the run's pool has no guest to stop yet, so stop it here (its commands then fail)
   const stop = () => void session.guest.stop();
   o.signal?.addEventListener('abort', stop, { once: true });
@@ -126,12 +102,12 @@ export async function bootGuest(n: number, o: ReadyGuestOptions): Promise<ReadyG
     return {
       ...prepared,
       session,
-      boot: { token: session.token, sshPort: session.sshPort, consoleLog, accel: o.accel.accel, qemu: [formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config))], ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}) },
+      boot: { token: session.token, sshPort: session.sshPort, consoleLog, accel: o.spec.accel.accel, qemu: [formatCommand('qemu-system-x86_64', qemuArgs(session.guest.config))], ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}) },
       guestInfo: {
-        accel: o.accel.accel,
-        accelReason: o.accel.reason,
-        memoryMb: o.config.memoryMb,
-        cpus: o.config.cpus,
+        accel: o.spec.accel.accel,
+        accelReason: o.spec.accel.reason,
+        memoryMb: o.spec.memoryMb,
+        cpus: o.spec.cpus,
         bootToReadyMs: session.readyMs,
         sshReadyMs: session.sshReadyMs,
         ...(session.restoredFrom ? { restoredFrom: session.restoredFrom } : {}),
