@@ -10,7 +10,7 @@
  * their lines carry the kernel, and a stage ends only its own pipeline's.
  */
 import { color, figures, Spinner } from 'listr2';
-import { consoleReporter, eventLine, formatDuration, lineLog, type Progress, type ProgressEvent, type Reporter, type ReporterOptions } from './reporter.ts';
+import { consoleReporter, eventLine, formatDuration, lineLog, type ProgressEvent, type ProgressOptions, type ProgressPosition, type Reporter } from './reporter.ts';
 
 /** What the live view writes to: a terminal (stderr), or a fake one in tests. */
 export interface TermStream {
@@ -26,19 +26,19 @@ interface StageLine {
   message: string;
   started: number;
   steps: string[];
-  progress?: Progress & { firstAt: number; firstDone: number };
+  progress?: ProgressPosition & { firstAt: number; firstDone: number };
   /** Set by an outcome or an error: the icon it is printed with when it ends. */
   ending?: Ending;
 }
 
 const BAR = 24;
 
-function formatAmount(n: number, unit: Progress['unit']): string {
+function formatAmount(n: number, unit: ProgressPosition['unit']): string {
   return unit === 'bytes' ? `${(n / 2 ** 20).toFixed(1)}` : String(n);
 }
 
 /** The bar line of a measurable step: position, percent, rate and ETA (linear in the rate so far). */
-export function progressLine(p: Progress & { firstAt: number; firstDone: number }, now: number): string {
+export function progressLine(p: ProgressPosition & { firstAt: number; firstDone: number }, now: number): string {
   const unit = p.unit === 'bytes' ? 'MiB' : 'files';
   const elapsed = (now - p.firstAt) / 1000;
   const rate = elapsed > 0 ? (p.done - p.firstDone) / elapsed : 0;
@@ -133,7 +133,7 @@ interface LiveReporter extends Reporter {
   frame(): string[];
 }
 
-export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => number = Date.now): LiveReporter {
+export function liveReporter(opts: ProgressOptions, out: TermStream, now: () => number = Date.now): LiveReporter {
   const log = lineLog(now());
   const screen = liveScreen(out, now);
   let closed = false;
@@ -199,7 +199,7 @@ export function liveReporter(opts: ReporterOptions, out: TermStream, now: () => 
 }
 
 /** The live view when stdout and stderr are both a terminal (and TERM is not dumb), else plain lines. */
-export function progressReporter(opts: ReporterOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): Reporter {
+export function progressReporter(opts: ProgressOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): Reporter {
   if (!opts.quiet && streams.stdout.isTTY && streams.stderr.isTTY && env.TERM !== 'dumb') return liveReporter(opts, streams.stderr);
   return consoleReporter(opts, streams.stderr as NodeJS.WritableStream);
 }

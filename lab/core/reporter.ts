@@ -17,7 +17,7 @@ export type Stage = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 export const untimed: Stage = (_name, fn) => fn();
 
 /** Where a measurable step stands: files compiled against an estimate, bytes downloaded. */
-export interface Progress {
+export interface ProgressPosition {
   done: number;
   total?: number;
   unit: 'files' | 'bytes';
@@ -57,7 +57,7 @@ export interface Reporter {
   event(stage: string, e: ProgressEvent): void;
   warn(stage: string, message: string): void;
   /** A measurable step's position: a bar with rate and ETA on a terminal; plain lines keep their own throttled messages. */
-  progress(stage: string, p: Progress): void;
+  progress(stage: string, p: ProgressPosition): void;
   /** A line of a long step's own output (the build log, the guest console): shown only with --verbose. */
   detail(stage: string, line: string): void;
   /** Attach the run's log file once the results folder exists. */
@@ -73,7 +73,7 @@ export interface Reporter {
   scope(label: string): Reporter;
 }
 
-export interface ReporterOptions {
+export interface ProgressOptions {
   /** No progress at all (lab.log still gets the lines). */
   quiet?: boolean;
   /** Also stream the build log and the guest console. */
@@ -100,7 +100,7 @@ export function lineLog(started = Date.now()) {
 }
 
 /** Plain timestamped lines on `out` (stderr): what CI logs show. */
-export function consoleReporter(opts: ReporterOptions = {}, out: NodeJS.WritableStream = process.stderr): Reporter {
+export function consoleReporter(opts: ProgressOptions = {}, out: NodeJS.WritableStream = process.stderr): Reporter {
   const log = lineLog();
   const make = (label?: string): Reporter => {
     const own = label === undefined ? log : lineLog();
