@@ -7,7 +7,7 @@
  * Whatever happens, the reporters write result.json, junit.xml, kcidb.json
  * and summary.md, and the guests are torn down.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { prepareImage, prepareKernel, type ArtifactContext, type KernelArtifacts } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
@@ -28,7 +28,6 @@ import { RunRecorder } from './report/recorder.ts';
 import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
 import type { RunResult } from './report/result.ts';
 import type { Scenario } from './scenario/load.ts';
-import { describeFix, knownIssueRegression, knownIssueVersions, matchKnownIssue } from './scenario/known-issues.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
 import { runScenario } from './scenario/run.ts';
 
@@ -133,24 +132,16 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
         for (const scenario of scenarios) {
           if (signal?.aborted) throw new InterruptedError('SIGINT');
           const g = await pool!.acquire();
+          // the console's report of a kernel error that showed during the scenario, asked once when it ends
+          const consoleReport = () => {
+            const newErrors = pool!.newKernelErrors();
+            return newErrors.length ? kernelReport(g.session.guest.console, newErrors[0]!.line) : undefined;
+          };
           const r = await runScenario(
             scenario,
-            { ...g.context, registry, memoryMb: config.memoryMb, resultsDir: dir, reporter },
+            { ...g.context, registry, memoryMb: config.memoryMb, resultsDir: dir, reporter, kernelReport: consoleReport },
             repeat > 1 ? rep : undefined,
           );
-          const newErrors = pool!.newKernelErrors();
-          if (newErrors.length) {
-            r.kernelReport = kernelReport(g.session.guest.console, newErrors[0]!.line);
-            const known = matchKnownIssue(scenario.known_issues, r.kernelReport, g.context.release);
-            if (known) r.knownIssue = known;
-            const header = known ? [`# known issue: ${known.title}`, `# upstream fix: ${describeFix(known)}`, ''] : [];
-            await writeFile(join(r.resultsDir, 'kernel-report.txt'), `${[...header, ...r.kernelReport].join('\n')}\n`);
-          }
-          if (scenario.known_issues.length) {
-            r.knownIssues = knownIssueVersions(scenario.known_issues);
-            const regression = knownIssueRegression(scenario.known_issues, r.status, g.context.release, r.knownIssue);
-            if (regression) r.regression = regression;
-          }
           result.scenarios.push(r);
           const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
           reporter.event(label, { kind: 'outcome', status: r.status, durationMs: r.durationMs, message: r.error?.message ?? r.skipReason });

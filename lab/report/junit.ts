@@ -1,5 +1,5 @@
 /** JUnit XML: one testsuite per kernel, one testcase per expectation (or per scenario error). */
-import { describeFix } from '../scenario/known-issues.ts';
+import { describeFix } from '../judge/known-issues.ts';
 import type { RunResult } from './result.ts';
 
 /** Text and attribute values of JUnit XML (the lab's and both bisections' junit.xml). */

@@ -14,8 +14,9 @@ import { compareVersions } from '../core/version.ts';
 import type { MetricRegistry } from '../metrics/registry.ts';
 import { OTHER_STACK, type DebugfsSummary, type StackCount } from '../observe/debugfs.ts';
 import type { ProbeMapEntry } from '../observe/hooks.ts';
-import type { KnownIssueVersions } from '../scenario/known-issues.ts';
-import type { ScenarioResult, ScenarioStatus } from '../scenario/run.ts';
+import type { KnownIssueVersions } from '../judge/known-issues.ts';
+import type { ScenarioStatus } from '../judge/verdict.ts';
+import type { ScenarioResult } from '../scenario/run.ts';
 import { bandFor, changePct, gateMetric, movement, spreadOf, fmtNum, fmtSpread, type GateJudgement, type Movement, type NoiseProfile, type Spread } from './noise.ts';
 import { readRunResult, type RunResult } from './result.ts';
 

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Reporter } from '../core/reporter.ts';
 import { writeFileAtomic } from '../core/files.ts';
-import { describeFix } from '../scenario/known-issues.ts';
+import { describeFix } from '../judge/known-issues.ts';
 import { toJUnit } from './junit.ts';
 import { toKcidb } from './kcidb.ts';
 import type { RunResult } from './result.ts';

@@ -6,7 +6,7 @@ import { runKernels } from '../../jobs.ts';
 import { runLab } from '../../pipeline.ts';
 import { kernelsTables } from '../../report/kernels.ts';
 import { exitCodeOf, type RunResult } from '../../report/result.ts';
-import { describeFix } from '../../scenario/known-issues.ts';
+import { describeFix } from '../../judge/known-issues.ts';
 import { verdictTable } from '../../report/table.ts';
 import {
   collect,

@@ -7,9 +7,20 @@
 import { compareVersions } from '../core/version.ts';
 import { kernelMatches } from '../expr/expr.ts';
 import { seriesOf } from '../kernel/inputs.ts';
-import type { Scenario } from './load.ts';
 
-type KnownIssueRecord = Scenario['known_issues'][number];
+/** A scenario's known_issues entry (lab/scenario/schema.ts), as the judge reads it. */
+export interface KnownIssueRecord {
+  title: string;
+  /** A regular expression over the kernel report's lines. */
+  report: string;
+  kernel?: string;
+  fix?: string;
+  fixes?: string;
+  details?: string;
+  affected: string[];
+  fixed: string[];
+  unaffected: string[];
+}
 
 export interface KnownIssue {
   title: string;
@@ -37,7 +48,7 @@ export function describeFix(k: Pick<KnownIssue, 'fix' | 'fixes'>, quote = ''): s
 /** "6.12.117" of "6.12.117-lab+", "7.3.4-amd64": the dotted version a record lists. */
 const versionOf = (release: string): string => /^\d+\.\d+(\.\d+)?/.exec(release)?.[0] ?? release;
 
-export function matchKnownIssue(known: Scenario['known_issues'], report: readonly string[], release: string): KnownIssue | undefined {
+export function matchKnownIssue(known: readonly KnownIssueRecord[], report: readonly string[], release: string): KnownIssue | undefined {
   for (const k of known) {
     if (k.kernel && !kernelMatches(k.kernel, release)) continue;
     const re = new RegExp(k.report);
@@ -66,7 +77,7 @@ export function expectedClean(k: Pick<KnownIssueRecord, 'fixed' | 'unaffected'>,
  * "regression: <title> is listed as fixed in 7.3.4". Undefined when the scenario
  * passed, or when no known issue speaks for this release.
  */
-export function knownIssueRegression(known: Scenario['known_issues'], status: string, release: string, matched?: KnownIssue): string | undefined {
+export function knownIssueRegression(known: readonly KnownIssueRecord[], status: string, release: string, matched?: KnownIssue): string | undefined {
   if (status !== 'FAIL' && status !== 'ERROR') return undefined;
   // the matched issue first: it names what came back
   const ordered = matched ? [...known.filter((k) => k.title === matched.title), ...known.filter((k) => k.title !== matched.title)] : known;
@@ -79,5 +90,5 @@ export function knownIssueRegression(known: Scenario['known_issues'], status: st
 }
 
 /** The versions of every known issue of a scenario, as its results carry them. */
-export const knownIssueVersions = (known: Scenario['known_issues']): KnownIssueVersions[] =>
+export const knownIssueVersions = (known: readonly KnownIssueRecord[]): KnownIssueVersions[] =>
   known.map((k) => ({ title: k.title, affected: k.affected, fixed: k.fixed, unaffected: k.unaffected }));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { KERNEL_ERROR_PATTERNS, kernelReport } from '../../lab/observe/kernel-errors.ts';
-import { expectedClean, knownIssueRegression, matchKnownIssue } from '../../lab/scenario/known-issues.ts';
+import { expectedClean, knownIssueRegression, matchKnownIssue } from '../../lab/judge/known-issues.ts';
 import { loadScenario, parseScenario } from '../../lab/scenario/load.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { registry } from '../helpers/registry.ts';
