@@ -23,10 +23,11 @@ import { startSession, type GuestSession } from './guest/session.ts';
 import type { InteractiveOptions } from './guest/ssh.ts';
 import { userFragments, type KernelInput } from './kernel/inputs.ts';
 import { loadHooks, type ProbeMapEntry } from './observe/hooks.ts';
-import { startBpftrace, type RunningBpftrace } from './prepare/bpftrace.ts';
+import { startBpftrace, type RunningBpftrace } from './observers/bpftrace.ts';
 import { bootGuest } from './prepare/guest.ts';
-import { buildModule, loadModule } from './prepare/module.ts';
-import { generateScript } from './prepare/probes.ts';
+import { loadModule } from './observers/module.ts';
+import { buildModule } from './prepare/module.ts';
+import { generateScript } from './observers/probes.ts';
 import { buildTools } from './prepare/tools.ts';
 
 /** The orders a scenario's module shows by default. */

@@ -43,7 +43,7 @@ export function parseBpftrace(text: string): BpftraceOutput {
 
 /**
  * Window n's view of a shared bpftrace's maps, whose every key starts with
- * the window's number (`@set[3, 0]`, `@split[3]`, lab/prepare/probes.ts):
+ * the window's number (`@set[3, 0]`, `@split[3]`, lab/observers/probes.ts):
  * window n's entries with that number taken off (`@set[0]`, `@split`), the
  * other windows' dropped (a key a probe brought back after its window ended).
  */

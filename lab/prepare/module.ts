@@ -3,7 +3,8 @@
  * (make -C <build> M=<copy of kmod/page_order> MO=<the same> W=1 modules: since
  * 6.13 kbuild writes an external module's output to MO, which an O= build dir's
  * wrapper Makefile otherwise points at the build dir itself, the cache entry),
- * cached per kernel and module source, then copied into the guest and loaded.
+ * cached per kernel and module source, then copied into the guest (loading it
+ * there is lab/observers/module.ts).
  * A build that writes into the cached kernel entry anyway is an error naming
  * the file: the entry is immutable, shared by every run. Any
  * out-of-tree module folder builds the same way (<folder name>.ko): the
@@ -16,7 +17,6 @@ import { basename, join } from 'node:path';
 import { InfraError } from '../core/errors.ts';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
-import type { GuestShell } from '../guest/ssh.ts';
 import type { KernelBuild } from '../kernel/build.ts';
 import { scratch } from '../core/scratch.ts';
 
@@ -107,29 +107,5 @@ async function buildModuleUnlocked(srcDir: string, kernel: KernelBuild, cacheDir
     return { path: join(entry, ko), warnings, cacheHit: false };
   } finally {
     await scratchDir.remove();
-  }
-}
-
-export interface ModuleParams {
-  orders: number[];
-  participation?: number[];
-}
-
-export const GUEST_MODULE_PATH = '/tmp/page_order.ko';
-
-/** No orders: the module's default table (orders 0-10). */
-function insmodCommand(p: ModuleParams): string {
-  const args = p.orders.length ? [`orders=${p.orders.join(',')}`] : [];
-  if (p.participation) args.push(`participation=${p.participation.join(',')}`);
-  return ['insmod', GUEST_MODULE_PATH, ...args].join(' ');
-}
-
-export async function loadModule(shell: GuestShell, p: ModuleParams): Promise<void> {
-  const r = await shell.exec(insmodCommand(p), { allowFailure: true, timeoutMs: 30_000 });
-  if (r.exitCode !== 0) {
-    const dmesg = await shell.exec('dmesg | grep page_order | tail -5', { allowFailure: true });
-    throw new InfraError('MODULE_LOAD_FAILED', `insmod page_order failed: ${r.stderr.trim()}`, {
-      dmesg: dmesg.stdout.trim(),
-    });
   }
 }

@@ -27,9 +27,9 @@ import type { Observations } from '../observe/observations.ts';
 import { parsePageOrder } from '../observe/page-order.ts';
 import { parseVmstat } from '../observe/vmstat.ts';
 import { forComm, forWindow, parseBpftrace } from '../observe/bpftrace.ts';
-import { startBpftrace, type RunningBpftrace } from '../prepare/bpftrace.ts';
-import { ATTACH_TIMEOUT_MS, checkConfigured, configureCommand, type GuestObservers } from '../prepare/observers.ts';
-import { generateScript } from '../prepare/probes.ts';
+import { startBpftrace, type RunningBpftrace } from '../observers/bpftrace.ts';
+import { ATTACH_TIMEOUT_MS, checkConfigured, configureCommand, type GuestObservers } from '../observers/guest-observers.ts';
+import { generateScript } from '../observers/probes.ts';
 import type { Scenario } from './load.ts';
 
 export interface ScenarioResult {

@@ -9,7 +9,7 @@ import { repoRoot } from '../../lab/core/paths.ts';
  * import only from folders below it in this list; the top-level files (the
  * pipeline, exec, artifacts, doctor) sit above every folder but cli.
  */
-const LAYERS = ['core', 'expr', 'observe', 'metrics', 'host', 'kernel', 'image', 'guest', 'prepare', 'judge', 'scenario', 'report', '.', 'cli'];
+const LAYERS = ['core', 'expr', 'observe', 'metrics', 'host', 'kernel', 'image', 'guest', 'observers', 'prepare', 'judge', 'scenario', 'report', '.', 'cli'];
 
 /** Files run by a command, not imported: their exports need no user. */
 const ENTRY_POINTS = ['lab/cli/main.ts', 'lab/docs.ts'];
@@ -231,6 +231,10 @@ describe('the import graph of lab/', () => {
   it('only ever imports downward', () => {
     const upward = graph.filter((e) => LAYERS.indexOf(e.to) > LAYERS.indexOf(e.from)).map((e) => `${e.file}: ${e.from} -> ${e.to}`);
     expect([...new Set(upward)]).toEqual([]);
+  });
+
+  it('a scenario runs without climbing back into prepare/: preparing a guest is done before, observing is observers/', () => {
+    expect(graph.filter((e) => e.from === 'scenario' && e.to === 'prepare').map((e) => e.file)).toEqual([]);
   });
 
   it('has no cycle between files, within a folder or across folders', () => {

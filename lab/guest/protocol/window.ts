@@ -1,7 +1,7 @@
 /**
  * The bpftrace window markers: one bpftrace serves many scenarios, each
- * between a begin and an end marker (lab/prepare/probes.ts generates the
- * script, lab/prepare/bpftrace.ts runs it). The guest command that marks a
+ * between a begin and an end marker (lab/observers/probes.ts generates the
+ * script, lab/observers/bpftrace.ts runs it). The guest command that marks a
  * window calls a function of the marker program (bpf/marker/lab_mark.c) that
  * bpftrace has a uprobe on; the probe acknowledges begin and end with a line
  * on bpftrace's stream, which the host waits for and cuts the window's lines

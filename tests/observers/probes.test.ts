@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { probeMap } from '../../lab/observe/hooks.ts';
 import { markProbe, windowLine } from '../../lab/guest/protocol/window.ts';
-import { generateScript } from '../../lab/prepare/probes.ts';
+import { generateScript } from '../../lab/observers/probes.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { hooks } from '../helpers/registry.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkConfigured, configureCommand } from '../../lab/prepare/observers.ts';
+import { checkConfigured, configureCommand } from '../../lab/observers/guest-observers.ts';
 
 describe("the page_order module's table per scenario, written to the loaded module", () => {
   const filter = { orders: [0, 9, 1], participation: [100, 50, 0] };
