@@ -7,7 +7,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LabConfig } from './core/config.ts';
-import { untimed, type Reporter, type Stage } from './core/reporter.ts';
+import { untimed, type ProgressReporter, type Stage } from './core/reporter.ts';
 import { probeAccel } from './guest/accel.ts';
 import { ensureHost } from './host/setup.ts';
 import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
@@ -21,7 +21,7 @@ import { isKernelAlias } from './kernel/spec.ts';
 
 export interface ArtifactContext {
   config: LabConfig;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   /** The folder logs and the kernel's config, fragment and reproducer go to. */
   dir: string;
   signal?: AbortSignal;
@@ -38,7 +38,7 @@ export interface KernelArtifacts {
 }
 
 /** Where the configuration says kernel sources come from (the cache, local tarballs, Debian, the mirror). */
-export const sourceOptions = (config: LabConfig, reporter: Reporter, dir?: string, signal?: AbortSignal): SourceOptions => ({
+export const sourceOptions = (config: LabConfig, reporter: ProgressReporter, dir?: string, signal?: AbortSignal): SourceOptions => ({
   cacheDir: config.paths.cache,
   reporter,
   installPackages: true,
@@ -50,13 +50,13 @@ export const sourceOptions = (config: LabConfig, reporter: Reporter, dir?: strin
 });
 
 /** `lts` and `newest` in a list of kernels, replaced by the series they name. */
-export const expandKernelList = (kernels: readonly string[], config: LabConfig, reporter: Reporter): Promise<string[]> =>
+export const expandKernelList = (kernels: readonly string[], config: LabConfig, reporter: ProgressReporter): Promise<string[]> =>
   kernels.some(isKernelAlias) ? expandKernels(kernels, sourceOptions(config, reporter)) : Promise.resolve([...kernels]);
 
 const resolveSourceFor = (input: KernelInput, { config, reporter, dir, signal }: ArtifactContext) => resolveKernelInput(input, sourceOptions(config, reporter, dir, signal));
 
 /** What lab processes that are gone left (a build's folder, an extraction, a guest's overlay): removed, and said. */
-export async function sweep(cacheDir: string, reporter: Reporter): Promise<void> {
+export async function sweep(cacheDir: string, reporter: ProgressReporter): Promise<void> {
   const swept = await sweepLeftovers(cacheDir);
   if (swept.length) {
     const bytes = swept.reduce((n, e) => n + e.bytes, 0);

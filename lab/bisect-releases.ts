@@ -23,7 +23,7 @@ import { sourceOptions } from './artifacts.ts';
 import type { LabConfig } from './core/config.ts';
 import { InputError, InterruptedError, isLabError } from './core/errors.ts';
 import { runId } from './core/paths.ts';
-import { formatDuration, type Reporter } from './core/reporter.ts';
+import { formatDuration, type ProgressReporter } from './core/reporter.ts';
 import { compareVersions } from './core/version.ts';
 import { changelogKeywords, itemsBetween, matchingItems, parseDebianChangelog, parseKernelOrgChangeLog, type ChangelogItem } from './kernel/changelog.ts';
 import { DebianArchive, upstreamOf } from './kernel/debian.ts';
@@ -122,7 +122,7 @@ export function checkEndpoints(good: string, bad: string, fixed: boolean): { low
 
 interface ChangesContext {
   config: LabConfig;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   watch: string[];
   /** Probed functions and the kernel report's RIP function: their files are diffed, their names matched in changelogs. */
   functions: string[];

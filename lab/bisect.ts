@@ -27,7 +27,7 @@ import { InfraError, InputError, InterruptedError, isLabError } from './core/err
 import { withLock } from './core/lock.ts';
 import { runId } from './core/paths.ts';
 import { removeInBackground } from './core/proc.ts';
-import { formatDuration, untimed, type Reporter } from './core/reporter.ts';
+import { formatDuration, untimed, type ProgressReporter } from './core/reporter.ts';
 import { ensureHost } from './host/setup.ts';
 import { buildInTree } from './kernel/build.ts';
 import type { FragmentEntry } from './kernel/config.ts';
@@ -54,7 +54,7 @@ export interface BisectInputs {
   configFragments?: string[];
   kconfig?: string[];
   append?: string[];
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
 }
 
@@ -79,7 +79,7 @@ export interface StepInput {
   resultsDir: string;
   config: LabConfig;
   append: string[];
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
 }
 
@@ -392,7 +392,7 @@ async function confirm(
 
 /** The real step: the worktree's kernel built in the bisection's tree, booted, the scenario run, as `lab run` does. */
 const realStep: StepRunner = async (s) => {
-  const reporter: Reporter = { ...s.reporter, attachLog: () => undefined }; // the bisection's lab.log gets every line
+  const reporter: ProgressReporter = { ...s.reporter, attachLog: () => undefined }; // the bisection's lab.log gets every line
   const kernelStage = async (ctx: ArtifactContext): Promise<KernelArtifacts> => {
     const stage = ctx.stage ?? untimed;
     const tree = await stage('source', () => fromTree(s.worktree, reporter));

@@ -12,7 +12,7 @@ import type { LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
-import type { Reporter } from './core/reporter.ts';
+import type { ProgressReporter } from './core/reporter.ts';
 import { launchSpec } from './guest/launch.ts';
 import { qemuArgs } from './guest/qemu.ts';
 import { startSession, type GuestSession } from './guest/session.ts';
@@ -24,7 +24,7 @@ interface LabExecOptions extends KernelInput {
   config: LabConfig;
   /** One argument: a shell command line. Several: an argv, quoted for the guest's shell. */
   command: string[];
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
   append?: string[];
   stdout?: NodeJS.WritableStream;

@@ -4,7 +4,7 @@
  *   -> module, tools -> boot -> ssh -> prepare (probe map) -> scenarios
  *   (module, probes, workload, observers, judge) -> report
  * This is the programmatic API; the CLI only parses argv and calls it.
- * Whatever happens, the reporters write result.json, junit.xml, kcidb.json
+ * Whatever happens, the result writers write result.json, junit.xml, kcidb.json
  * and summary.md, and the guests are torn down.
  */
 import { mkdir } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
-import type { Reporter } from './core/reporter.ts';
+import type { ProgressReporter } from './core/reporter.ts';
 import { launchSpec } from './guest/launch.ts';
 import { GuestPool } from './guest/pool.ts';
 import { DEFAULT_FLAVOR, userFragments, type KernelInput } from './kernel/inputs.ts';
@@ -25,7 +25,7 @@ import { bootGuest, guestConsoleLog, type ReadyGuest } from './prepare/guest.ts'
 import { buildModule } from './prepare/module.ts';
 import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
-import { defaultReporters, report, type RunReporter } from './report/reporters.ts';
+import { defaultWriters, writeResults, type ResultWriter } from './report/writers.ts';
 import type { RunResult } from './report/result.ts';
 import type { Scenario } from './scenario/load.ts';
 import { loadSuite, suiteMemoryMb } from './scenario/suite.ts';
@@ -34,7 +34,7 @@ import { runScenario } from './scenario/run.ts';
 export interface LabOptions extends KernelInput {
   config: LabConfig;
   scenarios: string[];
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
   image?: string;
   /** Boot a fresh guest for every scenario instead of one per kernel. */
@@ -43,7 +43,7 @@ export interface LabOptions extends KernelInput {
   repeat?: number;
   /** Extra kernel command line words, after the lab's (a later page_owner=off wins). */
   append?: string[];
-  reporters?: readonly RunReporter[];
+  writers?: readonly ResultWriter[];
   /** Scenarios the caller compiled (lab bisect, with its --expect), instead of loading `scenarios`. */
   compiled?: Scenario[];
   /** The kernel stage, when the caller builds the kernel (lab bisect's incremental tree); default: the cached build of the input. */
@@ -81,7 +81,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     { runId: id, kernelSpec: opts.kernelSrc ?? opts.kernelTarball ?? opts.kernel, flavor: opts.flavor ?? DEFAULT_FLAVOR, startedAt, repeat: opts.repeat },
     signal,
   );
-  const reporters = opts.reporters ?? defaultReporters;
+  const writers = opts.writers ?? defaultWriters;
   const { stage, result } = rec;
   let pool: GuestPool<ReadyGuest> | undefined;
   const stopGuests = () => pool?.stopNow();
@@ -151,7 +151,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
           }
           const { discarded, tainted } = await pool!.release({ error: r.status === 'ERROR', dmesgErrors: r.observations.dmesg?.kernelErrors.length ?? 0 });
           if (discarded && tainted) reporter.stage(label, 'discarded the guest after this scenario');
-          await report(reporters, 'onScenarioEnd', result, dir, reporter);
+          await writeResults(writers, 'onScenarioEnd', result, dir, reporter);
         }
       }
       if (signal?.aborted) throw new InterruptedError('SIGINT');
@@ -171,7 +171,7 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     if (result.guest) result.guest.boots = pool?.boots ?? 0;
     rec.finish(pool?.kernelErrors ?? []);
     result.harness = { peakRssMb: peakRssMb() };
-    await report(reporters, 'onEnd', result, dir, reporter);
+    await writeResults(writers, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };
 }

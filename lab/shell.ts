@@ -15,7 +15,7 @@ import type { LabConfig } from './core/config.ts';
 import { isLabError } from './core/errors.ts';
 import { kernelLabel, runId } from './core/paths.ts';
 import { formatCommand } from './core/proc.ts';
-import { untimed, type Reporter } from './core/reporter.ts';
+import { untimed, type ProgressReporter } from './core/reporter.ts';
 import { GUEST_DIED } from './exec.ts';
 import { launchSpec } from './guest/launch.ts';
 import { qemuArgs } from './guest/qemu.ts';
@@ -35,7 +35,7 @@ const SHELL_MODULE = { orders: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
 
 interface ShellOptions extends KernelInput {
   config: LabConfig;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
   append?: string[];
   /** Load the page_order module and the bpftrace probes before the shell starts. */

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { CONFIG_KEYS, resolveConfig, type LabConfig } from '../core/config.ts';
 import { ExitCode, InputError } from '../core/errors.ts';
 import { progressReporter } from '../core/live.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { defaultKernel } from '../host/requirements.ts';
 import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
 import { isKernelAlias, parseKernelSpec } from '../kernel/spec.ts';
@@ -95,7 +95,7 @@ export function progressOptions(cmd: Command, quietHelp = 'no progress lines'): 
 export type ProgressFlags = { quiet?: boolean; verbose?: boolean };
 
 /** A live view on a terminal, plain timestamped lines otherwise (CI, pipes). */
-export const reporterFrom = (o: ProgressFlags): Reporter =>
+export const reporterFrom = (o: ProgressFlags): ProgressReporter =>
   progressReporter({ quiet: o.quiet, verbose: o.verbose }, { stdout: process.stdout, stderr: process.stderr }, process.env);
 
 export type KernelFlags = { kernel: string; kernelSrc?: string; kernelTarball?: string; configFragment?: string[]; kconfig?: string[]; flavor: string; build?: boolean };

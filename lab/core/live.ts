@@ -10,7 +10,7 @@
  * their lines carry the kernel, and a stage ends only its own pipeline's.
  */
 import { color, figures, Spinner } from 'listr2';
-import { consoleReporter, eventLine, formatDuration, lineLog, type ProgressEvent, type ProgressOptions, type ProgressPosition, type Reporter } from './reporter.ts';
+import { consoleReporter, eventLine, formatDuration, lineLog, type ProgressEvent, type ProgressOptions, type ProgressPosition, type ProgressReporter } from './reporter.ts';
 
 /** What the live view writes to: a terminal (stderr), or a fake one in tests. */
 export interface TermStream {
@@ -128,7 +128,7 @@ function liveScreen(out: TermStream, now: () => number) {
   };
 }
 
-interface LiveReporter extends Reporter {
+interface LiveReporter extends ProgressReporter {
   /** The live lines as they would be drawn now (for tests). */
   frame(): string[];
 }
@@ -146,7 +146,7 @@ export function liveReporter(opts: ProgressOptions, out: TermStream, now: () => 
   out.write('\x1b[?25l');
   process.once('exit', showCursor);
 
-  const scoped = (group: string | undefined): Reporter => {
+  const scoped = (group: string | undefined): ProgressReporter => {
     const own = group === undefined ? log : lineLog(now());
     // the scope's own lab.log gets the plain line, the run's log the labelled one
     const line = (name: string, message: string) => {
@@ -199,7 +199,7 @@ export function liveReporter(opts: ProgressOptions, out: TermStream, now: () => 
 }
 
 /** The live view when stdout and stderr are both a terminal (and TERM is not dumb), else plain lines. */
-export function progressReporter(opts: ProgressOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): Reporter {
+export function progressReporter(opts: ProgressOptions, streams: { stdout: TermStream; stderr: TermStream }, env: { TERM?: string }): ProgressReporter {
   if (!opts.quiet && streams.stdout.isTTY && streams.stderr.isTTY && env.TERM !== 'dumb') return liveReporter(opts, streams.stderr);
   return consoleReporter(opts, streams.stderr as NodeJS.WritableStream);
 }

@@ -50,7 +50,7 @@ export function eventLine(e: ProgressEvent): string {
   }
 }
 
-export interface Reporter {
+export interface ProgressReporter {
   /** A stage's message, for a person to read. */
   stage(stage: string, message: string): void;
   /** A step, an outcome or an error of a stage (a scenario, a kernel run): shown as its eventLine(), drawn from its fields. */
@@ -70,7 +70,7 @@ export interface Reporter {
    * (`[6.1: boot]`), its own log file gets them as a single run writes them,
    * and closing it leaves the screen to this reporter.
    */
-  scope(label: string): Reporter;
+  scope(label: string): ProgressReporter;
 }
 
 export interface ProgressOptions {
@@ -100,9 +100,9 @@ export function lineLog(started = Date.now()) {
 }
 
 /** Plain timestamped lines on `out` (stderr): what CI logs show. */
-export function consoleReporter(opts: ProgressOptions = {}, out: NodeJS.WritableStream = process.stderr): Reporter {
+export function consoleReporter(opts: ProgressOptions = {}, out: NodeJS.WritableStream = process.stderr): ProgressReporter {
   const log = lineLog();
-  const make = (label?: string): Reporter => {
+  const make = (label?: string): ProgressReporter => {
     const own = label === undefined ? log : lineLog();
     const named = (stage: string) => (label === undefined ? stage : `${label}: ${stage}`);
     const emit = (stage: string, message: string) => {

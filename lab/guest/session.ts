@@ -11,7 +11,7 @@ import { InfraError, InterruptedError, isLabError } from '../core/errors.ts';
 import type { LongProcess } from '../core/proc.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatCommand } from '../core/proc.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { LabKey } from './keys.ts';
 import { boot, freePort, qemuArgs, type Accel, type Guest, type QemuConfig } from './qemu.ts';
@@ -36,7 +36,7 @@ interface SessionOptions {
   readyTimeoutS?: number;
   /** The default timeout times this (a slow kernel flavor); a configured timeout is taken as it is. */
   readyTimeoutFactor?: number;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
   /** Where saved ready guests live (the cache's snapshots/); undefined: always boot, never save. */
   snapshots?: string;

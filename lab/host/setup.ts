@@ -6,7 +6,7 @@
  */
 import { SetupNeededError, InfraError } from '../core/errors.ts';
 import { run, which } from '../core/proc.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { existsSync } from 'node:fs';
 import { describeRequirement, hostRequirements, packagesOf, type HostRequirement } from './requirements.ts';
 
@@ -40,7 +40,7 @@ export function installCommand(pkgs: readonly string[], root = isRootUser()): st
   return `${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
 }
 
-async function aptInstall(pkgs: readonly string[], reporter: Reporter, log?: string): Promise<void> {
+async function aptInstall(pkgs: readonly string[], reporter: ProgressReporter, log?: string): Promise<void> {
   reporter.stage('setup', `installing ${pkgs.join(' ')}`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update'], { env, log, errorCode: 'APT_FAILED' });
@@ -50,7 +50,7 @@ async function aptInstall(pkgs: readonly string[], reporter: Reporter, log?: str
 /** Install Debian packages by name (kernel source packages, test tools), checked in dpkg's database. */
 export async function ensurePackages(
   pkgs: readonly string[],
-  reporter: Reporter,
+  reporter: ProgressReporter,
   opts: { log?: string; isRoot?: boolean } = {},
 ): Promise<SetupResult> {
   const missing = await missingPackages(pkgs);
@@ -74,7 +74,7 @@ export async function ensurePackages(
  * its package and the command that installs it.
  */
 export async function ensureHost(
-  reporter: Reporter,
+  reporter: ProgressReporter,
   opts: { log?: string; isRoot?: boolean; requirements?: readonly HostRequirement[] } = {},
 ): Promise<SetupResult> {
   const reqs = (opts.requirements ?? hostRequirements).filter((r) => !r.optional);

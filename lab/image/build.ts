@@ -10,7 +10,7 @@ import { chmod, copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
-import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import { formatDuration, throttle, type ProgressReporter } from '../core/reporter.ts';
 import { z } from 'zod';
 import type { ImageRecipe } from './recipe.ts';
 import { scratch } from '../core/scratch.ts';
@@ -37,7 +37,7 @@ export type GuestImage = z.infer<typeof GuestImageSchema>;
 
 interface ImageOptions {
   cacheDir: string;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   log: string;
   signal?: AbortSignal;
   /** mmdebstrap mirror argument; default: the host's own apt sources when the suite matches, else mmdebstrap's default. */

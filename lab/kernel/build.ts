@@ -20,7 +20,7 @@ import { InfraError } from '../core/errors.ts';
 import { jsonOrUndefined, removeInside } from '../core/files.ts';
 import { withLock } from '../core/lock.ts';
 import { formatCommand, run, SYSTEM_PATH, which } from '../core/proc.ts';
-import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import { formatDuration, throttle, type ProgressReporter } from '../core/reporter.ts';
 import { droppedOptionsError, parseDotConfig, parseFragment, renderFragment, verifyConfig, type FragmentEntry } from './config.ts';
 import { sha256File, type KernelSource } from './source.ts';
 import { SAFE_COMPONENT } from './spec.ts';
@@ -72,7 +72,7 @@ export interface BuildOptions {
   fragments: FragmentEntry[];
   /** The flavor the fragments were chosen for: part of the key and of the metadata. */
   flavor: string;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   /** Build log (appended). */
   log: string;
   jobs?: number;
@@ -164,7 +164,7 @@ export async function buildKernel(source: KernelSource, opts: BuildOptions): Pro
  * two at once only thrash (and double the memory of the compilers). A lock in
  * the cache, not in the process, so separate lab processes wait too.
  */
-function oneBuildAtATime<T>(cacheDir: string, reporter: Reporter, fn: () => Promise<T>): Promise<T> {
+function oneBuildAtATime<T>(cacheDir: string, reporter: ProgressReporter, fn: () => Promise<T>): Promise<T> {
   return withLock(join(cacheDir, 'locks', 'kernel-build.lock'), fn, () =>
     reporter.stage('kernel', 'waiting for another kernel build to finish (one at a time on this machine)'),
   );
@@ -286,7 +286,7 @@ export async function estimateCompiledFiles(cacheDir: string, version: string, f
 async function makeKernel(
   source: KernelSource,
   outDir: string,
-  opts: { jobs: number; ccache: boolean; cacheDir: string; fragment: string; log: string; reporter: Reporter; signal?: AbortSignal; estimate?: { total: number; basis: string } },
+  opts: { jobs: number; ccache: boolean; cacheDir: string; fragment: string; log: string; reporter: ProgressReporter; signal?: AbortSignal; estimate?: { total: number; basis: string } },
 ) {
   const { makeArgs, env } = makeEnvironment(outDir, opts);
   const started = Date.now();

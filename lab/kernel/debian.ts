@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import { withScratch } from '../core/scratch.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { compareVersions } from './spec.ts';
 
 /** The suites searched, as data: per archive of the host's sources (the main one, and the security one). */
@@ -81,7 +81,7 @@ export class DebianArchive {
   readonly dir: string;
   constructor(
     cacheDir: string,
-    private readonly reporter: Reporter,
+    private readonly reporter: ProgressReporter,
     private readonly log?: string,
   ) {
     this.dir = join(cacheDir, 'apt');

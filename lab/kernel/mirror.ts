@@ -16,7 +16,7 @@ import { InfraError } from '../core/errors.ts';
 import { withLock } from '../core/lock.ts';
 import { withScratch } from '../core/scratch.ts';
 import { run, which } from '../core/proc.ts';
-import { formatDuration, throttle, type Reporter } from '../core/reporter.ts';
+import { formatDuration, throttle, type ProgressReporter } from '../core/reporter.ts';
 import type { KernelSpec } from './spec.ts';
 
 function seriesDir(base: string, series: string): string {
@@ -46,7 +46,7 @@ export function parseSha256Sums(text: string): Map<string, string> {
 interface MirrorOptions {
   base: string;
   downloadsDir: string;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   /** Per request; a listing that does not answer within it fails the attempt. */
   timeoutMs?: number;
   retries?: number;

@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../core/files.ts';
 import { withLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
 import { withScratch } from '../core/scratch.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { debianSourceSeries, sourcePackage } from '../host/requirements.ts';
 import { ensurePackages } from '../host/setup.ts';
 import { DEBIAN_SUITES, DebianArchive } from './debian.ts';
@@ -39,7 +39,7 @@ export interface KernelSource {
 
 export interface SourceOptions {
   cacheDir: string;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   /** Install Debian's linux-source-<series> when missing (needs root). */
   installPackages?: boolean;
   setupLog?: string;
@@ -320,7 +320,7 @@ async function noSource(s: Search): Promise<never> {
 }
 
 /** A local kernel tree (a git checkout or an extracted tree), used in place: builds go to O= folders outside it. */
-export async function fromTree(path: string, reporter: Reporter): Promise<KernelSource> {
+export async function fromTree(path: string, reporter: ProgressReporter): Promise<KernelSource> {
   const tree = resolve(path);
   const makefile = await readFile(join(tree, 'Makefile'), 'utf8').catch(() => {
     throw new InputError('NOT_A_KERNEL_TREE', `--kernel-src ${path}: no Makefile there; expected the top of a Linux source tree`, { value: path });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { TcgThreads } from '../core/config.ts';
 import { InterruptedError } from '../core/errors.ts';
 import { formatCommand } from '../core/proc.ts';
-import type { Reporter, Stage } from '../core/reporter.ts';
+import type { ProgressReporter, Stage } from '../core/reporter.ts';
 import { qemuArgs, type Accel } from '../guest/qemu.ts';
 import { startSession, type GuestSession } from '../guest/session.ts';
 import type { GuestShell } from '../guest/ssh.ts';
@@ -65,7 +65,7 @@ interface ReadyGuestOptions {
   dir: string;
   /** One bpftrace for the guest's scenarios, started once it is prepared (the kit's tools include lab_mark). */
   sharedBpftrace?: SharedBpftrace;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   signal?: AbortSignal;
   stage: Stage;
 }

@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InfraError, isLabError } from '../core/errors.ts';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { kernelMatches } from '../expr/expr.ts';
 import { GUEST_KNOBS, knobDiff, parseKnobs, readKnobsCommand, restoreKnobs, writtenKnobs, type KnobValues } from '../guest/knobs.ts';
 import { execBatch, section, sections } from '../guest/protocol/batch.ts';
@@ -87,7 +87,7 @@ interface GuestContext {
   baseline: KnobValues;
   memoryMb: number;
   resultsDir: string;
-  reporter: Reporter;
+  reporter: ProgressReporter;
   /** The guest's module and shared bpftrace, kept across its scenarios. */
   observers: GuestObservers;
   /** The kernel's report when its console showed an error since the last call (asked once, when the scenario ends). */
@@ -347,7 +347,7 @@ async function cleanUp(run: ScenarioRun): Promise<string[] | undefined> {
 }
 
 /** Stream the page_owner dump through the parser (its summary keeps the top call sites per order); keep a sample of whole records. */
-async function readDebugfs(shell: GuestShell, dir: string, reporter: Reporter, name: string) {
+async function readDebugfs(shell: GuestShell, dir: string, reporter: ProgressReporter, name: string) {
   reporter.stage(name, `reading ${DEBUGFS}`);
   const parser = new DebugfsParser();
   // a sample of whole records: the first 20, then every 100th (up to 400 in all)

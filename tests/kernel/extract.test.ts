@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Reporter } from '../../lab/core/reporter.ts';
+import type { ProgressReporter } from '../../lab/core/reporter.ts';
 import { fromTarball } from '../../lab/kernel/source.ts';
 import { tempDir } from '../helpers/temp.ts';
 
@@ -42,7 +42,7 @@ describe('extracting a release tarball into the cache', () => {
     const tarball = hostileTarball(dir);
     const cacheDir = join(dir, 'cache');
     const lines: string[] = [];
-    const reporter = { stage: (_: string, m: string) => lines.push(m), warn: (_: string, m: string) => lines.push(m), detail: () => undefined, progress: () => undefined } as unknown as Reporter;
+    const reporter = { stage: (_: string, m: string) => lines.push(m), warn: (_: string, m: string) => lines.push(m), detail: () => undefined, progress: () => undefined } as unknown as ProgressReporter;
     const [a, b] = await Promise.all([fromTarball(tarball, { cacheDir, reporter }), fromTarball(tarball, { cacheDir, reporter })]);
     expect(a.tree).toBe(b.tree);
     expect(a.version).toBe('6.99.1');
@@ -69,7 +69,7 @@ describe('extracting a release tarball into the cache', () => {
     const dir = tempDir('lab-extract-');
     const tarball = join(dir, 'linux-6.99.2.tar.xz');
     writeFileSync(tarball, 'not xz at all');
-    const reporter = { stage: () => undefined, warn: () => undefined, detail: () => undefined, progress: () => undefined } as unknown as Reporter;
+    const reporter = { stage: () => undefined, warn: () => undefined, detail: () => undefined, progress: () => undefined } as unknown as ProgressReporter;
     const e = await fromTarball(tarball, { cacheDir: join(dir, 'cache'), reporter }).catch((x: unknown) => x as Error);
     expect(e).toMatchObject({ code: 'EXTRACT_FAILED' });
     expect((e as Error).message).toContain(tarball);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { toKcidb } from '../../lab/report/kcidb.ts';
-import { kcidbReporter } from '../../lab/report/reporters.ts';
+import { kcidbWriter } from '../../lab/report/writers.ts';
 import type { RunResult } from '../../lab/report/result.ts';
 import { schemaValidator } from '../helpers/schema.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -16,7 +16,7 @@ const run = (release: string) => JSON.parse(readFileSync(join(fixtures, 'runs', 
 describe('kcidb.json against the KCIDB v5.3 schema (kernelci/kcidb-io)', () => {
   it.each(['6.1.192', '6.6.87', '6.12.117'])('kcidb.json as the reporter writes it for the real %s suite run is valid', async (release) => {
     const dir = tempDir('kcidb-');
-    await kcidbReporter.onEnd(run(release), dir);
+    await kcidbWriter.onEnd(run(release), dir);
     const doc = JSON.parse(readFileSync(join(dir, 'kcidb.json'), 'utf8')) as { tests: unknown[] };
     expect(doc.tests.length).toBeGreaterThan(50);
     expect(validate(doc), errors().join('\n')).toBe(true);

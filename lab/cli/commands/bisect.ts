@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { runBisect, type BisectInputs } from '../../bisect.ts';
 import { runReleaseBisect } from '../../bisect-releases.ts';
 import { ExitCode, InputError } from '../../core/errors.ts';
-import { consoleReporter, type Reporter } from '../../core/reporter.ts';
+import { consoleReporter, type ProgressReporter } from '../../core/reporter.ts';
 import { stepTable } from '../../report/bisect.ts';
 import { releaseStepTable, type ReleaseBisectResult } from '../../report/release-bisect.ts';
 import { isRelease } from '../../kernel/releases.ts';
@@ -67,7 +67,7 @@ export function bisectCommand(program: Command): void {
 }
 
 /** What both kinds of bisection take from the flags. */
-const inputs = (o: BisectFlags, reporter: Reporter, signal: AbortSignal): BisectInputs => ({
+const inputs = (o: BisectFlags, reporter: ProgressReporter, signal: AbortSignal): BisectInputs => ({
   config: configFrom(o),
   good: o.good,
   bad: o.bad,
@@ -82,7 +82,7 @@ const inputs = (o: BisectFlags, reporter: Reporter, signal: AbortSignal): Bisect
 });
 
 /** git bisect of the tree between two revisions: the first bad commit. */
-async function commitBisect(o: BisectFlags, tree: string, good: string, bad: string, reporter: Reporter, signal: AbortSignal): Promise<void> {
+async function commitBisect(o: BisectFlags, tree: string, good: string, bad: string, reporter: ProgressReporter, signal: AbortSignal): Promise<void> {
   const { result, resultsDir } = await runBisect({ ...inputs(o, reporter, signal), tree, good, bad, resume: o.resume });
   process.stdout.write(`\n${stepTable(result)}\n\n${result.message}\n`);
   if (result.firstBad) process.stdout.write(`first bad commit: ${result.firstBad.commit}\nsubject: ${result.firstBad.subject}\nfiles: ${result.firstBad.files.join(' ')}\n`);
@@ -96,7 +96,7 @@ async function commitBisect(o: BisectFlags, tree: string, good: string, bad: str
  * git bisect of the tree from the last good release's tag to the first bad one's (v6.12.113 ..
  * v6.12.115), when the tree has both tags.
  */
-async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, reporter: Reporter, signal: AbortSignal): Promise<void> {
+async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, reporter: ProgressReporter, signal: AbortSignal): Promise<void> {
   const rel = await releaseBisect(o, reporter, signal);
   if (!rel.answer || signal.aborted) return;
   if (rel.mode === 'fix') {
@@ -115,7 +115,7 @@ async function releasesThenCommits(o: BisectFlags & { kernelSrc: string }, repor
 }
 
 /** Across releases: the answer, the steps and what changed, then the exit code. */
-async function releaseBisect(o: BisectFlags, reporter: Reporter, signal: AbortSignal): Promise<ReleaseBisectResult> {
+async function releaseBisect(o: BisectFlags, reporter: ProgressReporter, signal: AbortSignal): Promise<ReleaseBisectResult> {
   const { result, resultsDir } = await runReleaseBisect({ ...inputs(o, reporter, signal), fixed: o.fixed, watch: o.watch, releases: o.releases });
   process.stdout.write(`\n${releaseStepTable(result)}\n\n${result.message}\n`);
   const c = result.changes;

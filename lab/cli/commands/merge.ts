@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { runId } from '../../core/paths.ts';
 import { consoleReporter } from '../../core/reporter.ts';
 import { copyScenarioFolders, mergeRuns } from '../../report/merge.ts';
-import { defaultReporters, report } from '../../report/reporters.ts';
+import { defaultWriters, writeResults } from '../../report/writers.ts';
 import { readRunResult } from '../../report/result.ts';
 import { configFrom } from '../options.ts';
 
@@ -24,7 +24,7 @@ export function mergeCommand(program: Command): void {
       const merged = mergeRuns(shards, id, out);
       await mkdir(out, { recursive: true });
       await copyScenarioFolders(shards, out);
-      await report(defaultReporters, 'onEnd', merged, out, consoleReporter());
+      await writeResults(defaultWriters, 'onEnd', merged, out, consoleReporter());
       process.stdout.write(`${merged.status}: ${merged.kernel?.release ?? merged.kernelSpec} (${merged.flavor}), ${shards.length} runs, ${merged.scenarios.length} scenarios merged into ${out}\n`);
     });
 }

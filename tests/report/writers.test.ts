@@ -4,17 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { InfraError } from '../../lab/core/errors.ts';
 import { RunRecorder } from '../../lab/report/recorder.ts';
-import { defaultReporters, report, type RunReporter } from '../../lab/report/reporters.ts';
+import { defaultWriters, writeResults, type ResultWriter } from '../../lab/report/writers.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const quiet = consoleReporter({ quiet: true });
 
-describe('reporters', () => {
+describe('result writers', () => {
   it('one writer that throws is logged and named in result.json; the others still write', async () => {
-    const dir = tempDir('lab-reporters-');
+    const dir = tempDir('lab-writers-');
     const rec = new RunRecorder({ runId: 'r1', kernelSpec: '6.12', flavor: 'lab', startedAt: new Date() });
-    const broken: RunReporter = { name: 'broken.xml', onEnd: () => Promise.reject(new Error('disk full')) };
-    await report([broken, ...defaultReporters], 'onEnd', rec.finish([]), dir, quiet);
+    const broken: ResultWriter = { name: 'broken.xml', onEnd: () => Promise.reject(new Error('disk full')) };
+    await writeResults([broken, ...defaultWriters], 'onEnd', rec.finish([]), dir, quiet);
     for (const f of ['result.json', 'junit.xml', 'kcidb.json', 'summary.md']) expect(existsSync(join(dir, f)), f).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')).reporterErrors).toEqual(['broken.xml: disk full']);
   });

@@ -1,11 +1,11 @@
 /**
- * Result writers as reporters (Playwright's sense): each receives the same
+ * Result writers, reporters in Playwright's sense: each receives the same
  * events and writes its own file. They are isolated from each other: one that
  * throws is logged and recorded in result.json, and the others still write.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Reporter } from '../core/reporter.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
 import { writeFileAtomic } from '../core/files.ts';
 import { describeFix } from '../judge/known-issues.ts';
 import { toJUnit } from './junit.ts';
@@ -13,7 +13,7 @@ import { toKcidb } from './kcidb.ts';
 import type { RunResult } from './result.ts';
 import { verdictTable } from './table.ts';
 
-export interface RunReporter {
+export interface ResultWriter {
   name: string;
   /** After each scenario: the run so far (result.json stays current if the process dies). */
   onScenarioEnd?(run: RunResult, dir: string): Promise<void>;
@@ -23,16 +23,16 @@ export interface RunReporter {
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
-const resultJsonReporter: RunReporter = {
+const resultJsonWriter: ResultWriter = {
   name: 'result.json',
   // rewritten after every scenario: a crash must leave the last whole one, never a truncated file
   onScenarioEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
   onEnd: (run, dir) => writeFileAtomic(join(dir, 'result.json'), json(run)),
 };
 
-const junitReporter: RunReporter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };
+const junitWriter: ResultWriter = { name: 'junit.xml', onEnd: (run, dir) => writeFile(join(dir, 'junit.xml'), toJUnit(run)) };
 
-export const kcidbReporter: RunReporter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
+export const kcidbWriter: ResultWriter = { name: 'kcidb.json', onEnd: (run, dir) => writeFile(join(dir, 'kcidb.json'), json(toKcidb(run))) };
 
 /** Every scenario's kernel report (first lines) and the known issue it matched; a regression against a known issue's record. */
 function kernelReports(run: RunResult): string {
@@ -48,7 +48,7 @@ function kernelReports(run: RunResult): string {
     .join('');
 }
 
-const summaryReporter: RunReporter = {
+const summaryWriter: ResultWriter = {
   name: 'summary.md',
   onEnd: (run, dir) =>
     writeFile(
@@ -57,17 +57,17 @@ const summaryReporter: RunReporter = {
     ),
 };
 
-export const defaultReporters: readonly RunReporter[] = [resultJsonReporter, junitReporter, kcidbReporter, summaryReporter];
+export const defaultWriters: readonly ResultWriter[] = [resultJsonWriter, junitWriter, kcidbWriter, summaryWriter];
 
 /** Call one hook on every reporter; a failing one is logged and named in the run, the rest go on. */
-export async function report(
-  reporters: readonly RunReporter[],
+export async function writeResults(
+  writers: readonly ResultWriter[],
   hook: 'onScenarioEnd' | 'onEnd',
   run: RunResult,
   dir: string,
-  progress: Reporter,
+  progress: ProgressReporter,
 ): Promise<void> {
-  for (const r of reporters) {
+  for (const r of writers) {
     try {
       await r[hook]?.(run, dir);
     } catch (e) {
@@ -77,7 +77,7 @@ export async function report(
     }
   }
   // a writer that failed at the end is named in result.json when result.json itself could still be written
-  if (hook === 'onEnd' && run.reporterErrors?.length && reporters.includes(resultJsonReporter)) {
-    await resultJsonReporter.onEnd(run, dir).catch(() => undefined);
+  if (hook === 'onEnd' && run.reporterErrors?.length && writers.includes(resultJsonWriter)) {
+    await resultJsonWriter.onEnd(run, dir).catch(() => undefined);
   }
 }
