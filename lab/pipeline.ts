@@ -14,14 +14,14 @@ import type { LabConfig } from './core/config.ts';
 import { InterruptedError, isLabError, type LabError } from './core/errors.ts';
 import { peakRssMb } from './core/memory.ts';
 import { kernelLabel, runId } from './core/paths.ts';
-import type { ProgressReporter } from './core/reporter.ts';
+import type { ProgressReporter, Stage } from './core/reporter.ts';
 import { launchSpec } from './guest/launch.ts';
 import { GuestPool } from './guest/pool.ts';
 import { DEFAULT_FLAVOR, userFragments, type KernelInput } from './kernel/inputs.ts';
 import { MetricRegistry } from './metrics/registry.ts';
-import { loadHooks } from './observe/hooks.ts';
+import { loadHooks, type Hooks } from './observe/hooks.ts';
 import { kernelReport } from './observe/kernel-errors.ts';
-import { bootGuest, guestConsoleLog, type ReadyGuest } from './prepare/guest.ts';
+import { bootGuest, guestConsoleLog, type ReadyGuest, type ReadyGuestOptions } from './prepare/guest.ts';
 import { buildModule } from './prepare/module.ts';
 import { buildTools } from './prepare/tools.ts';
 import { RunRecorder } from './report/recorder.ts';
@@ -87,75 +87,10 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
   const stopGuests = () => pool?.stopNow();
   signal?.addEventListener('abort', stopGuests, { once: true });
   try {
-    const ctx = { config, reporter, dir, signal, stage };
-    const kernel = await kernelStage(ctx);
-    const k = kernel.built.build;
-    rec.kernel(k, kernel.built.cacheHit, kernel.reproducer);
-    const img = await prepareImage(opts.image, ctx);
-    rec.image(img.image, img.cacheHit);
-    const module = await stage('module', () => buildModule(join(paths.repo, 'kmod', 'page_order'), k, paths.cache, join(dir, 'module-build.log')));
-    result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
-    if (module.warnings.length) reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
-    // the workloads' helpers, and lab_mark, the shared bpftrace's window marker
-    const tools = await stage('tools', async () => [
-      ...(await buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log'))),
-      ...(await buildTools(join(paths.repo, 'bpf', 'marker'), paths.cache, join(dir, 'tools-build.log'))),
-    ]);
-    const guestOptions = {
-      spec: await launchSpec(config, { bzImage: k.bzImage, image: img.image.path }, { flavor: opts.flavor, append: opts.append, guestsAtOnce: opts.guestsAtOnce }),
-      kit: { module, tools, hooks },
-      dir,
-      sharedBpftrace: { commPrefixes: sharedCommPrefixes(scenarios) },
-      reporter,
-      signal,
-      stage,
-    };
-    pool = new GuestPool(
-      async (n) => {
-        const g = await bootGuest(n, guestOptions).catch((e: unknown) => {
-          // a guest that never came up is on record too: its token (to find its QEMU), port, console
-          const c = isLabError(e) ? e.context : {};
-          if (typeof c.token === 'string') {
-            rec.boot({ token: c.token, sshPort: Number(c.sshPort), consoleLog: guestConsoleLog(dir, n), accel: guestOptions.spec.accel.accel, qemu: [String(c.qemu)] });
-          }
-          throw e;
-        });
-        rec.boot(g.boot, g.guestInfo);
-        return g;
-      },
-      { isolate: Boolean(opts.isolate) },
-    );
-
-    await stage('scenarios', async () => {
-      const repeat = opts.repeat ?? 1;
-      for (let rep = 1; rep <= repeat; rep++) {
-        for (const scenario of scenarios) {
-          if (signal?.aborted) throw new InterruptedError('SIGINT');
-          const g = await pool!.acquire();
-          // the console's report of a kernel error that showed during the scenario, asked once when it ends
-          const consoleReport = () => {
-            const newErrors = pool!.newKernelErrors();
-            return newErrors.length ? kernelReport(g.session.guest.console, newErrors[0]!.line) : undefined;
-          };
-          const r = await runScenario(
-            scenario,
-            { ...g.context, registry, memoryMb: config.memoryMb, resultsDir: dir, reporter, kernelReport: consoleReport },
-            repeat > 1 ? rep : undefined,
-          );
-          result.scenarios.push(r);
-          const label = repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
-          reporter.event(label, { kind: 'outcome', status: r.status, durationMs: r.durationMs, message: r.error?.message ?? r.skipReason });
-          if (r.regression) reporter.stage(label, `REGRESSION: ${r.regression}`);
-          for (const st of r.steps?.filter((x) => x.truncated) ?? []) {
-            reporter.stage(label, `step "${st.name}" printed ${st.stdoutBytes} bytes: memory kept its first and last part, the whole is in ${join(r.resultsDir, st.log)}`);
-          }
-          const { discarded, tainted } = await pool!.release({ error: r.status === 'ERROR', dmesgErrors: r.observations.dmesg?.kernelErrors.length ?? 0 });
-          if (discarded && tainted) reporter.stage(label, 'discarded the guest after this scenario');
-          await writeResults(writers, 'onScenarioEnd', result, dir, reporter);
-        }
-      }
-      if (signal?.aborted) throw new InterruptedError('SIGINT');
-    });
+    const guestOptions = await prepareGuests(opts, kernelStage, { config, reporter, dir, signal, stage }, rec, { hooks, scenarios });
+    pool = guestPool(guestOptions, rec, dir, Boolean(opts.isolate));
+    const run = { scenarios, pool, registry, memoryMb: config.memoryMb, dir, reporter, writers, result, repeat: opts.repeat ?? 1, signal };
+    await stage('scenarios', () => runScenarios(run));
   } catch (e) {
     if (!isLabError(e)) throw e;
     const err = e as LabError;
@@ -174,6 +109,101 @@ export async function runLab(opts: LabOptions): Promise<LabRun> {
     await writeResults(writers, 'onEnd', result, dir, reporter);
   }
   return { result, resultsDir: dir };
+}
+
+/** The kernel, the image, the module and the tools, built or from the cache; what every guest of the run is booted with. */
+async function prepareGuests(
+  opts: LabOptions,
+  kernelStage: (ctx: ArtifactContext) => Promise<KernelArtifacts>,
+  ctx: ArtifactContext & { stage: Stage },
+  rec: RunRecorder,
+  suite: { hooks: Hooks; scenarios: readonly Scenario[] },
+): Promise<ReadyGuestOptions> {
+  const { config, dir, stage } = ctx;
+  const paths = config.paths;
+  const kernel = await kernelStage(ctx);
+  const k = kernel.built.build;
+  rec.kernel(k, kernel.built.cacheHit, kernel.reproducer);
+  const img = await prepareImage(opts.image, ctx);
+  rec.image(img.image, img.cacheHit);
+  const module = await stage('module', () => buildModule(join(paths.repo, 'kmod', 'page_order'), k, paths.cache, join(dir, 'module-build.log')));
+  rec.result.module = { path: module.path, warnings: module.warnings, cacheHit: module.cacheHit };
+  if (module.warnings.length) ctx.reporter.warn('module', `${module.warnings.length} compiler warning(s), see module-build.log`);
+  // the workloads' helpers, and lab_mark, the shared bpftrace's window marker
+  const tools = await stage('tools', async () => [
+    ...(await buildTools(join(paths.repo, 'scenarios', 'tools'), paths.cache, join(dir, 'tools-build.log'))),
+    ...(await buildTools(join(paths.repo, 'bpf', 'marker'), paths.cache, join(dir, 'tools-build.log'))),
+  ]);
+  return {
+    spec: await launchSpec(config, { bzImage: k.bzImage, image: img.image.path }, { flavor: opts.flavor, append: opts.append, guestsAtOnce: opts.guestsAtOnce }),
+    kit: { module, tools, hooks: suite.hooks },
+    dir,
+    sharedBpftrace: { commPrefixes: sharedCommPrefixes(suite.scenarios) },
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+    stage,
+  };
+}
+
+/** The run's guests: booted on demand, each on record (one that never came up too: its token, port, console). */
+function guestPool(guestOptions: ReadyGuestOptions, rec: RunRecorder, dir: string, isolate: boolean): GuestPool<ReadyGuest> {
+  return new GuestPool(
+    async (n) => {
+      const g = await bootGuest(n, guestOptions).catch((e: unknown) => {
+        const c = isLabError(e) ? e.context : {};
+        if (typeof c.token === 'string') {
+          rec.boot({ token: c.token, sshPort: Number(c.sshPort), consoleLog: guestConsoleLog(dir, n), accel: guestOptions.spec.accel.accel, qemu: [String(c.qemu)] });
+        }
+        throw e;
+      });
+      rec.boot(g.boot, g.guestInfo);
+      return g;
+    },
+    { isolate },
+  );
+}
+
+/** Every scenario, --repeat times, each in a guest of the pool; its result reported as it ends. */
+async function runScenarios(o: {
+  scenarios: readonly Scenario[];
+  pool: GuestPool<ReadyGuest>;
+  registry: MetricRegistry;
+  memoryMb: number;
+  dir: string;
+  reporter: ProgressReporter;
+  writers: readonly ResultWriter[];
+  result: RunResult;
+  repeat: number;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const { pool, reporter, result } = o;
+  for (let rep = 1; rep <= o.repeat; rep++) {
+    for (const scenario of o.scenarios) {
+      if (o.signal?.aborted) throw new InterruptedError('SIGINT');
+      const g = await pool.acquire();
+      // the console's report of a kernel error that showed during the scenario, asked once when it ends
+      const consoleReport = () => {
+        const newErrors = pool.newKernelErrors();
+        return newErrors.length ? kernelReport(g.session.guest.console, newErrors[0]!.line) : undefined;
+      };
+      const r = await runScenario(
+        scenario,
+        { ...g.context, registry: o.registry, memoryMb: o.memoryMb, resultsDir: o.dir, reporter, kernelReport: consoleReport },
+        o.repeat > 1 ? rep : undefined,
+      );
+      result.scenarios.push(r);
+      const label = o.repeat > 1 ? `${scenario.name} #${rep}` : scenario.name;
+      reporter.event(label, { kind: 'outcome', status: r.status, durationMs: r.durationMs, message: r.error?.message ?? r.skipReason });
+      if (r.regression) reporter.stage(label, `REGRESSION: ${r.regression}`);
+      for (const st of r.steps?.filter((x) => x.truncated) ?? []) {
+        reporter.stage(label, `step "${st.name}" printed ${st.stdoutBytes} bytes: memory kept its first and last part, the whole is in ${join(r.resultsDir, st.log)}`);
+      }
+      const { discarded, tainted } = await pool.release({ error: r.status === 'ERROR', dmesgErrors: r.observations.dmesg?.kernelErrors.length ?? 0 });
+      if (discarded && tainted) reporter.stage(label, 'discarded the guest after this scenario');
+      await writeResults(o.writers, 'onScenarioEnd', result, o.dir, reporter);
+    }
+  }
+  if (o.signal?.aborted) throw new InterruptedError('SIGINT');
 }
 
 /** The workloads the shared bpftrace counts apart: those of every scenario of the run. */

@@ -57,7 +57,7 @@ async function prepareGuest(shell: GuestShell, kit: GuestKit, resultsDir: string
   return { probes, resident, baseline: await readKnobs(shell, GUEST_KNOBS) };
 }
 
-interface ReadyGuestOptions {
+export interface ReadyGuestOptions {
   /** How the guest is launched (lab/guest/launch.ts). */
   spec: LaunchSpec;
   kit: GuestKit;
