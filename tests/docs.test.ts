@@ -5,7 +5,7 @@ import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { program, allCommands } from '../lab/cli/program.ts';
 import { repoRoot } from '../lab/core/paths.ts';
-import { DOCUMENTS, regenerate, section } from '../lab/docs.ts';
+import { DOCUMENTS, regenerate, section } from '../lab/docs/generate.ts';
 import { compare, comparisonRefs, evaluate, parseComparison, SYNTAX } from '../lab/expr/expr.ts';
 import { parseScenario } from '../lab/scenario/load.ts';
 import { LAB_CLI } from './helpers/cli.ts';

@@ -1,13 +1,13 @@
 /**
  * The command line: parses argv and calls the same functions that are the
- * programmatic API (lab/pipeline.ts, lab/exec.ts, lab/artifacts.ts ...), one
+ * programmatic API (lab/api.ts: runLab, runExec, prepareArtifacts ...), one
  * file per command in lab/cli/commands/.
  * Exit codes: 0 all expectations passed, 1 an expectation failed, 2 bad
  * usage or input, 3 infrastructure failure (build, boot, SSH), 4 host set-up
  * needed (not root), 130 interrupted.
  */
 import { CommanderError } from 'commander';
-import { ExitCode, isLabError } from '../core/errors.ts';
+import { ExitCode, isLabError } from '../api.ts';
 import { program } from './program.ts';
 
 async function main(argv: string[]): Promise<void> {
@@ -29,4 +29,11 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// output piped into a reader that stops early (lab --help | head): the rest is not wanted, which is no error
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
+}
 await main(process.argv);

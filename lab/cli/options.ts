@@ -1,13 +1,6 @@
 /** Options shared by several commands, their parsers, and how the CLI turns them into the library's inputs. */
 import { Command, Option } from 'commander';
-import { CONFIG_KEYS, resolveConfig, type LabConfig } from '../core/config.ts';
-import { ExitCode, InputError } from '../core/errors.ts';
-import { progressReporter } from '../core/live.ts';
-import type { ProgressReporter } from '../core/reporter.ts';
-import { defaultKernel } from '../host/requirements.ts';
-import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
-import { isKernelAlias, parseKernelSpec } from '../kernel/spec.ts';
-
+import { CONFIG_KEYS, DEFAULT_FLAVOR, defaultKernel, ExitCode, InputError, isKernelAlias, type KernelInput, type LabConfig, parseKernelSpec, progressReporter, type ProgressReporter, resolveConfig } from '../api.ts';
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 /** A comma-separated list (--kernels 6.1,6.6): any text is a list, its items are checked where they are used. */
 export const commaList = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);

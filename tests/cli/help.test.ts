@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, Option } from 'commander';
@@ -7,6 +8,7 @@ import { isLabError } from '../../lab/core/errors.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { collect, commaList } from '../../lab/cli/options.ts';
 import { allCommands, program } from '../../lab/cli/program.ts';
+import { LAB_CLI } from '../helpers/cli.ts';
 
 /** A command's help exactly as `lab <command> --help` prints it (with the texts added after). */
 function helpOf(cmd: Command): string {
@@ -80,5 +82,13 @@ describe('errors name options as help does', () => {
     const unknown = [...named].filter(([flag]) => !known.has(flag) && !foreign.has(flag));
     expect(unknown, JSON.stringify(unknown)).toEqual([]);
     expect([...named.keys()]).toEqual(expect.arrayContaining(['--kernel', '--kernel-src', '--kconfig', '--scenario', '--memory', '--older-than', '--keep']));
+  });
+});
+
+describe('output piped into a reader that stops early', () => {
+  it('lab --help | head -1: one line, no EPIPE stack on stderr', async () => {
+    const r = await execa('bash', ['-c', `${LAB_CLI.map((a) => `'${a}'`).join(' ')} --help | head -1`], { reject: false, cwd: repoRoot });
+    expect(String(r.stdout)).toMatch(/^Usage: lab /);
+    expect(String(r.stderr)).toBe('');
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { guestCommandLine } from '../../lab/exec.ts';
+import { guestCommandLine } from '../../lab/interactive/exec.ts';
 import { lab } from '../helpers/cli.ts';
 
 /** One command in a freshly booted 6.12 guest, virtme-ng style: its output, its exit status. */

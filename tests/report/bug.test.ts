@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bootOf } from '../../lab/bug-report.ts';
+import { bootOf } from '../../lab/bisect/bug-report.ts';
 import { repoRoot } from '../../lab/core/paths.ts';
 import { KERNEL_ERROR_PATTERNS, kernelReport } from '../../lab/observe/kernel-errors.ts';
 import { bugTitle, faultingFunction, guestScript, renderBugReport, reproducerScript, splat } from '../../lab/report/bug.ts';

@@ -1,6 +1,6 @@
 /** `lab baseline keep|accept`: the nightly baseline folder, grown by clean nights, replaced only by an explicit acceptance. */
 import type { Command } from 'commander';
-import { acceptNight, keepNight } from '../../report/baseline.ts';
+import { acceptNight, keepNight } from '../../api.ts';
 import { positiveInt } from '../options.ts';
 
 export function baselineCommand(program: Command): void {

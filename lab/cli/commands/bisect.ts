@@ -1,14 +1,6 @@
 /** `lab bisect`: the release, or the commit of a kernel tree, that changed what a scenario sees. */
 import type { Command } from 'commander';
-import { runBisect, type BisectInputs } from '../../bisect.ts';
-import { runReleaseBisect } from '../../bisect-releases.ts';
-import { ExitCode, InputError } from '../../core/errors.ts';
-import { consoleReporter, type ProgressReporter } from '../../core/reporter.ts';
-import { stepTable } from '../../report/bisect.ts';
-import { releaseStepTable, type ReleaseBisectResult } from '../../report/release-bisect.ts';
-import { isRelease } from '../../kernel/releases.ts';
-import { revisionExists } from '../../kernel/git.ts';
-import { DEFAULT_FLAVOR } from '../../kernel/inputs.ts';
+import { type BisectInputs, consoleReporter, DEFAULT_FLAVOR, ExitCode, InputError, isRelease, type ProgressReporter, type ReleaseBisectResult, releaseStepTable, revisionExists, runBisect, runReleaseBisect, stepTable } from '../../api.ts';
 import { collect, commaList, configFrom, guestOptions, interruptSignal, type GuestFlags } from '../options.ts';
 
 type BisectFlags = GuestFlags & {

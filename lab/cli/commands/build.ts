@@ -1,9 +1,7 @@
 /** `lab build`: build or reuse a kernel and print its artifacts, cache key and reproducer. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { scratch } from '../../core/scratch.ts';
-import { prepareKernel } from '../../artifacts.ts';
-import { userFragments } from '../../kernel/inputs.ts';
+import { prepareKernel, scratch, userFragments } from '../../api.ts';
 import { configFrom, interruptSignal, kernelInput, kernelOptions, progressOptions, reporterFrom, type KernelFlags, type ProgressFlags } from '../options.ts';
 
 export function buildCommand(program: Command): void {

@@ -1,6 +1,6 @@
 /** `lab cache ls|prune`: what the cache holds, and making room. */
 import { Option, type Command } from 'commander';
-import { formatBytes, listCache, parseAge, pruneKernels } from '../../kernel/cache.ts';
+import { formatBytes, listCache, parseAge, pruneKernels } from '../../api.ts';
 import { configFrom, wholeNumber } from '../options.ts';
 
 function formatAge(ms: number): string {

@@ -1,13 +1,7 @@
 /** `lab compare BASE NEW`: kernel against kernel, with a baseline gate. */
 import { Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { ExitCode } from '../../core/errors.ts';
-import { repoRoot } from '../../core/paths.ts';
-import { MetricRegistry } from '../../metrics/registry.ts';
-import { loadHooks } from '../../observe/hooks.ts';
-import { compareRuns, renderComparison } from '../../report/compare.ts';
-import { renderHtml } from '../../report/html.ts';
-import { readRunResult } from '../../report/result.ts';
+import { compareRuns, ExitCode, loadHooks, MetricRegistry, readRunResult, renderComparison, renderHtml, repoRoot } from '../../api.ts';
 import { positiveInt } from '../options.ts';
 
 export function compareCommand(program: Command): void {

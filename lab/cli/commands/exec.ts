@@ -1,6 +1,6 @@
 /** `lab exec -- COMMAND`: one command in a fresh guest, its exit status. */
 import type { Command } from 'commander';
-import { runExec } from '../../exec.ts';
+import { runExec } from '../../api.ts';
 import {
   guestOptions,
   interruptSignal,

@@ -1,10 +1,6 @@
 /** `lab setup` and `lab doctor`: the host's packages and what the lab finds on this machine. */
 import type { Command } from 'commander';
-import { ExitCode } from '../../core/errors.ts';
-import { consoleReporter } from '../../core/reporter.ts';
-import { doctor } from '../../doctor.ts';
-import { ensureHost } from '../../host/setup.ts';
-import { hostRequirements } from '../../host/requirements.ts';
+import { consoleReporter, doctor, ensureHost, ExitCode, hostRequirements } from '../../api.ts';
 import { configFrom } from '../options.ts';
 
 export function setupCommand(program: Command): void {

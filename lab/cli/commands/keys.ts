@@ -1,10 +1,7 @@
 /** `lab keys`: the cache keys of a kernel build and the guest image, known before building (for CI caches). */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { cacheKeys } from '../../artifacts.ts';
-import { consoleReporter } from '../../core/reporter.ts';
-import { scratch } from '../../core/scratch.ts';
-import { userFragments } from '../../kernel/inputs.ts';
+import { cacheKeys, consoleReporter, scratch, userFragments } from '../../api.ts';
 import { configFrom, interruptSignal, kernelInput, kernelOptions, type KernelFlags } from '../options.ts';
 
 export function keysCommand(program: Command): void {

@@ -1,11 +1,7 @@
 /** `lab matrix`: the CI job matrix (kernels x flavors x shards of the scenario list) in the CI engine's form. */
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { repoRoot } from '../../core/paths.ts';
-import { DEFAULT_FLAVOR } from '../../kernel/inputs.ts';
-import { MATRIX_FORMATS, matrixCells, renderMatrix, type MatrixFormat } from '../../matrix.ts';
-import { expandKernelList } from '../../artifacts.ts';
-import { consoleReporter } from '../../core/reporter.ts';
+import { consoleReporter, DEFAULT_FLAVOR, expandKernelList, MATRIX_FORMATS, matrixCells, type MatrixFormat, renderMatrix, repoRoot } from '../../api.ts';
 import { commaList, configFrom, oneOf, positiveInt } from '../options.ts';
 
 

@@ -2,11 +2,7 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
-import { runId } from '../../core/paths.ts';
-import { consoleReporter } from '../../core/reporter.ts';
-import { copyScenarioFolders, mergeRuns } from '../../report/merge.ts';
-import { defaultWriters, writeResults } from '../../report/writers.ts';
-import { readRunResult } from '../../report/result.ts';
+import { consoleReporter, copyScenarioFolders, defaultWriters, mergeRuns, readRunResult, runId, writeResults } from '../../api.ts';
 import { configFrom } from '../options.ts';
 
 export function mergeCommand(program: Command): void {

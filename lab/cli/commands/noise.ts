@@ -2,11 +2,7 @@
 import { Option, type Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { repoRoot } from '../../core/paths.ts';
-import { MetricRegistry } from '../../metrics/registry.ts';
-import { loadHooks } from '../../observe/hooks.ts';
-import { readAll } from '../../report/make-report.ts';
-import { measureProfile, renderProfile } from '../../report/profile.ts';
+import { loadHooks, measureProfile, MetricRegistry, readAll, renderProfile, repoRoot } from '../../api.ts';
 import { DEFAULT_NOISE_PROFILE } from './report.ts';
 
 export function noiseProfileCommand(program: Command): void {

@@ -1,14 +1,7 @@
 /** `lab report RUN...`: verdicts, metrics with a noise model, call sites, probe maps and configs across kernels; a baseline gate. */
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { writeBugReport } from '../../bug-report.ts';
-import { ExitCode, InputError } from '../../core/errors.ts';
-import { repoRoot, runId } from '../../core/paths.ts';
-import { MetricRegistry } from '../../metrics/registry.ts';
-import { loadHooks } from '../../observe/hooks.ts';
-import { makeReport } from '../../report/make-report.ts';
-import { headline } from '../../report/report-markdown.ts';
-import type { Gate } from '../../report/report.ts';
+import { ExitCode, type Gate, headline, InputError, loadHooks, makeReport, MetricRegistry, repoRoot, runId, writeBugReport } from '../../api.ts';
 import { commaList, configFrom, oneOf, positiveInt } from '../options.ts';
 
 type ReportFlags = { bug?: boolean; scenario?: string; out?: string; baseline?: string; threshold: number; tolerance: number; groupBy: 'kernel' | 'run'; noiseProfile: string; expectScenarios?: string[] };

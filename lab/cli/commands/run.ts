@@ -1,13 +1,6 @@
 /** `lab run` (the default command): build, boot, trace, judge; several kernels side by side with --kernel A --kernel B --jobs N. */
 import type { Command } from 'commander';
-import { ExitCode, InputError } from '../../core/errors.ts';
-import { expandKernelList } from '../../artifacts.ts';
-import { runKernels } from '../../jobs.ts';
-import { runLab } from '../../pipeline.ts';
-import { kernelsTables } from '../../report/kernels.ts';
-import { exitCodeOf, type RunResult } from '../../report/result.ts';
-import { describeFix } from '../../judge/known-issues.ts';
-import { verdictTable } from '../../report/table.ts';
+import { describeFix, ExitCode, exitCodeOf, expandKernelList, InputError, kernelsTables, runKernels, runLab, type RunResult, verdictTable } from '../../api.ts';
 import {
   collect,
   configFrom,

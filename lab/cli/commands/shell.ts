@@ -1,6 +1,6 @@
 /** `lab shell`: an interactive shell in a lab guest. */
 import type { Command } from 'commander';
-import { runShell } from '../../shell.ts';
+import { runShell } from '../../api.ts';
 import {
   guestOptions,
   interruptSignal,

@@ -6,10 +6,10 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { repoRoot } from './core/paths.ts';
-import { SYNTAX } from './expr/expr.ts';
-import { MetricRegistry } from './metrics/registry.ts';
-import { loadHooks } from './observe/hooks.ts';
+import { repoRoot } from '../core/paths.ts';
+import { SYNTAX } from '../expr/expr.ts';
+import { MetricRegistry } from '../metrics/registry.ts';
+import { loadHooks } from '../observe/hooks.ts';
 
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 

@@ -2,15 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kernelList } from '../lab/cli/options.ts';
-import type { LabConfig } from '../lab/core/config.ts';
-import { ExitCode, InfraError, InputError, isLabError, worstExitCode } from '../lab/core/errors.ts';
-import { consoleReporter } from '../lab/core/reporter.ts';
-import { eachLimited, kernelLabels, runKernels } from '../lab/jobs.ts';
-import type { LabOptions, LabRun } from '../lab/pipeline.ts';
-import type { KernelsRecord } from '../lab/report/kernels.ts';
-import type { RunResult, RunStatus } from '../lab/report/result.ts';
-import { tempDir } from './helpers/temp.ts';
+import { kernelList } from '../../lab/cli/options.ts';
+import type { LabConfig } from '../../lab/core/config.ts';
+import { ExitCode, InfraError, InputError, isLabError, worstExitCode } from '../../lab/core/errors.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { eachLimited, kernelLabels, runKernels } from '../../lab/run/jobs.ts';
+import type { LabOptions, LabRun } from '../../lab/run/pipeline.ts';
+import type { KernelsRecord } from '../../lab/report/kernels.ts';
+import type { RunResult, RunStatus } from '../../lab/report/result.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** What a pipeline returns, for a kernel whose scenarios ended as given. */
 function fakeResult(kernel: string, scenarios: Record<string, RunStatus | 'SKIP'>, error?: RunResult['error']): RunResult {

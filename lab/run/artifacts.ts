@@ -6,18 +6,18 @@
  */
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LabConfig } from './core/config.ts';
-import { untimed, type ProgressReporter, type Stage } from './core/reporter.ts';
-import { probeAccel } from './guest/accel.ts';
-import { ensureHost } from './host/setup.ts';
-import { buildImage, defaultMirror, imageKey, type GuestImage } from './image/build.ts';
-import { loadRecipe } from './image/recipe.ts';
-import { formatBytes, sweepLeftovers } from './kernel/cache.ts';
-import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from './kernel/build.ts';
-import { renderFragment, type FragmentEntry } from './kernel/config.ts';
-import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, type KernelInput } from './kernel/inputs.ts';
-import { expandKernels, type KernelSource, type SourceOptions } from './kernel/source.ts';
-import { isKernelAlias } from './kernel/spec.ts';
+import type { LabConfig } from '../core/config.ts';
+import { untimed, type ProgressReporter, type Stage } from '../core/reporter.ts';
+import { probeAccel } from '../guest/accel.ts';
+import { ensureHost } from '../host/setup.ts';
+import { buildImage, defaultMirror, imageKey, type GuestImage } from '../image/build.ts';
+import { loadRecipe } from '../image/recipe.ts';
+import { formatBytes, sweepLeftovers } from '../kernel/cache.ts';
+import { buildInputs, buildKernel, reproducer, type BuildResult, type KernelBuild } from '../kernel/build.ts';
+import { renderFragment, type FragmentEntry } from '../kernel/config.ts';
+import { DEFAULT_FLAVOR, labFragments, resolveKernelInput, type KernelInput } from '../kernel/inputs.ts';
+import { expandKernels, type KernelSource, type SourceOptions } from '../kernel/source.ts';
+import { isKernelAlias } from '../kernel/spec.ts';
 
 export interface ArtifactContext {
   config: LabConfig;

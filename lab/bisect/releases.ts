@@ -19,25 +19,25 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { sourceOptions } from './artifacts.ts';
-import type { LabConfig } from './core/config.ts';
-import { InputError, InterruptedError, isLabError } from './core/errors.ts';
-import { runId } from './core/paths.ts';
-import { formatDuration, type ProgressReporter } from './core/reporter.ts';
-import { compareVersions } from './core/version.ts';
-import { changelogKeywords, itemsBetween, matchingItems, parseDebianChangelog, parseKernelOrgChangeLog, type ChangelogItem } from './kernel/changelog.ts';
-import { DebianArchive, upstreamOf } from './kernel/debian.ts';
-import { DEFAULT_FLAVOR, seriesOf } from './kernel/inputs.ts';
-import { mirrorChangeLog } from './kernel/mirror.ts';
-import { isRelease, releasesBetween, type ReleaseList } from './kernel/releases.ts';
-import { diffFile, filesToDiff } from './kernel/source-diff.ts';
-import { resolveSource } from './kernel/source.ts';
-import { parseKernelSpec } from './kernel/spec.ts';
-import { MetricRegistry } from './metrics/registry.ts';
-import { loadHooks, probedFunctions } from './observe/hooks.ts';
-import type { BisectInputs } from './bisect.ts';
-import { runLab } from './pipeline.ts';
-import { faultingFunction } from './report/bug.ts';
+import { sourceOptions } from '../run/artifacts.ts';
+import type { LabConfig } from '../core/config.ts';
+import { InputError, InterruptedError, isLabError } from '../core/errors.ts';
+import { runId } from '../core/paths.ts';
+import { formatDuration, type ProgressReporter } from '../core/reporter.ts';
+import { compareVersions } from '../core/version.ts';
+import { changelogKeywords, itemsBetween, matchingItems, parseDebianChangelog, parseKernelOrgChangeLog, type ChangelogItem } from '../kernel/changelog.ts';
+import { DebianArchive, upstreamOf } from '../kernel/debian.ts';
+import { DEFAULT_FLAVOR, seriesOf } from '../kernel/inputs.ts';
+import { mirrorChangeLog } from '../kernel/mirror.ts';
+import { isRelease, releasesBetween, type ReleaseList } from '../kernel/releases.ts';
+import { diffFile, filesToDiff } from '../kernel/source-diff.ts';
+import { resolveSource } from '../kernel/source.ts';
+import { parseKernelSpec } from '../kernel/spec.ts';
+import { MetricRegistry } from '../metrics/registry.ts';
+import { loadHooks, probedFunctions } from '../observe/hooks.ts';
+import type { BisectInputs } from './commits.ts';
+import { runLab } from '../run/pipeline.ts';
+import { faultingFunction } from '../report/bug.ts';
 import {
   outcomeOf,
   writeReleaseBisectReports,
@@ -48,9 +48,9 @@ import {
   type ReleaseBisectResult,
   type ReleaseChanges,
   type ReleaseStep,
-} from './report/release-bisect.ts';
-import type { RunResult } from './report/result.ts';
-import { loadScenario, withExpectations, type Scenario } from './scenario/load.ts';
+} from '../report/release-bisect.ts';
+import type { RunResult } from '../report/result.ts';
+import { loadScenario, withExpectations, type Scenario } from '../scenario/load.ts';
 
 export interface ReleaseBisectOptions extends BisectInputs {
   /** --fixed: --bad is the older release, --good the newer; the answer is the first release that passes. */

@@ -7,16 +7,16 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { prepareArtifacts } from './artifacts.ts';
-import type { LabConfig } from './core/config.ts';
-import { isLabError } from './core/errors.ts';
-import { kernelLabel, runId } from './core/paths.ts';
-import { formatCommand } from './core/proc.ts';
-import type { ProgressReporter } from './core/reporter.ts';
-import { launchSpec } from './guest/launch.ts';
-import { qemuArgs } from './guest/qemu.ts';
-import { startSession, type GuestSession } from './guest/session.ts';
-import { userFragments, type KernelInput } from './kernel/inputs.ts';
+import { prepareArtifacts } from '../run/artifacts.ts';
+import type { LabConfig } from '../core/config.ts';
+import { isLabError } from '../core/errors.ts';
+import { kernelLabel, runId } from '../core/paths.ts';
+import { formatCommand } from '../core/proc.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
+import { launchSpec } from '../guest/launch.ts';
+import { qemuArgs } from '../guest/qemu.ts';
+import { startSession, type GuestSession } from '../guest/session.ts';
+import { userFragments, type KernelInput } from '../kernel/inputs.ts';
 
 export const GUEST_DIED = 255;
 

@@ -4,12 +4,12 @@
  */
 import { existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeConfig, type LabConfig } from './core/config.ts';
-import { run, which } from './core/proc.ts';
-import { probeAccel } from './guest/accel.ts';
-import { debianSourceSeries, describeRequirement, hostRequirements, packagesOf, sourcePackage } from './host/requirements.ts';
-import { installCommand, missingRequirements } from './host/setup.ts';
-import { listCache, formatBytes } from './kernel/cache.ts';
+import { describeConfig, type LabConfig } from '../core/config.ts';
+import { run, which } from '../core/proc.ts';
+import { probeAccel } from '../guest/accel.ts';
+import { debianSourceSeries, describeRequirement, hostRequirements, packagesOf, sourcePackage } from '../host/requirements.ts';
+import { installCommand, missingRequirements } from '../host/setup.ts';
+import { listCache, formatBytes } from '../kernel/cache.ts';
 
 type Level = 'ok' | 'warn' | 'fail';
 

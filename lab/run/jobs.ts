@@ -11,14 +11,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, join, relative } from 'node:path';
-import { ExitCode, isLabError, worstExitCode } from './core/errors.ts';
-import { peakRssMb } from './core/memory.ts';
-import { kernelLabel, runId } from './core/paths.ts';
-import { formatDuration } from './core/reporter.ts';
-import { DEFAULT_FLAVOR, type KernelInput } from './kernel/inputs.ts';
+import { ExitCode, isLabError, worstExitCode } from '../core/errors.ts';
+import { peakRssMb } from '../core/memory.ts';
+import { kernelLabel, runId } from '../core/paths.ts';
+import { formatDuration } from '../core/reporter.ts';
+import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
 import { runLab, type LabOptions, type LabRun } from './pipeline.ts';
-import { KERNELS_SCHEMA_VERSION, renderKernelsSummary, scenarioVerdicts, worstStatus, type KernelRun, type KernelsRecord } from './report/kernels.ts';
-import { exitCodeOf, type RunResult } from './report/result.ts';
+import { KERNELS_SCHEMA_VERSION, renderKernelsSummary, scenarioVerdicts, worstStatus, type KernelRun, type KernelsRecord } from '../report/kernels.ts';
+import { exitCodeOf, type RunResult } from '../report/result.ts';
 
 interface KernelsOptions extends Omit<LabOptions, keyof KernelInput | 'resultsDir' | 'kernelStage' | 'compiled'> {
   kernels: KernelInput[];

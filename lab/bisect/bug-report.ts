@@ -9,17 +9,17 @@
 import { existsSync } from 'node:fs';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import type { LabConfig } from './core/config.ts';
-import { InputError } from './core/errors.ts';
-import { run } from './core/proc.ts';
-import { imageEntry } from './image/build.ts';
-import { MetricRegistry } from './metrics/registry.ts';
-import { loadHooks } from './observe/hooks.ts';
-import { bugTitle, faultingFunction, guestScript, renderBugReport, reproducerScript, splat, type BugReportInput } from './report/bug.ts';
-import type { ReleaseBisectResult } from './report/release-bisect.ts';
-import { infrastructureError } from './report/report.ts';
-import { readRunResult, type RunResult } from './report/result.ts';
-import { loadScenario, parseScenario, type Scenario } from './scenario/load.ts';
+import type { LabConfig } from '../core/config.ts';
+import { InputError } from '../core/errors.ts';
+import { run } from '../core/proc.ts';
+import { imageEntry } from '../image/build.ts';
+import { MetricRegistry } from '../metrics/registry.ts';
+import { loadHooks } from '../observe/hooks.ts';
+import { bugTitle, faultingFunction, guestScript, renderBugReport, reproducerScript, splat, type BugReportInput } from '../report/bug.ts';
+import type { ReleaseBisectResult } from '../report/release-bisect.ts';
+import { infrastructureError } from '../report/report.ts';
+import { readRunResult, type RunResult } from '../report/result.ts';
+import { loadScenario, parseScenario, type Scenario } from '../scenario/load.ts';
 
 interface BugReportFiles {
   title: string;

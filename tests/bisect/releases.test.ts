@@ -1,15 +1,15 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkEndpoints, markOf, nextStep, runReleaseBisect, type Mark, type ReleaseBisectOptions } from '../lab/bisect-releases.ts';
-import { resolveConfig } from '../lab/core/config.ts';
-import { InputError } from '../lab/core/errors.ts';
-import { repoRoot } from '../lab/core/paths.ts';
-import { consoleReporter } from '../lab/core/reporter.ts';
-import { faultingFunction } from '../lab/report/bug.ts';
-import { outcomeOf, type ReleaseBisectResult } from '../lab/report/release-bisect.ts';
-import type { RunResult } from '../lab/report/result.ts';
-import { tempDir } from './helpers/temp.ts';
+import { checkEndpoints, markOf, nextStep, runReleaseBisect, type Mark, type ReleaseBisectOptions } from '../../lab/bisect/releases.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
+import { InputError } from '../../lab/core/errors.ts';
+import { repoRoot } from '../../lab/core/paths.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import { faultingFunction } from '../../lab/report/bug.ts';
+import { outcomeOf, type ReleaseBisectResult } from '../../lab/report/release-bisect.ts';
+import type { RunResult } from '../../lab/report/result.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /** Real result.json files, unedited (tests/fixtures/runs/known-issues): what each release's step returns here. */
 const run = (name: string) => JSON.parse(readFileSync(join(repoRoot, 'tests', 'fixtures', 'runs', 'known-issues', name), 'utf8')) as RunResult;

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../lab/core/paths.ts';
-import { matrixCells, renderMatrix, shard, type MatrixCell } from '../lab/matrix.ts';
-import { listScenarios } from '../lab/scenario/load.ts';
+import { repoRoot } from '../../lab/core/paths.ts';
+import { matrixCells, renderMatrix, shard, type MatrixCell } from '../../lab/run/matrix.ts';
+import { listScenarios } from '../../lab/scenario/load.ts';
 
 const dirs = { scenarios: join(repoRoot, 'scenarios'), repo: repoRoot };
 const cells = (kernels: string[], o: { scenarios?: string[]; shards?: number; flavors?: string[] } = {}) =>

@@ -5,11 +5,11 @@
  * prints the cells in the engine's own form.
  */
 import { stringify } from 'yaml';
-import { didYouMean, InputError } from './core/errors.ts';
-import { listFlavors } from './kernel/inputs.ts';
-import { formatSpec, parseKernelSpec } from './kernel/spec.ts';
-import { listScenarios } from './scenario/load.ts';
-import { globPattern } from './scenario/suite.ts';
+import { didYouMean, InputError } from '../core/errors.ts';
+import { listFlavors } from '../kernel/inputs.ts';
+import { formatSpec, parseKernelSpec } from '../kernel/spec.ts';
+import { listScenarios } from '../scenario/load.ts';
+import { globPattern } from '../scenario/suite.ts';
 
 interface MatrixInput {
   kernels: string[];

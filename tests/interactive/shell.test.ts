@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { probeMap } from '../lab/observe/hooks.ts';
-import { formatProbeMap } from '../lab/shell.ts';
-import { fixture } from './helpers/fixtures.ts';
-import { hooks } from './helpers/registry.ts';
+import { probeMap } from '../../lab/observe/hooks.ts';
+import { formatProbeMap } from '../../lab/interactive/shell.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { hooks } from '../helpers/registry.ts';
 
 describe('lab shell --observers: the probe map it prints', () => {
   it('one line per event of bpf/hooks.yaml: status, function, and why when not probed (6.12.117 as recorded)', () => {

@@ -3,14 +3,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runBisect, type StepInput } from '../lab/bisect.ts';
-import { resolveConfig } from '../lab/core/config.ts';
-import { InputError } from '../lab/core/errors.ts';
-import { consoleReporter } from '../lab/core/reporter.ts';
-import type { BisectResult } from '../lab/report/bisect.ts';
-import type { RunResult } from '../lab/report/result.ts';
-import { fakeKernelTree } from './helpers/fake-kernel.ts';
-import { tempDir } from './helpers/temp.ts';
+import { runBisect, type StepInput } from '../../lab/bisect/commits.ts';
+import { resolveConfig } from '../../lab/core/config.ts';
+import { InputError } from '../../lab/core/errors.ts';
+import { consoleReporter } from '../../lab/core/reporter.ts';
+import type { BisectResult } from '../../lab/report/bisect.ts';
+import type { RunResult } from '../../lab/report/result.ts';
+import { fakeKernelTree } from '../helpers/fake-kernel.ts';
+import { tempDir } from '../helpers/temp.ts';
 
 /**
  * The bisection's logic on a real git repository of a stand-in kernel tree,
