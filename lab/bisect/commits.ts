@@ -176,7 +176,7 @@ export async function runBisect(opts: BisectOptions): Promise<BisectRun> {
       const save = async () => {
         const state: SavedState = { schemaVersion: 1, key: b.key, expect: b.expect, flavor: b.flavor, fragments: b.fragmentText, resultsDir, result };
         await writeFile(b.stateFile, JSON.stringify(state, null, 2));
-        await writeBisectReports(result, resultsDir);
+        await writeBisectReports(result, resultsDir, opts.reporter);
       };
       opts.reporter.stage('bisect', `${b.scenario.name} over ${b.repo}: good ${b.good.rev} (${b.good.commit.slice(0, 12)}), bad ${b.bad.rev} (${b.bad.commit.slice(0, 12)}); results: ${resultsDir}`);
       if (saved) opts.reporter.stage('bisect', `resuming: ${result.steps.length} step(s) done, replaying the marks`);
@@ -348,7 +348,7 @@ async function driveBisection(
     if (finished) {
       // nothing left to resume; ccache keeps what the build tree compiled
       await removeInBackground(b.opts.config.paths.cache, b.home, b.trash());
-      await writeBisectReports(result, o.resultsDir);
+      await writeBisectReports(result, o.resultsDir, reporter);
     } else await o.save();
   }
 }

@@ -201,13 +201,13 @@ export async function runReleaseBisect(opts: ReleaseBisectOptions): Promise<{ re
       result.error = isLabError(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String(e) };
       result.message = `error: ${result.error.message}`;
       if (!isLabError(e) || e.exitCode === 2 || e.exitCode === 4) {
-        await writeReleaseBisectReports({ ...result, finishedAt: new Date().toISOString() }, resultsDir);
+        await writeReleaseBisectReports({ ...result, finishedAt: new Date().toISOString() }, resultsDir, new Map(), reporter);
         throw e;
       }
     }
   }
   result.finishedAt = new Date().toISOString();
-  await writeReleaseBisectReports(result, resultsDir, diffs);
+  await writeReleaseBisectReports(result, resultsDir, diffs, reporter);
   return { result, resultsDir };
 }
 
@@ -249,7 +249,7 @@ async function search(
     if (rip) step.rip = rip;
     result.steps.push(step);
     marks[state.index] = markOf(outcome, mode);
-    await writeReleaseBisectReports(result, resultsDir);
+    await writeReleaseBisectReports(result, resultsDir, new Map(), opts.reporter);
     const build = step.build ? (step.build.cacheHit ? 'kernel cached' : `built in ${formatDuration(step.build.seconds * 1000)}`) : 'no kernel';
     opts.reporter.stage('bisect', `step ${n}: ${version} ${outcome} (${run.status}; ${build}; step ${formatDuration(step.stepSeconds * 1000)})${reason ? `: ${reason}` : ''}`);
     if (!result.probed && run.guest?.probeMap) result.probed = probedFunctions(run.guest.probeMap);

@@ -5,7 +5,7 @@
  * the command (a panic, say) gives 255, with the kernel's first error line on
  * stderr. The console and the logs still go to results/.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { prepareArtifacts } from '../run/artifacts.ts';
 import type { LabConfig } from '../core/config.ts';
@@ -17,6 +17,7 @@ import { launchSpec } from '../guest/launch.ts';
 import { qemuArgs } from '../guest/qemu.ts';
 import { startSession, type GuestSession } from '../guest/session.ts';
 import { userFragments, type KernelInput } from '../kernel/inputs.ts';
+import { jsonFile, writeFiles } from '../report/writers.ts';
 
 export const GUEST_DIED = 255;
 
@@ -83,6 +84,6 @@ export async function runExec(o: LabExecOptions): Promise<{ exitCode: number; re
     o.signal?.removeEventListener('abort', abort);
     if (session) record.kernelErrors = await session.close();
     record.finishedAt = new Date().toISOString();
-    await writeFile(join(dir, 'exec.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await writeFiles([jsonFile<typeof record>('exec.json')], record, dir, o.reporter);
   }
 }

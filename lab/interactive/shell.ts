@@ -29,6 +29,7 @@ import { loadModule } from '../observers/module.ts';
 import { buildModule } from '../prepare/module.ts';
 import { generateScript } from '../observers/probes.ts';
 import { buildTools } from '../prepare/tools.ts';
+import { jsonFile, writeFiles } from '../report/writers.ts';
 
 /** The orders a scenario's module shows by default. */
 const SHELL_MODULE = { orders: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
@@ -116,6 +117,6 @@ export async function runShell(o: ShellOptions): Promise<{ exitCode: number; res
     o.signal?.removeEventListener('abort', abort);
     if (session) record.kernelErrors = await session.close();
     record.finishedAt = new Date().toISOString();
-    await writeFile(join(dir, 'shell.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await writeFiles([jsonFile<typeof record>('shell.json')], record, dir, reporter);
   }
 }

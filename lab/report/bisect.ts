@@ -5,13 +5,12 @@
  * testcase per step). Every step is a run of its own in steps/<n>-<commit>/,
  * with the usual result.json, junit.xml, kcidb.json and logs.
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
 import type { ExpectationResult } from '../judge/judge.ts';
 import { xmlEscape } from './junit.ts';
 import type { RunResult, RunStatus } from './result.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
+import { jsonFile, textFile, writeFiles, type FileWriter } from './writers.ts';
 
 export const BISECT_SCHEMA_VERSION = 1;
 
@@ -192,10 +191,7 @@ function bisectJUnit(b: BisectResult): string {
   ].join('\n');
 }
 
-/** bisect.json, bisect.md, summary.md and junit.xml into the bisection's results folder. */
-export async function writeBisectReports(b: BisectResult, dir: string): Promise<void> {
-  await writeFileAtomic(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
-  await writeFile(join(dir, 'bisect.md'), bisectReport(b));
-  await writeFile(join(dir, 'summary.md'), bisectSummary(b));
-  await writeFile(join(dir, 'junit.xml'), bisectJUnit(b));
-}
+const BISECT_WRITERS: readonly FileWriter<BisectResult>[] = [jsonFile('bisect.json'), textFile('bisect.md', bisectReport), textFile('summary.md', bisectSummary), textFile('junit.xml', bisectJUnit)];
+
+/** bisect.json, bisect.md, summary.md and junit.xml into the bisection's results folder; a writer that fails is logged and named, the others still write. */
+export const writeBisectReports = (b: BisectResult, dir: string, progress?: Pick<ProgressReporter, 'warn'>): Promise<string[]> => writeFiles(BISECT_WRITERS, b, dir, progress);

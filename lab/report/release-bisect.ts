@@ -7,11 +7,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/files.ts';
 import { formatDuration } from '../core/reporter.ts';
 import { xmlEscape } from './junit.ts';
 import type { RunResult, RunStatus } from './result.ts';
 import { infrastructureError } from './report.ts';
+import type { ProgressReporter } from '../core/reporter.ts';
+import { jsonFile, textFile, writeFiles, type FileWriter } from './writers.ts';
 
 export const RELEASE_BISECT_SCHEMA_VERSION = 1;
 
@@ -206,11 +207,16 @@ function releaseBisectJUnit(b: ReleaseBisectResult): string {
   ].join('\n');
 }
 
-/** bisect.json, bisect.md, summary.md, junit.xml and, with an answer, changes.diff. Written after every step. */
-export async function writeReleaseBisectReports(b: ReleaseBisectResult, dir: string, diffs: Map<string, string> = new Map()): Promise<void> {
-  await writeFileAtomic(join(dir, 'bisect.json'), `${JSON.stringify(b, null, 2)}\n`);
-  await writeFile(join(dir, 'bisect.md'), releaseBisectReport(b, diffs));
-  await writeFile(join(dir, 'summary.md'), releaseBisectSummary(b));
-  await writeFile(join(dir, 'junit.xml'), releaseBisectJUnit(b));
-  if (diffs.size) await writeFile(join(dir, 'changes.diff'), [...diffs.values()].join(''));
-}
+type Reports = { b: ReleaseBisectResult; diffs: Map<string, string> };
+const RELEASE_BISECT_WRITERS: readonly FileWriter<Reports>[] = [
+  { name: 'bisect.json', write: ({ b }, dir) => jsonFile<ReleaseBisectResult>('bisect.json').write(b, dir) },
+  textFile('bisect.md', ({ b, diffs }) => releaseBisectReport(b, diffs)),
+  textFile('summary.md', ({ b }) => releaseBisectSummary(b)),
+  textFile('junit.xml', ({ b }) => releaseBisectJUnit(b)),
+  // with an answer only
+  { name: 'changes.diff', write: async ({ diffs }, dir) => (diffs.size ? writeFile(join(dir, 'changes.diff'), [...diffs.values()].join('')) : undefined) },
+];
+
+/** bisect.json, bisect.md, summary.md, junit.xml and, with an answer, changes.diff. Written after every step; a writer that fails is logged and named, the others still write. */
+export const writeReleaseBisectReports = (b: ReleaseBisectResult, dir: string, diffs: Map<string, string> = new Map(), progress?: Pick<ProgressReporter, 'warn'>): Promise<string[]> =>
+  writeFiles(RELEASE_BISECT_WRITERS, { b, diffs }, dir, progress);

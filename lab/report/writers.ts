@@ -81,3 +81,38 @@ export async function writeResults(
     await resultJsonWriter.onEnd(run, dir).catch(() => undefined);
   }
 }
+
+/**
+ * A results file other than a run's (kernels.json of several kernels, a
+ * bisection's reports, exec.json, shell.json): its name, and how it is
+ * written from the record it holds.
+ */
+export interface FileWriter<T> {
+  name: string;
+  write(record: T, dir: string): Promise<void>;
+}
+
+/** A JSON record, written whole or not at all. */
+export const jsonFile = <T>(name: string): FileWriter<T> => ({ name, write: (record, dir) => writeFileAtomic(join(dir, name), json(record)) });
+
+/** A text file rendered from the record. */
+export const textFile = <T>(name: string, render: (record: T) => string): FileWriter<T> => ({ name, write: (record, dir) => writeFile(join(dir, name), render(record)) });
+
+/**
+ * Every writer, isolated as a run's are: one that throws is logged and named
+ * in the returned list, and the others still write.
+ */
+export async function writeFiles<T>(writers: readonly FileWriter<T>[], record: T, dir: string, progress?: Pick<ProgressReporter, 'warn'>): Promise<string[]> {
+  const errors: string[] = [];
+  for (const w of writers) {
+    try {
+      await w.write(record, dir);
+    } catch (e) {
+      const message = `${w.name}: ${(e as Error).message}`;
+      progress?.warn('report', `writer failed: ${message}`);
+      errors.push(message);
+    }
+  }
+  return errors;
+}
+

@@ -8,7 +8,7 @@
  * pipelines. The run's folder holds each kernel's results folder plus
  * kernels.json, summary.md and lab.log (every kernel's lines, labelled).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { ExitCode, isLabError, worstExitCode } from '../core/errors.ts';
@@ -19,6 +19,7 @@ import { DEFAULT_FLAVOR, type KernelInput } from '../kernel/inputs.ts';
 import { runLab, type LabOptions, type LabRun } from './pipeline.ts';
 import { KERNELS_SCHEMA_VERSION, renderKernelsSummary, scenarioVerdicts, worstStatus, type KernelRun, type KernelsRecord } from '../report/kernels.ts';
 import { exitCodeOf, type RunResult } from '../report/result.ts';
+import { jsonFile, textFile, writeFiles, type FileWriter } from '../report/writers.ts';
 
 interface KernelsOptions extends Omit<LabOptions, keyof KernelInput | 'resultsDir' | 'kernelStage' | 'compiled'> {
   kernels: KernelInput[];
@@ -50,6 +51,9 @@ export async function eachLimited<T, R>(items: readonly T[], limit: number, fn: 
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return out;
 }
+
+/** What several kernels' run leaves besides each kernel's own folder. */
+const KERNELS_WRITERS: readonly FileWriter<KernelsRecord>[] = [jsonFile('kernels.json'), textFile('summary.md', renderKernelsSummary)];
 
 /** What each kernel is called on screen and in kernels.json: as given, `#2` on a repeated one. */
 export function kernelLabels(kernels: readonly KernelInput[]): string[] {
@@ -125,8 +129,7 @@ export async function runKernels(opts: KernelsOptions): Promise<KernelsRun> {
     harness: { peakRssMb: peakRssMb() },
     kernels: runs,
   };
-  await writeFile(join(dir, 'kernels.json'), `${JSON.stringify(record, null, 2)}\n`);
-  await writeFile(join(dir, 'summary.md'), renderKernelsSummary(record));
+  await writeFiles(KERNELS_WRITERS, record, dir, reporter);
   reporter.event('run', { kind: 'outcome', status: record.status, message: `${runs.map((k) => `${k.label} ${k.status}`).join(', ')} in ${formatDuration(record.wallSeconds * 1000)}` });
   return { record, results: outcomes.map((o) => o.result), dir };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { consoleReporter } from '../../lab/core/reporter.ts';
 import { InfraError } from '../../lab/core/errors.ts';
 import { RunRecorder } from '../../lab/report/recorder.ts';
-import { defaultWriters, writeResults, type ResultWriter } from '../../lab/report/writers.ts';
+import { defaultWriters, jsonFile, textFile, writeFiles, writeResults, type FileWriter, type ResultWriter } from '../../lab/report/writers.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const quiet = consoleReporter({ quiet: true });
@@ -31,5 +31,18 @@ describe('the recorder', () => {
     const r = rec.finish([]);
     expect(Object.keys(r.stages)).toEqual(['boot', 'ssh', 'scenarios']);
     expect(r).toMatchObject({ status: 'ERROR', flavor: 'debug', schemaVersion: 2, error: { code: 'SSH_CONNECT_FAILED', stage: 'ssh' } });
+  });
+});
+
+describe('named file writers (kernels.json, a bisection, exec.json, shell.json)', () => {
+  it('write their files; one that throws is logged and named, and the others still write', async () => {
+    const dir = tempDir('lab-writers-');
+    const warned: string[] = [];
+    const broken: FileWriter<{ n: number }> = { name: 'broken.md', write: () => Promise.reject(new Error('disk full')) };
+    const errors = await writeFiles([jsonFile('a.json'), broken, textFile('b.md', (r: { n: number }) => `n is ${r.n}\n`)], { n: 3 }, dir, { warn: (_s: string, m: string) => warned.push(m) });
+    expect(errors).toEqual(['broken.md: disk full']);
+    expect(warned).toEqual(['writer failed: broken.md: disk full']);
+    expect(JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8'))).toEqual({ n: 3 });
+    expect(readFileSync(join(dir, 'b.md'), 'utf8')).toBe('n is 3\n');
   });
 });
