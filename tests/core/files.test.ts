@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../lab/core/files.ts';
+import { assertInside, removeInside, writeFileAtomic } from '../../lab/core/files.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 const dir = tempDir('lab-files-');
@@ -46,5 +46,23 @@ describe('writeFileAtomic', () => {
     writeFileSync(join(dir, 'x'), '');
     await expect(writeFileAtomic(join(dir, 'x', 'y.json'), '{}')).rejects.toThrow();
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('removeInside: rm -rf only inside the cache', () => {
+  it('removes a folder inside; refuses the root itself, a sibling with the same prefix, and a path that climbs out with ..', async () => {
+    const base = tempDir('lab-inside-');
+    const cache = join(base, 'cache');
+    const outside = join(base, 'cache-other');
+    mkdirSync(join(cache, 'kernels', 'x'), { recursive: true });
+    mkdirSync(outside);
+    await removeInside(cache, join(cache, 'kernels', 'x'));
+    expect(existsSync(join(cache, 'kernels', 'x'))).toBe(false);
+    for (const target of [cache, outside, join(cache, 'kernels', '..', '..', 'cache-other'), '/']) {
+      await expect(removeInside(cache, target)).rejects.toMatchObject({ code: 'PATH_OUTSIDE_CACHE' });
+    }
+    expect(existsSync(outside)).toBe(true);
+    expect(existsSync(cache)).toBe(true);
+    expect(() => assertInside(cache, join(cache, 'a/b'))).not.toThrow();
   });
 });
