@@ -48,6 +48,16 @@ interface CommandIo {
   stderr: (d: Buffer) => void;
 }
 
+/**
+ * How one guest command runs and gives its status back: on the shared framed
+ * shell (FramedShell), or on an SSH channel of its own (OwnChannel). Either
+ * delivers the command's own output to `io` and rejects with `timedOut()`
+ * after the timeout, or GUEST_LOST when the guest goes.
+ */
+interface Transport {
+  run(command: string, io: CommandIo, o: { timeoutMs: number; timedOut: () => Error }): Promise<{ code: number; signal?: string }>;
+}
+
 /** A guest command that names no timeout gets this one: a hung command must end, with its timeout in the error. */
 const DEFAULT_GUEST_COMMAND_TIMEOUT_MS = 10 * 60_000;
 
@@ -189,9 +199,8 @@ export class GuestShell {
     let failure: Error | undefined;
     try {
       const framed = opts.input === undefined && !opts.passThrough && !opts.compress && !opts.ownChannel ? await this.idleFramedShell() : undefined;
-      const status = framed
-        ? { code: await framed.run(command, io, opts.timeoutMs, timedOut) }
-        : await this.runOnChannel(command, io, { ...opts, timedOut });
+      const transport: Transport = framed ?? new OwnChannel((c) => this.channel(c), (file, text) => this.exec(`cat > ${file}`, { input: text, timeoutMs: opts.timeoutMs }), opts);
+      const status = await transport.run(command, io, { timeoutMs: opts.timeoutMs, timedOut });
       lines?.end();
       result = {
         command,
@@ -217,74 +226,6 @@ export class GuestShell {
       });
     }
     return result!;
-  }
-
-  /**
-   * The second transport: the command on an SSH channel of its own, its
-   * status printed in band as the last line of stderr (held back from `io`
-   * until the channel closes), stdout inflated when it crosses gzip'ed, and
-   * a command too long for one exec request sent as a file first.
-   */
-  private async runOnChannel(
-    command: string,
-    io: CommandIo,
-    opts: { timeoutMs: number; timedOut: () => Error; input?: string | Buffer; compress?: boolean },
-  ): Promise<{ code: number; signal?: string }> {
-    const wrap = (c: string) => (opts.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
-    let wire = wrap(command);
-    if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
-      // too long for one exec request: the command goes to a file first, and the shell sources it
-      const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
-      await this.exec(`cat > ${file}`, { input: command, timeoutMs: opts.timeoutMs });
-      wire = wrap(sourcedCommand(file));
-    }
-    const channel = await this.channel(wire);
-    const inflated = opts.compress ? inflate(channel, io.stdout) : undefined;
-    // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
-    inflated?.catch(() => undefined);
-    if (!inflated) channel.on('data', io.stdout);
-    // the status line comes last on stderr: its length is held back until the channel closes
-    const inBandStatus = new InBandStatus();
-    channel.stderr.on('data', (d: Buffer) => {
-      const certain = inBandStatus.push(d);
-      if (certain.length) io.stderr(certain);
-    });
-    if (opts.input !== undefined) channel.end(opts.input);
-    else channel.end();
-    const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      if (Number.isFinite(opts.timeoutMs)) {
-        timer = setTimeout(() => {
-          channel.close();
-          reject(opts.timedOut());
-        }, opts.timeoutMs);
-      }
-      let exit: { code: number; signal?: string } | undefined;
-      channel.on('exit', (code: number | null, signal?: string) => {
-        exit = { code: code ?? 128, signal: signal ?? undefined };
-      });
-      channel.once('close', () => {
-        clearTimeout(timer);
-        // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
-        // in band. It also survives dropbear closing a channel without the exit-status message, seen
-        // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
-        const inBand = inBandStatus.end();
-        if (inBand.stderr) io.stderr(Buffer.from(inBand.stderr));
-        if (inBand.code !== undefined) resolve({ code: inBand.code, signal: exit?.signal });
-        else if (exit) resolve(exit);
-        else reject(lost(command, new Error('the channel closed without an exit status')));
-      });
-      channel.on('error', (e: Error) => {
-        clearTimeout(timer);
-        reject(lost(command, e));
-      });
-    });
-    await inflated?.catch((e: Error) => {
-      throw new InfraError('GUEST_OUTPUT_UNREADABLE', `the gzip'ed output of ${JSON.stringify(command)} could not be inflated (${e.message}); the guest needs gzip on its PATH`, {
-        command,
-      });
-    });
-    return status;
   }
 
   /**
@@ -362,8 +303,82 @@ export class GuestShell {
   }
 }
 
+/** The second transport: a channel of the command's own (input, gzip'ed output, pass-through, or beside the shared shell's command). */
+class OwnChannel implements Transport {
+  constructor(
+    private readonly open: (command: string) => Promise<ClientChannel>,
+    /** Writes a file in the guest (a command too long for one exec request goes there first). */
+    private readonly upload: (file: string, text: string) => Promise<unknown>,
+    private readonly o: { input?: string | Buffer; compress?: boolean },
+  ) {}
+
+  /**
+   * The command on an SSH channel of its own, its
+   * status printed in band as the last line of stderr (held back from `io`
+   * until the channel closes), stdout inflated when it crosses gzip'ed, and
+   * a command too long for one exec request sent as a file first.
+   */
+  async run(command: string, io: CommandIo, opts: { timeoutMs: number; timedOut: () => Error }): Promise<{ code: number; signal?: string }> {
+    const wrap = (c: string) => (this.o.compress ? gzippedWithInBandStatus(c) : withInBandStatus(c));
+    let wire = wrap(command);
+    if (Buffer.byteLength(wire) > MAX_COMMAND_BYTES) {
+      // too long for one exec request: the command goes to a file first, and the shell sources it
+      const file = `/tmp/lab-command-${randomBytes(6).toString('hex')}`;
+      await this.upload(file, command);
+      wire = wrap(sourcedCommand(file));
+    }
+    const channel = await this.open(wire);
+    const inflated = this.o.compress ? inflate(channel, io.stdout) : undefined;
+    // handled here so that a command that times out (and is not awaited further) leaves no unhandled rejection
+    inflated?.catch(() => undefined);
+    if (!inflated) channel.on('data', io.stdout);
+    // the status line comes last on stderr: its length is held back until the channel closes
+    const inBandStatus = new InBandStatus();
+    channel.stderr.on('data', (d: Buffer) => {
+      const certain = inBandStatus.push(d);
+      if (certain.length) io.stderr(certain);
+    });
+    if (this.o.input !== undefined) channel.end(this.o.input);
+    else channel.end();
+    const status = await new Promise<{ code: number; signal?: string }>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      if (Number.isFinite(opts.timeoutMs)) {
+        timer = setTimeout(() => {
+          channel.close();
+          reject(opts.timedOut());
+        }, opts.timeoutMs);
+      }
+      let exit: { code: number; signal?: string } | undefined;
+      channel.on('exit', (code: number | null, signal?: string) => {
+        exit = { code: code ?? 128, signal: signal ?? undefined };
+      });
+      channel.once('close', () => {
+        clearTimeout(timer);
+        // The channel's own exit status is the wrapper's (printf's); the command's is the one printed
+        // in band. It also survives dropbear closing a channel without the exit-status message, seen
+        // once in a few thousand commands with the guest fine. Without it (killed), the channel's.
+        const inBand = inBandStatus.end();
+        if (inBand.stderr) io.stderr(Buffer.from(inBand.stderr));
+        if (inBand.code !== undefined) resolve({ code: inBand.code, signal: exit?.signal });
+        else if (exit) resolve(exit);
+        else reject(lost(command, new Error('the channel closed without an exit status')));
+      });
+      channel.on('error', (e: Error) => {
+        clearTimeout(timer);
+        reject(lost(command, e));
+      });
+    });
+    await inflated?.catch((e: Error) => {
+      throw new InfraError('GUEST_OUTPUT_UNREADABLE', `the gzip'ed output of ${JSON.stringify(command)} could not be inflated (${e.message}); the guest needs gzip on its PATH`, {
+        command,
+      });
+    });
+    return status;
+  }
+}
+
 /** One shell on one channel, running framed commands one at a time (lab/guest/protocol/framing.ts). */
-class FramedShell {
+class FramedShell implements Transport {
   closed = false;
   /** Taken for a command about to run (claim), until run gives it up. */
   private claimed = false;
@@ -400,7 +415,11 @@ class FramedShell {
   }
 
   /** After claim: resolves with the command's status; rejects with GUEST_LOST when the channel goes, or `timedOut()` (after closing it). */
-  run(command: string, io: CommandIo, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
+  async run(command: string, io: CommandIo, o: { timeoutMs: number; timedOut: () => Error }): Promise<{ code: number }> {
+    return { code: await this.runFramed(command, io, o.timeoutMs, o.timedOut) };
+  }
+
+  private runFramed(command: string, io: CommandIo, timeoutMs: number | undefined, timedOut: () => Error): Promise<number> {
     this.claimed = false;
     const nonce = randomBytes(8).toString('hex');
     return new Promise<number>((resolve, reject) => {
