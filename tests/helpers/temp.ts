@@ -30,10 +30,12 @@ const remove = (dirs: string[]) => {
 
 /** What the lab itself keeps in TMPDIR between runs (lab/core/scratch.ts): an empty folder of its own is no leak. */
 const LAB_HOST_SCRATCH = /^page-owner-lab-\d+$/;
+/** tsx's compile cache (npm run bench and docs run through tsx): a tool's cache kept on purpose, gone with the file's TMPDIR. */
+const TOOL_CACHE = /^tsx-\d+$/;
 
 function leftIn(root: string, before: ReadonlySet<string>): string[] {
   return readdirSync(root).filter((n) => {
-    if (before.has(n)) return false;
+    if (before.has(n) || TOOL_CACHE.test(n)) return false;
     if (LAB_HOST_SCRATCH.test(n)) {
       try {
         // empty: nothing of any run is left in it
