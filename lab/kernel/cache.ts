@@ -64,7 +64,7 @@ export async function listCache(cacheDir: string): Promise<CacheEntry[]> {
       let detail = '';
       if (kind === 'snapshot') {
         const inputs = await snapshotInputs(path);
-        detail = inputs ? `of ${inputs.map((f) => f.split('/').slice(-4, -3).join('') || f).join(', ')}` : 'incomplete (no meta.json)';
+        detail = inputs ? `of ${inputs.map((f) => f.split('/').slice(-4, -3).join('') || f).join(', ')}` : 'broken record (meta.json missing, not JSON or without the command line it was booted with): removed by the next prune';
       }
       if (kind === 'kernel') {
         const text = await readFile(join(path, 'lab-build.json'), 'utf8').catch(() => undefined);

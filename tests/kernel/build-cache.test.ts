@@ -352,7 +352,7 @@ describe('a broken record never breaks the tools that repair the cache', () => {
     const detail = (name: string) => listed.find((e) => e.name === name)?.detail;
     expect(detail('6.12.117-lab-aaaaaaaaaaaaaaaa')).toMatch(/^broken record \(lab-build\.json fails its schema: not JSON\)/);
     expect(detail('6.12.117-lab-bbbbbbbbbbbbbbbb')).toMatch(/^broken record \(lab-build\.json fails its schema: \w+/);
-    expect(detail('guest1')).toBe('incomplete (no meta.json)');
+    expect(detail('guest1')).toBe('broken record (meta.json missing, not JSON or without the command line it was booted with): removed by the next prune');
     expect(await estimateCompiledFiles(cacheDir, '6.12.117', 'lab', 'CONFIG_A=y\n')).toMatchObject({ basis: expect.stringMatching(/^guessed from the \.config/) as string });
     const removed = await pruneKernels(cacheDir, { keep: 10 });
     expect(removed.map((e) => e.name).sort()).toEqual(['6.12.117-lab-aaaaaaaaaaaaaaaa', '6.12.117-lab-bbbbbbbbbbbbbbbb', 'guest1']);
