@@ -112,7 +112,7 @@ export async function withScratch<T>(parent: string, prefix: string, fn: (path: 
   }
 }
 
-interface ScratchFolder {
+export interface ScratchFolder {
   path: string;
   /** The pid in its name: only a hint (another PID namespace's pids mean nothing here). */
   pid?: number;
@@ -156,7 +156,7 @@ export async function inUse(path: string): Promise<boolean> {
 }
 
 /** Remove a leftover and its lock (names are unique: no process takes a dead one's folder back). */
-export async function removeLeftover(l: ScratchFolder): Promise<void> {
-  await rm(l.path, { recursive: true, force: true });
-  await rm(`${l.path}${LOCK_SUFFIX}`, { recursive: true, force: true });
+export async function removeLeftover(path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true });
+  await rm(`${path}${LOCK_SUFFIX}`, { recursive: true, force: true });
 }

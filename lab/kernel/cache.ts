@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.ts';
 import { jsonOrUndefined, removeInside } from '../core/files.ts';
 import { tryWithLock } from '../core/lock.ts';
 import { run } from '../core/proc.ts';
-import { removeLeftover, scratchAreas, scratchFolders } from '../core/scratch.ts';
+import { leftovers, removeLeftover, scratchAreas, scratchFolders, type ScratchFolder } from '../core/scratch.ts';
 import { KernelBuildSchema } from './build.ts';
 import { discardTree, readTreeRecord } from './tree.ts';
 
@@ -17,6 +17,8 @@ interface CacheEntry {
   /** When it was made (build time, a kept tree's last build, or the folder's modification time). */
   createdAt: string;
   detail: string;
+  /** A scratch folder or a log: whether a live process holds its lock (false: what a process that is gone left). */
+  inUse?: boolean;
 }
 
 const KINDS: Record<string, CacheEntry['kind']> = {
@@ -98,6 +100,17 @@ export function parseAge(text: string): number {
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
 }
 
+/** A scratch folder or a log as `cache ls` lists it. */
+async function folderEntry(cacheDir: string, kind: 'tmp' | 'log', f: ScratchFolder, detail: string): Promise<CacheEntry> {
+  const name = f.path.startsWith(cacheDir) ? f.path.slice(cacheDir.length + 1) : f.path;
+  return { kind, name, path: f.path, bytes: await du(f.path), createdAt: f.modifiedAt, detail, inUse: f.inUse };
+}
+
+const scratchDetail = (f: ScratchFolder) => {
+  const was = f.pid ? ` (pid ${f.pid} in its PID namespace)` : '';
+  return f.inUse ? `in use by a running lab process${was}` : `left by a lab process that is gone${was}: removed by the next run or cache prune`;
+};
+
 /**
  * Scratch folders in every area (lab/core/scratch.ts): a build, an
  * extraction, a download, a guest's private folder under way, or what a
@@ -107,44 +120,35 @@ export function parseAge(text: string): number {
 async function scratchEntries(cacheDir: string): Promise<CacheEntry[]> {
   const out: CacheEntry[] = [];
   for (const area of scratchAreas(cacheDir)) {
-    for (const f of await scratchFolders(area.dir, area.prefixes)) {
-      const was = f.pid ? ` (pid ${f.pid} in its PID namespace)` : '';
-      out.push({
-        kind: 'tmp',
-        name: f.path.startsWith(cacheDir) ? f.path.slice(cacheDir.length + 1) : f.path,
-        path: f.path,
-        bytes: await du(f.path),
-        createdAt: f.modifiedAt,
-        detail: f.inUse ? `in use by a running lab process${was}` : `${LEFTOVER}${was}: removed by the next run or cache prune`,
-      });
-    }
+    for (const f of await scratchFolders(area.dir, area.prefixes)) out.push(await folderEntry(cacheDir, 'tmp', f, scratchDetail(f)));
   }
   return out;
 }
-const LEFTOVER = 'left by a lab process that is gone';
 
 /** Logs of `lab build` and `lab keys` (logs/): kept until the next prune once their command has ended. */
 async function logEntries(cacheDir: string): Promise<CacheEntry[]> {
   const out: CacheEntry[] = [];
   for (const f of await scratchFolders(join(cacheDir, 'logs'), LOG_PREFIXES)) {
-    out.push({
-      kind: 'log',
-      name: `logs/${f.path.split('/').pop()}`,
-      path: f.path,
-      bytes: await du(f.path),
-      createdAt: f.modifiedAt,
-      detail: f.inUse ? 'its command is running' : 'its command ended: removed by the next cache prune',
-    });
+    out.push(await folderEntry(cacheDir, 'log', f, f.inUse ? 'its command is running' : 'its command ended: removed by the next cache prune'));
   }
   return out;
 }
 /** The commands that keep logs in the cache (cli/commands/build.ts, keys.ts). */
 const LOG_PREFIXES = ['build', 'keys'];
 
-/** Remove what lab processes that are gone left in the scratch areas (the start of every run, and cache prune). */
+/**
+ * Remove what lab processes that are gone left in the scratch areas (the
+ * start of every run, and cache prune). Only those are measured: a build
+ * under way holds a tree whose size no run should wait for.
+ */
 export async function sweepLeftovers(cacheDir: string): Promise<CacheEntry[]> {
-  const dead = (await scratchEntries(cacheDir)).filter((e) => e.detail.startsWith(LEFTOVER));
-  for (const e of dead) await removeLeftover({ path: e.path, modifiedAt: e.createdAt, inUse: false });
+  const dead: CacheEntry[] = [];
+  for (const area of scratchAreas(cacheDir)) {
+    for (const f of await leftovers(area.dir, area.prefixes)) {
+      dead.push(await folderEntry(cacheDir, 'tmp', f, scratchDetail(f)));
+      await removeLeftover(f.path);
+    }
+  }
   return dead;
 }
 
@@ -159,8 +163,8 @@ export async function pruneKernels(cacheDir: string, opts: { keep?: number; olde
     throw new InputError('BAD_OPTION', 'cache prune: give --keep N and/or --older-than AGE');
   }
   const orphans = await sweepLeftovers(cacheDir);
-  const endedLogs = (await logEntries(cacheDir)).filter((e) => !e.detail.startsWith('its command is running'));
-  for (const e of endedLogs) await removeLeftover({ path: e.path, modifiedAt: e.createdAt, inUse: false });
+  const endedLogs = (await logEntries(cacheDir)).filter((e) => !e.inUse);
+  for (const e of endedLogs) await removeLeftover(e.path);
   const listed = await listCache(cacheDir);
   const now = opts.now ?? Date.now();
   const doomedOf = (entries: CacheEntry[]) =>

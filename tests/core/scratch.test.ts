@@ -32,7 +32,7 @@ describe('scratch folders', () => {
     ageLock(s.path);
     const [left] = await leftovers(dir, ['.tmp']);
     expect(left?.path).toBe(s.path);
-    await removeLeftover(left!);
+    await removeLeftover(left!.path);
     expect(readdirSync(dir)).toEqual([]);
   });
 
