@@ -176,6 +176,9 @@ export class GuestShell {
     const err = new BoundedBuffer(KEPT_STDERR);
     const lines = opts.onLine ? new LineSplitter(opts.onLine) : undefined;
     const log = opts.logFile ? createWriteStream(opts.logFile) : undefined;
+    // a log that cannot be written (no space, a folder gone) fails the command after it ran, naming the file
+    let logError: Error | undefined;
+    log?.on('error', (e: Error) => (logError ??= e));
     const io: CommandIo = {
       stdout: (d) => {
         out.push(d);
@@ -215,7 +218,8 @@ export class GuestShell {
     } catch (e) {
       failure = e as Error;
     }
-    if (log) await new Promise<void>((resolve) => log.end(resolve));
+    if (log && !logError) await new Promise<void>((resolve) => log.end(resolve));
+    if (logError && !failure) failure = new InfraError('RESULTS_WRITE_FAILED', `could not write the output of ${JSON.stringify(command)} to ${opts.logFile}: ${logError.message}`, { command, path: opts.logFile });
     await this.record(command, result, failure, out.start(TRANSCRIPT_OUTPUT_BYTES), out.total);
     if (failure) throw failure;
     if (result!.exitCode !== 0 && !opts.allowFailure) {

@@ -41,6 +41,14 @@ describe('guest commands: bounded output, logs, timeouts', () => {
     expect(r.stderr).toBe('err-line\n');
   }, 120_000);
 
+  it('a log that cannot be written fails the command with RESULTS_WRITE_FAILED, naming the file, instead of an unhandled stream error', async () => {
+    const logFile = join(guest.dir, 'no-such-folder', 'step.log');
+    const e = await shell.exec('echo hello', { logFile }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'RESULTS_WRITE_FAILED', context: { path: logFile } });
+    expect((e as Error).message).toMatch(/could not write the output of "echo hello" to .*no-such-folder\/step\.log: ENOENT/);
+    expect((await shell.exec('echo after')).stdout).toBe('after\n');
+  });
+
   it('an output within the bound is kept whole and not marked', async () => {
     const r = await shell.exec('seq 1 100000');
     expect(r.truncated).toBeUndefined();
